@@ -1,0 +1,135 @@
+"""The backend interface the Houdini tools, panels and batches talk to.
+
+Two implementations: `LocalBackend` (the service layer over a database session) and
+`RemoteBackend` in pm_db.remote (`requests` against the REST service). `get_backend()`
+reads the environment: `PM_API_URL` set selects the remote one, otherwise the database
+(`PM_DB_URL`, ...). Callers cannot tell which they got: both take and return the same
+pydantic models and raise the same pm_db.errors.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from pm_db import schemas
+from pm_db.config import Settings, load_settings
+
+
+class Backend(Protocol):
+    """What a front end may ask of pm."""
+
+    def save_scene(self, data: object) -> schemas.SceneOut: ...
+
+    def get_scene(self, scene_id: int) -> schemas.SceneOut: ...
+
+    def find_scene_by_path(self, path: str) -> schemas.SceneOut: ...
+
+    def reserve_publish(self, data: object) -> schemas.PublishOut: ...
+
+    def complete_publish(self, ref: int | str) -> schemas.PublishOut: ...
+
+    def fail_publish(self, ref: int | str, reason: str) -> schemas.PublishOut: ...
+
+    def publish_part(self, data: object) -> schemas.PublishOut: ...
+
+    def deprecate_publish(self, ref: int | str) -> schemas.PublishOut: ...
+
+    def get_publish(self, ref: int | str) -> schemas.PublishOut: ...
+
+    def latest_per_part(
+        self, asset_name: str, project_id: int | None = None, task_id: int | None = None
+    ) -> list[schemas.PublishOut]: ...
+
+    def list_publishes(self, **filters: Any) -> list[schemas.PublishOut]: ...
+
+    def get(self, kind: str, ident: int) -> Any: ...
+
+    def find(self, kind: str, key: str, **scope: int) -> Any: ...
+
+    def list(self, kind: str, **filters: Any) -> list[Any]: ...
+
+
+class LocalBackend:
+    """The backend over a database this process opens itself."""
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        from pm_db.db import open_database
+
+        self.db = open_database(settings)
+
+    def save_scene(self, data: object) -> schemas.SceneOut:
+        from pm_db.services import scenes
+
+        return scenes.save_scene(self.db, data)
+
+    def get_scene(self, scene_id: int) -> schemas.SceneOut:
+        from pm_db.services import scenes
+
+        return scenes.get_scene(self.db, scene_id)
+
+    def find_scene_by_path(self, path: str) -> schemas.SceneOut:
+        from pm_db.services import scenes
+
+        return scenes.find_scene_by_path(self.db, path)
+
+    def reserve_publish(self, data: object) -> schemas.PublishOut:
+        from pm_db.services import publishes
+
+        return publishes.reserve_publish(self.db, data)
+
+    def complete_publish(self, ref: int | str) -> schemas.PublishOut:
+        from pm_db.services import publishes
+
+        return publishes.complete_publish(self.db, ref)
+
+    def fail_publish(self, ref: int | str, reason: str) -> schemas.PublishOut:
+        from pm_db.services import publishes
+
+        return publishes.fail_publish(self.db, ref, reason)
+
+    def publish_part(self, data: object) -> schemas.PublishOut:
+        from pm_db.services import publishes
+
+        return publishes.publish_part(self.db, data)
+
+    def deprecate_publish(self, ref: int | str) -> schemas.PublishOut:
+        from pm_db.services import publishes
+
+        return publishes.deprecate_publish(self.db, ref)
+
+    def get_publish(self, ref: int | str) -> schemas.PublishOut:
+        from pm_db.services import publishes
+
+        return publishes.get_publish(self.db, ref)
+
+    def latest_per_part(
+        self, asset_name: str, project_id: int | None = None, task_id: int | None = None
+    ) -> list[schemas.PublishOut]:
+        from pm_db.services import publishes
+
+        return publishes.latest_per_part(self.db, asset_name, project_id, task_id)
+
+    def list_publishes(self, **filters: Any) -> list[schemas.PublishOut]:
+        from pm_db.services import publishes
+
+        return publishes.list_publishes(self.db, **filters)
+
+    def get(self, kind: str, ident: int) -> Any:
+        from pm_db.services import entities
+
+        return entities.get(self.db, kind, ident)
+
+    def find(self, kind: str, key: str, **scope: int) -> Any:
+        from pm_db.services import entities
+
+        return entities.find(self.db, kind, key, **scope)
+
+    def list(self, kind: str, **filters: Any) -> list[Any]:
+        from pm_db.services import entities
+
+        return entities.list_(self.db, kind, **filters)
+
+
+def get_backend(settings: Settings | None = None) -> Backend:
+    """The backend the environment selects (for now: the local database backend)."""
+    return LocalBackend(settings or load_settings())

@@ -1,0 +1,161 @@
+"""`pm scene ...`, `pm publish ...` and `pm publishes list`: saves and part publishes."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from pm_db.cli.common import database, group, leaf, read_json
+
+
+def _int(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {value!r}") from None
+
+
+def register(commands: Any) -> None:
+    scene = group(commands, "scene", "save work files and list them")
+    for name, version_up, help_text in (
+        ("save", False, "record the next iteration and print the path to write"),
+        ("version-up", True, "record the next version (iteration 1) and print its path"),
+    ):
+        parser = leaf(scene, name, help_text)
+        parser.add_argument("--task", type=_int, required=True, help="task id")
+        parser.add_argument("--artist", required=True, help="artist login")
+        parser.add_argument("--scene", required=True, help="scene name, e.g. PinchIn")
+        parser.add_argument("--software", default="houdini")
+        parser.add_argument("--ext", default="hip", help="file extension (hip, hipnc, hiplc)")
+        parser.add_argument("--software-version")
+        parser.set_defaults(run=_save, version_up=version_up)
+    listing = leaf(scene, "list", "list saved scenes, newest first")
+    listing.add_argument("--task", type=_int)
+    listing.add_argument("--artist")
+    listing.add_argument("--scene")
+    listing.add_argument("--limit", type=_int, default=200)
+    listing.set_defaults(run=_list_scenes)
+    find = leaf(scene, "find", "the saved scene recorded for a hip file path")
+    find.add_argument("path")
+    find.set_defaults(run=lambda a: _scenes().find_scene_by_path(database(), a.path))
+
+    publish = commands.add_parser(
+        "publish",
+        help="publish a part (the seed's JSON payload), or reserve/complete/fail/deprecate",
+        description="pm publish FILE|- publishes the seed's JSON payload; "
+        "subcommands manage the two-step form.",
+    )
+    publish.add_argument("--json", action="store_true", help="print one JSON document")
+    verbs = publish.add_subparsers(dest="publish_command", metavar="COMMAND")
+    publish.add_argument("payload", nargs="?", help="JSON file of the payload, or - for stdin")
+    publish.set_defaults(run=_publish)
+    reserve = leaf(verbs, "reserve", "reserve numbers and paths from a saved scene")
+    reserve.add_argument("--scene", type=_int, required=True, help="saved scene id")
+    reserve.add_argument("--asset", required=True, help="USD asset name, e.g. PinchIn")
+    reserve.add_argument("--part", required=True, help="part name, e.g. particles01")
+    reserve.add_argument("--request-id", help="client id that makes retries idempotent")
+    reserve.set_defaults(run=_reserve)
+    for name, help_text in (
+        ("complete", "mark a reserved publish published (it becomes latest)"),
+        ("fail", "mark a reserved publish failed"),
+        ("deprecate", "withdraw a published version; the previous becomes latest"),
+        ("show", "show one publish"),
+    ):
+        parser = leaf(verbs, name, help_text)
+        parser.add_argument("publish", help="publish id or publish_id")
+        if name == "fail":
+            parser.add_argument("--reason", required=True)
+        parser.set_defaults(run=_lifecycle, verb=name)
+
+    publishes = group(commands, "publishes", "list publishes")
+    plist = leaf(publishes, "list", "list publishes, newest first")
+    plist.add_argument("--asset", help="USD asset name")
+    plist.add_argument("--part", help="part name")
+    plist.add_argument("--task", type=_int)
+    plist.add_argument("--status")
+    plist.add_argument("--latest-per-part", action="store_true", help="one publish per part")
+    plist.add_argument("--limit", type=_int, default=200)
+    plist.set_defaults(run=_list_publishes)
+
+
+def _scenes() -> Any:
+    from pm_db.services import scenes
+
+    return scenes
+
+
+def _publishes() -> Any:
+    from pm_db.services import publishes
+
+    return publishes
+
+
+def _save(args: argparse.Namespace) -> Any:
+    return _scenes().save_scene(
+        database(),
+        {
+            "task_id": args.task,
+            "artist": args.artist,
+            "scene_name": args.scene,
+            "software": args.software,
+            "ext": args.ext,
+            "version_up": args.version_up,
+            "software_version": args.software_version,
+        },
+    )
+
+
+def _list_scenes(args: argparse.Namespace) -> Any:
+    return _scenes().list_scenes(
+        database(), task_id=args.task, artist=args.artist, name=args.scene, limit=args.limit
+    )
+
+
+def _publish(args: argparse.Namespace) -> Any:
+    from pm_db.errors import ValidationError
+
+    if not args.payload:
+        raise ValidationError("give a JSON file or - for stdin", field="payload")
+    return _publishes().publish_part(database(), read_json(args.payload))
+
+
+def _reserve(args: argparse.Namespace) -> Any:
+    return _publishes().reserve_publish(
+        database(),
+        {
+            "scene_id": args.scene,
+            "asset_name": args.asset,
+            "part_name": args.part,
+            "request_id": args.request_id,
+        },
+    )
+
+
+def _lifecycle(args: argparse.Namespace) -> Any:
+    publishes = _publishes()
+    handle = database()
+    if args.verb == "complete":
+        return publishes.complete_publish(handle, args.publish)
+    if args.verb == "fail":
+        return publishes.fail_publish(handle, args.publish, args.reason)
+    if args.verb == "deprecate":
+        return publishes.deprecate_publish(handle, args.publish)
+    return publishes.get_publish(handle, args.publish)
+
+
+def _list_publishes(args: argparse.Namespace) -> Any:
+    from pm_db.errors import ValidationError
+
+    publishes = _publishes()
+    if args.latest_per_part:
+        if not args.asset:
+            raise ValidationError("is needed with --latest-per-part", field="--asset")
+        return publishes.latest_per_part(database(), args.asset, task_id=args.task)
+    return publishes.list_publishes(
+        database(),
+        asset_name=args.asset,
+        part_name=args.part,
+        task_id=args.task,
+        status=args.status,
+        limit=args.limit,
+    )

@@ -1,0 +1,354 @@
+"""The schema, readable top to bottom. Migrations in `migrations/` create it; tests check
+that the two agree.
+
+Delete rules: a record that others point at cannot be deleted (RESTRICT), so no orphan
+can be created and nothing is lost by a delete; the `events` log has no foreign keys on
+purpose: it outlives what it speaks of.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+JsonType = JSON().with_variant(JSONB(), "postgresql")
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored as naive UTC and always read back timezone-aware."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(timezone.utc).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=timezone.utc)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {int: IdType, datetime: UTCDateTime, dict[str, Any]: JsonType}
+
+
+def _id() -> Mapped[int]:
+    return mapped_column(IdType, primary_key=True, autoincrement=True)
+
+
+def _created() -> Mapped[datetime]:
+    return mapped_column(UTCDateTime, default=utcnow, nullable=False)
+
+
+class Setting(Base):
+    """Database-wide settings, e.g. `production` (then `pm db reset` refuses)."""
+
+    __tablename__ = "settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text, nullable=False)
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    __table_args__ = (Index("uq_projects_code_ci", func.lower(text("code")), unique=True),)
+
+    id: Mapped[int] = _id()
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    root_linux: Mapped[str | None] = mapped_column(String(1024))
+    root_windows: Mapped[str | None] = mapped_column(String(1024))
+    root_mac: Mapped[str | None] = mapped_column(String(1024))
+    templates: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    created_at: Mapped[datetime] = _created()
+
+
+class Sequence(Base):
+    __tablename__ = "sequences"
+    __table_args__ = (
+        Index("uq_sequences_code_ci", "project_id", func.lower(text("code")), unique=True),
+    )
+
+    id: Mapped[int] = _id()
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="RESTRICT"))
+    code: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = _created()
+
+
+class Shot(Base):
+    __tablename__ = "shots"
+    __table_args__ = (
+        Index("uq_shots_code_ci", "sequence_id", func.lower(text("code")), unique=True),
+        CheckConstraint("frame_end >= frame_start", name="frame_range"),
+    )
+
+    id: Mapped[int] = _id()
+    sequence_id: Mapped[int] = mapped_column(ForeignKey("sequences.id", ondelete="RESTRICT"))
+    code: Mapped[str] = mapped_column(String(64))
+    frame_start: Mapped[int] = mapped_column(Integer, default=1001)
+    frame_end: Mapped[int] = mapped_column(Integer, default=1100)
+    created_at: Mapped[datetime] = _created()
+
+
+class Asset(Base):
+    __tablename__ = "assets"
+    __table_args__ = (
+        Index("uq_assets_code_ci", "project_id", func.lower(text("code")), unique=True),
+    )
+
+    id: Mapped[int] = _id()
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="RESTRICT"))
+    code: Mapped[str] = mapped_column(String(64))
+    asset_type: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = _created()
+
+
+class Artist(Base):
+    __tablename__ = "artists"
+
+    id: Mapped[int] = _id()
+    login: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = _created()
+
+
+class Task(Base):
+    """A piece of work on exactly one target: a shot or an asset."""
+
+    __tablename__ = "tasks"
+    __table_args__ = (
+        CheckConstraint("(shot_id IS NULL) <> (asset_id IS NULL)", name="one_target"),
+        Index(
+            "uq_tasks_shot_step_name",
+            "shot_id",
+            "step",
+            "name",
+            unique=True,
+            sqlite_where=text("shot_id IS NOT NULL"),
+            postgresql_where=text("shot_id IS NOT NULL"),
+        ),
+        Index(
+            "uq_tasks_asset_step_name",
+            "asset_id",
+            "step",
+            "name",
+            unique=True,
+            sqlite_where=text("asset_id IS NOT NULL"),
+            postgresql_where=text("asset_id IS NOT NULL"),
+        ),
+    )
+
+    id: Mapped[int] = _id()
+    project_id: Mapped[int] = mapped_column(
+        ForeignKey("projects.id", ondelete="RESTRICT"), index=True
+    )
+    shot_id: Mapped[int | None] = mapped_column(ForeignKey("shots.id", ondelete="RESTRICT"))
+    asset_id: Mapped[int | None] = mapped_column(ForeignKey("assets.id", ondelete="RESTRICT"))
+    step: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))
+    artist_id: Mapped[int | None] = mapped_column(
+        ForeignKey("artists.id", ondelete="RESTRICT"), index=True
+    )
+    status: Mapped[str] = mapped_column(String(32), default="todo")
+    created_at: Mapped[datetime] = _created()
+
+
+class SceneStream(Base):
+    """The number counter of one scene file location (its folder, minus the numbers).
+
+    Keyed by the project-relative scene folder, case-folded, so that two saves that would
+    land in the same folder (on any file system) always draw from the same counter: paths
+    can never collide. `folder` keeps the exact spelling of the first save.
+    """
+
+    __tablename__ = "scene_streams"
+    __table_args__ = (UniqueConstraint("project_id", "key"),)
+
+    id: Mapped[int] = _id()
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="RESTRICT"))
+    key: Mapped[str] = mapped_column(String(1024))
+    folder: Mapped[str] = mapped_column(String(1024))
+    version: Mapped[int] = mapped_column(Integer)
+    iteration: Mapped[int] = mapped_column(Integer)
+
+
+class Scene(Base):
+    """One saved work file."""
+
+    __tablename__ = "scenes"
+    __table_args__ = (
+        UniqueConstraint("stream_id", "version", "iteration"),
+        CheckConstraint("version >= 1 AND iteration >= 1", name="numbers"),
+    )
+
+    id: Mapped[int] = _id()
+    stream_id: Mapped[int] = mapped_column(ForeignKey("scene_streams.id", ondelete="RESTRICT"))
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="RESTRICT"), index=True)
+    artist_id: Mapped[int] = mapped_column(
+        ForeignKey("artists.id", ondelete="RESTRICT"), index=True
+    )
+    software: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    iteration: Mapped[int] = mapped_column(Integer)
+    path: Mapped[str] = mapped_column(String(1024))
+    host: Mapped[str | None] = mapped_column(String(255))
+    software_version: Mapped[str | None] = mapped_column(String(64))
+    created_at: Mapped[datetime] = _created()
+
+
+class Part(Base):
+    """A USD part of an asset published from one scene location (`particles01` of
+    `PinchIn`). Owns the stable part layer; may be pinned or withdrawn from its asset."""
+
+    __tablename__ = "parts"
+    __table_args__ = (
+        Index(
+            "uq_parts_name_ci",
+            "stream_id",
+            func.lower(text("asset_name")),
+            func.lower(text("name")),
+            unique=True,
+        ),
+    )
+
+    id: Mapped[int] = _id()
+    stream_id: Mapped[int] = mapped_column(ForeignKey("scene_streams.id", ondelete="RESTRICT"))
+    asset_name: Mapped[str] = mapped_column(String(64), index=True)
+    name: Mapped[str] = mapped_column(String(64))
+    publish_seq: Mapped[int] = mapped_column(Integer, default=0)
+    withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = _created()
+
+
+class Publish(Base):
+    """One published (or reserved, failed, deprecated) data layer of a part."""
+
+    __tablename__ = "publishes"
+    __table_args__ = (
+        UniqueConstraint("part_id", "version", "iteration"),
+        CheckConstraint("version >= 1 AND iteration >= 1", name="numbers"),
+        CheckConstraint(
+            "status IN ('pending', 'published', 'failed', 'deprecated')", name="status"
+        ),
+        Index(
+            "uq_publishes_latest_part",
+            "part_id",
+            unique=True,
+            sqlite_where=text("is_latest"),
+            postgresql_where=text("is_latest"),
+        ),
+        Index("ix_publishes_asset_latest", "asset_name", "is_latest"),
+    )
+
+    id: Mapped[int] = _id()
+    publish_id: Mapped[str] = mapped_column(String(36), unique=True)
+    request_id: Mapped[str | None] = mapped_column(String(128), unique=True)
+    part_id: Mapped[int] = mapped_column(ForeignKey("parts.id", ondelete="RESTRICT"))
+    scene_id: Mapped[int] = mapped_column(ForeignKey("scenes.id", ondelete="RESTRICT"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="RESTRICT"), index=True)
+    target_type: Mapped[str] = mapped_column(String(16))
+    target_id: Mapped[int] = mapped_column(IdType)
+    software: Mapped[str] = mapped_column(String(64))
+    asset_name: Mapped[str] = mapped_column(String(64))
+    part_name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    iteration: Mapped[int] = mapped_column(Integer)
+    item_usd_path: Mapped[str] = mapped_column(String(1024))
+    part_usd_path: Mapped[str] = mapped_column(String(1024))
+    asset_usd_path: Mapped[str] = mapped_column(String(1024))
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    is_latest: Mapped[bool] = mapped_column(Boolean, default=False)
+    published_seq: Mapped[int | None] = mapped_column(Integer)
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    error: Mapped[str | None] = mapped_column(Text)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JsonType, default=dict)
+    created_by: Mapped[int] = mapped_column(ForeignKey("artists.id", ondelete="RESTRICT"))
+    created_at: Mapped[datetime] = _created()
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class PartPin(Base):
+    """A part held at a chosen publish instead of its latest; no row means "latest"."""
+
+    __tablename__ = "part_pins"
+
+    part_id: Mapped[int] = mapped_column(
+        ForeignKey("parts.id", ondelete="RESTRICT"), primary_key=True
+    )
+    publish_id: Mapped[int] = mapped_column(ForeignKey("publishes.id", ondelete="RESTRICT"))
+    pinned_by: Mapped[int | None] = mapped_column(ForeignKey("artists.id", ondelete="RESTRICT"))
+    created_at: Mapped[datetime] = _created()
+
+
+class Event(Base):
+    """Append-only log of what happened. No foreign keys: it outlives its subjects."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_entity", "entity_type", "entity_id"),)
+
+    id: Mapped[int] = _id()
+    kind: Mapped[str] = mapped_column(String(64), index=True)
+    entity_type: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int | None] = mapped_column(IdType)
+    artist_id: Mapped[int | None] = mapped_column(IdType)
+    host: Mapped[str | None] = mapped_column(String(255))
+    payload: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    created_at: Mapped[datetime] = _created()
+
+
+class ApiToken(Base):
+    """A REST token: only its SHA-256 is stored; the token is shown once at creation."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = _id()
+    artist_id: Mapped[int] = mapped_column(
+        ForeignKey("artists.id", ondelete="RESTRICT"), index=True
+    )
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    label: Mapped[str] = mapped_column(String(200), default="")
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = _created()
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

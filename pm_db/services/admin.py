@@ -1,0 +1,52 @@
+"""Database-wide operations: settings, the production mark, and the development reset."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete, select
+from sqlalchemy.orm import Session
+
+from pm_db.db import Database
+from pm_db.errors import PermissionDenied, ValidationError
+from pm_db.models import Base, Setting
+
+SETTINGS = {"production": ("true", "false")}
+
+
+def get_setting(db: Database, key: str) -> str | None:
+    """A database setting's value, or None if unset."""
+    return db.read(lambda s: s.scalar(select(Setting.value).where(Setting.key == key)))
+
+
+def set_setting(db: Database, key: str, value: str) -> None:
+    """Set a database setting; raises ValidationError for an unknown key or value."""
+    if key not in SETTINGS:
+        raise ValidationError(f"unknown setting (known: {', '.join(SETTINGS)})", field="key")
+    if value not in SETTINGS[key]:
+        raise ValidationError(f"must be one of {', '.join(SETTINGS[key])}", field="value")
+
+    def work(session: Session) -> None:
+        session.merge(Setting(key=key, value=value))
+
+    db.write(work)
+
+
+def is_production(db: Database) -> bool:
+    return get_setting(db, "production") == "true"
+
+
+def reset(db: Database) -> dict[str, int]:
+    """Delete every row of every table, keeping the schema and the settings; returns the
+    rows deleted per table. Raises PermissionDenied on a production database."""
+
+    def work(session: Session) -> dict[str, int]:
+        if session.scalar(select(Setting.value).where(Setting.key == "production")) == "true":
+            raise PermissionDenied("this database is marked production; reset refused")
+        deleted: dict[str, int] = {}
+        for table in reversed(Base.metadata.sorted_tables):
+            if table.name == Setting.__tablename__:
+                continue
+            result = session.execute(delete(table))
+            deleted[table.name] = int(getattr(result, "rowcount", 0))
+        return deleted
+
+    return db.write(work)

@@ -1,0 +1,138 @@
+"""A task's place in the project: its template fields, its templates and its roots.
+
+Paths are stored project-relative ('/' separated) and shown absolute under the root of
+the platform asking, so a file saved on Linux under /show/FX3X is P:/FX3X/... on Windows.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from pm_db.config import PLATFORMS, current_platform
+from pm_db.errors import NotFound, ValidationError
+from pm_db.models import Asset, Project, Sequence, Shot, Task
+from pm_db.templates import Template, TemplateSet, normalize_path
+
+
+def platform() -> str:
+    """The platform whose roots absolute paths use (PM_PLATFORM, else this machine's)."""
+    name = os.environ.get("PM_PLATFORM") or current_platform()
+    if name not in PLATFORMS:
+        raise ValidationError(f"must be one of {', '.join(PLATFORMS)}", field="PM_PLATFORM")
+    return name
+
+
+def project_roots(project: Project) -> dict[str, str]:
+    """The project's roots by platform (only those set)."""
+    roots = {p: getattr(project, f"root_{p}") for p in PLATFORMS}
+    return {p: r for p, r in roots.items() if r}
+
+
+def root_for(project: Project, platform_name: str | None = None) -> str:
+    """The project's root on `platform_name`; raises ValidationError if it has none."""
+    name = platform_name or platform()
+    root = project_roots(project).get(name)
+    if not root:
+        raise ValidationError(
+            f"project {project.code} has no {name} root; set root_{name}", field=f"root_{name}"
+        )
+    return root
+
+
+def _under(path: str, root: str, case_insensitive: bool) -> str | None:
+    left, right = (path.lower(), root.lower()) if case_insensitive else (path, root)
+    if left == right:
+        return ""
+    prefix = right.rstrip("/") + "/"
+    if left.startswith(prefix):
+        return path[len(prefix) :]
+    return None
+
+
+def relative_path(project: Project, path: str, field: str = "path") -> str:
+    """`path` relative to whichever of the project's roots holds it; raises ValidationError
+    naming `field` if it lies outside every root."""
+    normalized = normalize_path(path, field)
+    for name, root in project_roots(project).items():
+        relative = _under(normalized, root, case_insensitive=name == "windows")
+        if relative:
+            return relative
+    roots = ", ".join(project_roots(project).values())
+    raise ValidationError(f"{path!r} is not inside the project's roots ({roots})", field=field)
+
+
+def absolute_path(project: Project, relative: str, platform_name: str | None = None) -> str:
+    """The absolute path of a stored relative path on `platform_name`."""
+    return f"{root_for(project, platform_name).rstrip('/')}/{relative}"
+
+
+@dataclass(frozen=True)
+class TaskContext:
+    """What the templates need to know about one task."""
+
+    task: Task
+    project: Project
+    target_type: str
+    fields: dict[str, Any]
+    templates: TemplateSet
+
+    def template(self, name: str) -> Template:
+        return self.templates.get(name, self.target_type)
+
+    def path(self, template_name: str, **fields: Any) -> str:
+        """The absolute path of `template_name` on this platform for these fields."""
+        values = {**self.fields, "root": root_for(self.project), **fields}
+        return self.template(template_name).format(values)
+
+    def relative(self, template_name: str, **fields: Any) -> str:
+        """The project-relative path of `template_name` for these fields."""
+        return relative_path(self.project, self.path(template_name, **fields))
+
+    def parse(self, template_name: str, path: str, field: str) -> dict[str, Any]:
+        """The fields of an absolute path under any of the project's roots, checked against
+        this task (same shot or asset, same step); raises ValidationError naming `field`."""
+        relative = relative_path(self.project, path, field)
+        root = root_for(self.project)
+        try:
+            values = self.template(template_name).parse(f"{root}/{relative}")
+        except ValidationError as exc:
+            raise ValidationError(exc.message, field=field) from exc
+        for key, expected in self.fields.items():
+            if values.get(key, expected) != expected:
+                raise ValidationError(
+                    f"names {key} {values[key]!r} but task {self.task.id} has {expected!r}",
+                    field=field,
+                )
+        return values
+
+
+def load_context(session: Session, task_id: int, field: str = "task_id") -> TaskContext:
+    """The context of task `task_id`; raises NotFound naming `field`."""
+    task = session.get(Task, task_id)
+    if task is None:
+        raise NotFound(f"no task with id {task_id}", field=field)
+    project = session.get(Project, task.project_id)
+    assert project is not None  # a foreign key guarantees it
+    fields: dict[str, Any] = {"project": project.code, "step": task.step}
+    if task.shot_id is not None:
+        shot = session.get(Shot, task.shot_id)
+        assert shot is not None
+        sequence = session.get(Sequence, shot.sequence_id)
+        assert sequence is not None
+        fields.update(sequence=sequence.code, shot=shot.code)
+        target_type = "shot"
+    else:
+        asset = session.get(Asset, task.asset_id)
+        assert asset is not None
+        fields.update(asset_type=asset.asset_type, asset_name=asset.code)
+        target_type = "asset"
+    return TaskContext(task, project, target_type, fields, TemplateSet(project.templates))
+
+
+def target_id(task: Task) -> int:
+    """The id of the shot or asset a task is on."""
+    return task.shot_id if task.shot_id is not None else task.asset_id  # type: ignore[return-value]

@@ -1,0 +1,160 @@
+"""Saving work files: `save_scene` hands out the next number and the path to write."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from pm_db import schemas
+from pm_db.db import Database
+from pm_db.errors import NotFound, ValidationError
+from pm_db.models import Artist, Project, Scene, SceneStream, Task
+from pm_db.services import events
+from pm_db.services.context import absolute_path, load_context, relative_path
+from pm_db.versions import next_scene_number
+
+HOUDINI_EXTENSIONS = ("hip", "hipnc", "hiplc")
+
+
+def artist_by_login(session: Session, login: str, field: str = "artist") -> Artist:
+    """The active artist `login`; raises NotFound or ValidationError (inactive)."""
+    artist = session.scalars(select(Artist).where(Artist.login == login.lower())).first()
+    if artist is None:
+        raise NotFound(f"no artist with login {login!r}", field=field)
+    if not artist.active:
+        raise ValidationError(f"artist {login!r} is inactive", field=field)
+    return artist
+
+
+def scene_out(scene: Scene, project: Project, login: str) -> schemas.SceneOut:
+    return schemas.SceneOut(
+        id=scene.id,
+        task_id=scene.task_id,
+        artist=login,
+        software=scene.software,
+        name=scene.name,
+        version=scene.version,
+        iteration=scene.iteration,
+        path=absolute_path(project, scene.path),
+        host=scene.host,
+        software_version=scene.software_version,
+        created_at=scene.created_at,
+    )
+
+
+def save_scene(db: Database, data: object) -> schemas.SceneOut:
+    """Record the next save of a work file and return it with the path to write.
+
+    Save: next iteration of the current version (first save v001 i001); `version_up`:
+    next version, iteration 1. Raises ValidationError, NotFound, Conflict.
+    """
+    request = schemas.parse(schemas.SaveRequest, data)
+    if request.software == "houdini" and request.ext not in HOUDINI_EXTENSIONS:
+        raise ValidationError(f"must be one of {', '.join(HOUDINI_EXTENSIONS)}", field="ext")
+
+    def work(session: Session) -> schemas.SceneOut:
+        context = load_context(session, request.task_id)
+        artist = artist_by_login(session, request.artist)
+        names = {"software": request.software, "artist": artist.login, "scene": request.scene_name}
+        folder = context.relative("scene_folder", **names)
+        stream_id, version, iteration = next_scene_number(
+            session, context.project.id, folder, request.version_up
+        )
+        path = context.relative(
+            "scene_file", **names, version=version, iteration=iteration, ext=request.ext
+        )
+        scene = Scene(
+            stream_id=stream_id,
+            task_id=request.task_id,
+            artist_id=artist.id,
+            software=request.software,
+            name=request.scene_name,
+            version=version,
+            iteration=iteration,
+            path=path,
+            host=request.host or events.HOST,
+            software_version=request.software_version,
+        )
+        session.add(scene)
+        session.flush()
+        kind = "scene.version_up" if request.version_up else "scene.saved"
+        events.record(session, kind, "scene", scene.id, artist.id, {"path": path}, host=scene.host)
+        return scene_out(scene, context.project, artist.login)
+
+    return db.write(work)
+
+
+def _scene_row(session: Session, scene: Scene) -> schemas.SceneOut:
+    task = session.get(Task, scene.task_id)
+    assert task is not None
+    project = session.get(Project, task.project_id)
+    artist = session.get(Artist, scene.artist_id)
+    assert project is not None and artist is not None
+    return scene_out(scene, project, artist.login)
+
+
+def get_scene(db: Database, scene_id: int) -> schemas.SceneOut:
+    """One saved scene; raises NotFound."""
+
+    def work(session: Session) -> schemas.SceneOut:
+        scene = session.get(Scene, scene_id)
+        if scene is None:
+            raise NotFound(f"no scene with id {scene_id}", field="scene_id")
+        return _scene_row(session, scene)
+
+    return db.read(work)
+
+
+def find_scene_by_path(db: Database, path: str) -> schemas.SceneOut:
+    """The saved scene whose file is `path` (under any platform's root); raises
+    ValidationError (outside every project) or NotFound (never saved through pm)."""
+
+    def work(session: Session) -> schemas.SceneOut:
+        for project in session.scalars(select(Project)):
+            try:
+                relative = relative_path(project, path)
+            except ValidationError:
+                continue
+            scene = session.scalars(
+                select(Scene)
+                .join(SceneStream, SceneStream.id == Scene.stream_id)
+                .where(
+                    SceneStream.project_id == project.id,
+                    func.lower(Scene.path) == relative.lower(),
+                )
+            ).first()
+            if scene is None:
+                raise NotFound(f"{path!r} was not saved through pm", field="path")
+            return _scene_row(session, scene)
+        raise ValidationError(f"{path!r} is not inside any project's roots", field="path")
+
+    return db.read(work)
+
+
+def list_scenes(
+    db: Database,
+    task_id: int | None = None,
+    artist: str | None = None,
+    name: str | None = None,
+    limit: int = 200,
+) -> list[schemas.SceneOut]:
+    """Saved scenes, newest first, optionally of one task, artist or scene name."""
+
+    def work(session: Session) -> list[schemas.SceneOut]:
+        query = (
+            select(Scene, Project, Artist.login)
+            .join(Task, Task.id == Scene.task_id)
+            .join(Project, Project.id == Task.project_id)
+            .join(Artist, Artist.id == Scene.artist_id)
+            .order_by(Scene.id.desc())
+            .limit(limit)
+        )
+        if task_id is not None:
+            query = query.where(Scene.task_id == task_id)
+        if artist:
+            query = query.where(Artist.login == artist.lower())
+        if name:
+            query = query.where(func.lower(Scene.name) == name.lower())
+        return [scene_out(s, p, login) for s, p, login in session.execute(query)]
+
+    return db.read(work)

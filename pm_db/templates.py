@@ -1,0 +1,245 @@
+"""Path templates: `format(fields) -> path` and `parse(path) -> fields`, an exact inverse pair.
+
+A template is a string with `{field}` and `{field:03}` placeholders and `{@name}` references
+to other templates. Every field has a rule (see FIELDS), checked on format, so no template
+can produce a surprising path; parse re-formats what it read and refuses anything that is
+not the canonical spelling (`v0012`, `V001`), so parse(format(f)) == f and
+format(parse(p)) == p. The rules are written out in docs/templates.md.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import PurePosixPath, PureWindowsPath
+from typing import Any
+
+from pm_db.errors import FormatError, ParseError, ValidationError
+from pm_db.names import check_login, check_name
+
+FieldValue = str | int
+
+
+def _check_root(value: object, field: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise ValidationError("must be a non-empty path", field=field)
+    return normalize_path(value, field).rstrip("/") or "/"
+
+
+def _check_number(value: object, field: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(f"must be a whole number, got {value!r}", field=field)
+    if value < 1:
+        raise ValidationError(f"must be 1 or more, got {value}", field=field)
+    return value
+
+
+def _check_ext(value: object, field: str) -> str:
+    if not isinstance(value, str) or not re.fullmatch(r"[a-z0-9]{1,16}", value):
+        raise ValidationError(f"must be a lower-case file extension, got {value!r}", field=field)
+    return value
+
+
+FIELDS: dict[str, Callable[[object, str], FieldValue]] = {
+    "root": _check_root,
+    "project": check_name,
+    "sequence": check_name,
+    "shot": check_name,
+    "asset_type": check_name,
+    "asset_name": check_name,
+    "step": check_name,
+    "task": check_name,
+    "software": check_name,
+    "artist": check_login,
+    "scene": check_name,
+    "asset": check_name,
+    "part": check_name,
+    "version": _check_number,
+    "iteration": _check_number,
+    "ext": _check_ext,
+}
+NUMBER_FIELDS = {"version", "iteration"}
+
+_PLACEHOLDER = re.compile(r"\{(?P<ref>@)?(?P<name>[a-z_]+)(?::0(?P<width>[1-9]))?\}")
+
+DEFAULT_TEMPLATES: dict[str, str] = {
+    "shot_work": "{root}/sequences/{sequence}/{shot}/{step}/{software}",
+    "asset_work": "{root}/assets/{asset_type}/{asset_name}/{step}/{software}",
+    "scene_folder": "{@work}/scenes/{artist}/{scene}",
+    "scene_file": "{@scene_folder}/{scene}_v{version:03}_i{iteration:03}.{ext}",
+    "asset_layer": "{@scene_folder}/usd/{asset}/{asset}.usd",
+    "part_layer": "{@scene_folder}/usd/{asset}/{part}/{part}.usd",
+    "part_data": "{@scene_folder}/usd/{asset}/{part}/data/{part}_v{version:03}_i{iteration:03}.usd",
+}
+"""The seed's layout. `{@work}` is `shot_work` or `asset_work`, by the task's target."""
+
+REQUIRED_FIELDS: dict[str, set[str]] = {
+    "shot_work": {"root", "sequence", "shot"},
+    "asset_work": {"root", "asset_name"},
+    "scene_folder": {"artist", "scene"},
+    "scene_file": {"version", "iteration", "ext"},
+    "asset_layer": {"asset"},
+    "part_layer": {"asset", "part"},
+    "part_data": {"asset", "part", "version", "iteration"},
+}
+"""What an override must keep so that distinct records can never share a path."""
+
+TARGET_TYPES = ("shot", "asset")
+
+
+@dataclass(frozen=True)
+class Template:
+    """One path pattern with `{field}` placeholders (references already expanded)."""
+
+    name: str
+    pattern: str
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The field names, in order of first appearance."""
+        seen: dict[str, None] = {}
+        for match in _PLACEHOLDER.finditer(self.pattern):
+            seen.setdefault(match.group("name"))
+        return tuple(seen)
+
+    def format(self, fields: Mapping[str, Any]) -> str:
+        """The path for `fields`. Raises FormatError naming a missing or invalid field."""
+
+        def fill(match: re.Match[str]) -> str:
+            key = match.group("name")
+            if key not in fields:
+                raise FormatError(f"missing for template {self.name!r}", field=key)
+            value = FIELDS[key](fields[key], key)
+            width = match.group("width")
+            return f"{value:0{width}d}" if width else str(value)
+
+        try:
+            return _PLACEHOLDER.sub(fill, self.pattern)
+        except FormatError:
+            raise
+        except ValidationError as exc:
+            raise FormatError(exc.message, field=exc.field) from exc
+
+    def parse(self, path: str) -> dict[str, FieldValue]:
+        """The fields read back from `path`. Raises ParseError if it does not match exactly."""
+        match = self._regex().fullmatch(path)
+        if match is None:
+            raise ParseError(f"{path!r} does not match template {self.name!r} ({self.pattern})")
+        fields: dict[str, FieldValue] = {
+            key: int(value) if key in NUMBER_FIELDS else value
+            for key, value in match.groupdict().items()
+        }
+        try:
+            canonical = self.format(fields)
+        except FormatError as exc:
+            raise ParseError(f"{path!r}: {exc}", field=exc.field) from exc
+        if canonical != path:
+            raise ParseError(f"{path!r} is not the canonical spelling {canonical!r}")
+        return fields
+
+    def _regex(self) -> re.Pattern[str]:
+        parts: list[str] = []
+        seen: set[str] = set()
+        position = 0
+        for match in _PLACEHOLDER.finditer(self.pattern):
+            parts.append(re.escape(self.pattern[position : match.start()]))
+            key = match.group("name")
+            if key in seen:
+                parts.append(f"(?P={key})")
+            elif key == "root":
+                parts.append(f"(?P<{key}>.+?)")
+            elif key in NUMBER_FIELDS:
+                parts.append(f"(?P<{key}>[0-9]+)")
+            else:
+                parts.append(f"(?P<{key}>[^/]+)")
+            seen.add(key)
+            position = match.end()
+        parts.append(re.escape(self.pattern[position:]))
+        return re.compile("".join(parts))
+
+
+class TemplateSet:
+    """The templates of one project: the defaults with the project's overrides."""
+
+    def __init__(self, overrides: Mapping[str, str] | None = None) -> None:
+        self.patterns = {**DEFAULT_TEMPLATES, **(overrides or {})}
+        check_overrides(overrides or {})
+
+    def get(self, name: str, target_type: str) -> Template:
+        """The template `name` for a task on a `target_type` (shot or asset)."""
+        if target_type not in TARGET_TYPES:
+            raise ValidationError(f"must be one of {', '.join(TARGET_TYPES)}", "target_type")
+        if name not in self.patterns:
+            raise ValidationError(f"unknown template {name!r}", field="template")
+        return Template(name, self._expand(self.patterns[name], target_type, depth=0))
+
+    def _expand(self, pattern: str, target_type: str, depth: int) -> str:
+        if depth > len(self.patterns):
+            raise ValidationError("templates refer to each other in a loop", field="templates")
+
+        def replace(match: re.Match[str]) -> str:
+            if not match.group("ref"):
+                return match.group(0)
+            ref = match.group("name")
+            ref = f"{target_type}_work" if ref == "work" else ref
+            if ref not in self.patterns:
+                raise ValidationError(f"refers to unknown template {ref!r}", field="templates")
+            return self._expand(self.patterns[ref], target_type, depth + 1)
+
+        return _PLACEHOLDER.sub(replace, pattern)
+
+
+def check_overrides(overrides: Mapping[str, object]) -> dict[str, str]:
+    """Validated per-project template overrides; raises ValidationError naming the template."""
+    checked: dict[str, str] = {}
+    for name, pattern in overrides.items():
+        field = f"templates.{name}"
+        if name not in DEFAULT_TEMPLATES:
+            known = ", ".join(DEFAULT_TEMPLATES)
+            raise ValidationError(f"unknown template (known: {known})", field=field)
+        if not isinstance(pattern, str) or not pattern.strip():
+            raise ValidationError("must be a non-empty template string", field=field)
+        if "\\" in pattern or "/../" in pattern or pattern.endswith("/.."):
+            raise ValidationError("must use '/' and must not contain '..'", field=field)
+        leftover = _PLACEHOLDER.sub("", pattern)
+        if "{" in leftover or "}" in leftover:
+            raise ValidationError(f"has a malformed placeholder: {pattern!r}", field=field)
+        used = {m.group("name") for m in _PLACEHOLDER.finditer(pattern) if not m.group("ref")}
+        unknown = used - FIELDS.keys()
+        if unknown:
+            raise ValidationError(f"unknown fields {sorted(unknown)}", field=field)
+        checked[name] = pattern
+    expanded = TemplateSet.__new__(TemplateSet)
+    expanded.patterns = {**DEFAULT_TEMPLATES, **checked}
+    for name in checked:
+        for target_type in TARGET_TYPES:
+            if name.endswith("_work") and not name.startswith(target_type):
+                continue
+            fields = set(expanded.get(name, target_type).fields)
+            missing = REQUIRED_FIELDS[name] - fields
+            if missing:
+                raise ValidationError(
+                    f"must keep the fields {sorted(missing)}", field=f"templates.{name}"
+                )
+            if not expanded.get(name, target_type).pattern.startswith("{root}/"):
+                raise ValidationError("must start with {root}/", field=f"templates.{name}")
+    return checked
+
+
+def normalize_path(path: str, field: str = "path") -> str:
+    """`path` with '/' separators, absolute, without '.', '..' or doubled separators.
+    Raises ValidationError naming `field`."""
+    if not isinstance(path, str) or not path.strip():
+        raise ValidationError("must be a non-empty path", field=field)
+    text = path.strip().replace("\\", "/")
+    is_windows = bool(re.match(r"^[A-Za-z]:/", text)) or text.startswith("//")
+    pure = PureWindowsPath(text) if is_windows else PurePosixPath(text)
+    if not pure.is_absolute():
+        raise ValidationError(f"must be absolute: {path!r}", field=field)
+    if ".." in pure.parts:
+        raise ValidationError(f"must not contain '..': {path!r}", field=field)
+    normalized = pure.as_posix()
+    if is_windows:
+        normalized = normalized[0].upper() + normalized[1:] if normalized[1] == ":" else normalized
+    return normalized

@@ -1,0 +1,158 @@
+"""Shared fixtures. Every database test runs on SQLite and on PostgreSQL.
+
+PostgreSQL: `PM_TEST_PG_URL` (default: the local server, database `postgres` for admin),
+one scratch database per test worker, created once and emptied between tests. Without a
+server the PostgreSQL cases skip with a clear message, except under CI=true, where they
+fail: a green CI run always means both databases were tested.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from pm_db import migrate
+from pm_db.db import Database
+from pm_db.services import admin, entities
+
+PG_ADMIN_URL = os.environ.get(
+    "PM_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+)
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _pg_database_url() -> str:
+    """A scratch PostgreSQL database for this worker, created (and migrated) on first use."""
+    name = f"pm_test_{_worker()}"
+    admin_engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    try:
+        with admin_engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        admin_engine.dispose()
+    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def pg_url() -> str:
+    """The migrated PostgreSQL scratch database URL; skips (fails in CI) without a server."""
+    try:
+        url = _pg_database_url()
+    except Exception as exc:  # any connection failure means: no server here
+        message = f"PostgreSQL not reachable at {PG_ADMIN_URL}: {str(exc).splitlines()[0]}"
+        if IN_CI:
+            pytest.fail(f"{message} (CI needs PostgreSQL; a skip would hide untested code)")
+        pytest.skip(message)
+    database = Database(url)
+    migrate.upgrade(database)
+    database.dispose()
+    return url
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file that each test copies (migrating once is much faster)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "pm.sqlite"
+    database = Database(f"sqlite:///{path}")
+    migrate.upgrade(database)
+    database.dispose()
+    return path
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> str:
+    """An empty, migrated database URL: a fresh SQLite file, or the emptied PostgreSQL one."""
+    if request.param == "sqlite":
+        path = tmp_path / "pm.sqlite"
+        shutil.copy(sqlite_template, path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_url")
+    database = Database(url)
+    admin.reset(database)
+    with database.engine.begin() as conn:
+        conn.execute(text("DELETE FROM settings"))
+    database.dispose()
+    return url
+
+
+@pytest.fixture
+def db(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Database]:
+    """A Database on an empty schema; PM_DB_URL points at it for code that reads the
+    environment, and PM_PLATFORM is linux."""
+    monkeypatch.setenv("PM_DB_URL", db_url)
+    monkeypatch.setenv("PM_PLATFORM", "linux")
+    monkeypatch.setenv("PM_HOME", str(tmp_path / "pm-home"))
+    database = Database(db_url)
+    yield database
+    database.dispose()
+
+
+@dataclass
+class Studio:
+    """A small show: one project with a shot task and an asset task for one artist."""
+
+    db: Database
+    root: Path
+    project_id: int
+    sequence_id: int
+    shot_id: int
+    asset_id: int
+    artist_id: int
+    artist: str
+    shot_task_id: int
+    asset_task_id: int
+
+
+@pytest.fixture
+def studio(db: Database, tmp_path: Path) -> Studio:
+    root = tmp_path / "show" / "FX3X"
+    project = entities.create(
+        db,
+        "project",
+        {
+            "code": "FX3X",
+            "name": "Effects test show",
+            "root_linux": str(root),
+            "root_windows": "P:/FX3X",
+        },
+    )
+    sequence = entities.create(db, "sequence", {"project_id": project.id, "code": "SQ010"})
+    shot = entities.create(db, "shot", {"sequence_id": sequence.id, "code": "SH010"})
+    asset = entities.create(
+        db, "asset", {"project_id": project.id, "code": "Rock", "asset_type": "prop"}
+    )
+    artist = entities.create(db, "artist", {"login": "jdoe", "name": "Jane Doe"})
+    shot_task = entities.create(
+        db,
+        "task",
+        {"target_type": "shot", "target_id": shot.id, "step": "fx", "artist_id": artist.id},
+    )
+    asset_task = entities.create(
+        db,
+        "task",
+        {"target_type": "asset", "target_id": asset.id, "step": "fx", "artist_id": artist.id},
+    )
+    return Studio(
+        db=db,
+        root=root,
+        project_id=project.id,
+        sequence_id=sequence.id,
+        shot_id=shot.id,
+        asset_id=asset.id,
+        artist_id=artist.id,
+        artist="jdoe",
+        shot_task_id=shot_task.id,
+        asset_task_id=asset_task.id,
+    )

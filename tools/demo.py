@@ -1,0 +1,113 @@
+"""The README's main command: save a work file twice, version up, and publish a USD part,
+on the embedded SQLite database (under $PM_HOME, default ./.pm-demo with `make demo`).
+
+Run it again and it carries on: the numbers go on from where the database left them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+from pm_db import migrate
+from pm_db.db import open_database
+from pm_db.errors import NotFound, PmError
+from pm_db.services import entities, publishes, scenes
+
+
+def _get_or_create(db: Any, kind: str, key: str, values: dict[str, Any], **scope: int) -> Any:
+    try:
+        return entities.find(db, kind, key, **scope)
+    except NotFound:
+        return entities.create(db, kind, values)
+
+
+def _write_stand_in_hip(path: str) -> None:
+    """Houdini writes the hip file; the demo leaves a small stand-in at the same path."""
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text("# stand-in for a Houdini scene saved by the pm demo\n")
+
+
+def _write_data_layer(path: str, part: str) -> None:
+    """The data layer a USD ROP would render: one prim per part, with a few points."""
+    from pxr import Sdf, Usd, UsdGeom
+
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    stage = Usd.Stage.CreateNew(path)
+    points = UsdGeom.Points.Define(stage, f"/{part}")
+    points.CreatePointsAttr([(0.0, 0.0, 0.0), (1.0, 0.0, 0.0), (0.0, 1.0, 0.0)])
+    stage.SetDefaultPrim(points.GetPrim())
+    stage.GetRootLayer().customLayerData = {"pm_demo": True}
+    stage.GetRootLayer().Save()
+    assert Sdf.Layer.FindOrOpen(path) is not None
+
+
+def run() -> None:
+    db = open_database()
+    migrate.upgrade(db)
+    home = Path(os.environ.get("PM_HOME") or Path.home() / ".pm")
+    print(f"database  {db.masked_url}")
+    project = _get_or_create(
+        db,
+        "project",
+        "FX3X",
+        {
+            "code": "FX3X",
+            "name": "Demo show",
+            "root_linux": str(home / "show" / "FX3X"),
+            "root_mac": str(home / "show" / "FX3X"),
+            "root_windows": "P:/FX3X",
+        },
+    )
+    sequence = _get_or_create(
+        db, "sequence", "SQ010", {"project_id": project.id, "code": "SQ010"}, project_id=project.id
+    )
+    shot = _get_or_create(
+        db, "shot", "SH010", {"sequence_id": sequence.id, "code": "SH010"}, sequence_id=sequence.id
+    )
+    artist = _get_or_create(db, "artist", "jdoe", {"login": "jdoe", "name": "Jane Doe"})
+    task = _get_or_create(
+        db,
+        "task",
+        "fx",
+        {"target_type": "shot", "target_id": shot.id, "step": "fx", "artist_id": artist.id},
+        shot_id=shot.id,
+    )
+    save = {"task_id": task.id, "artist": "jdoe", "scene_name": "PinchIn"}
+    for request in (save, save, {**save, "version_up": True}):
+        scene = scenes.save_scene(db, request)
+        _write_stand_in_hip(scene.path)
+        print(f"saved     v{scene.version:03d} i{scene.iteration:03d}  {scene.path}")
+
+    for part in ("particles01", "debris01"):
+        reserved = publishes.reserve_publish(
+            db, {"scene_id": scene.id, "asset_name": "PinchIn", "part_name": part}
+        )
+        _write_data_layer(reserved.item_usd_path, part)
+        done = publishes.complete_publish(db, reserved.id)
+        print(
+            f"published {done.part_name} v{done.version:03d} i{done.iteration:03d}  "
+            f"{done.item_usd_path}"
+        )
+
+    print("latest per part of PinchIn:")
+    for latest in publishes.latest_per_part(db, "PinchIn", project_id=project.id):
+        print(
+            f"  {latest.part_name:<12} v{latest.version:03d} i{latest.iteration:03d}  "
+            f"{latest.part_usd_path}"
+        )
+
+
+def main() -> int:
+    try:
+        run()
+    except PmError as exc:
+        print(f"pm demo: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
