@@ -28,37 +28,41 @@ PG_ADMIN_URL = os.environ.get(
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
-def _worker() -> str:
-    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+def _scratch_name() -> str:
+    """A database name unique to this pytest run and worker, so that runs side by side
+    (two checkouts, two developers) never touch each other's data."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID", f"{os.getpid()}")[:12]
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "main")
+    return f"pm_test_{run}_{worker}".lower()
 
 
-def _pg_database_url() -> str:
-    """A scratch PostgreSQL database for this worker, created (and migrated) on first use."""
-    name = f"pm_test_{_worker()}"
-    admin_engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+def _admin(statement: str) -> None:
+    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     try:
-        with admin_engine.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
+        with engine.connect() as conn:
+            conn.execute(text(statement))
     finally:
-        admin_engine.dispose()
-    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+        engine.dispose()
 
 
 @pytest.fixture(scope="session")
-def pg_url() -> str:
-    """The migrated PostgreSQL scratch database URL; skips (fails in CI) without a server."""
+def pg_url() -> Iterator[str]:
+    """A migrated scratch PostgreSQL database, dropped at the end; skips (fails in CI)
+    without a server."""
+    name = _scratch_name()
     try:
-        url = _pg_database_url()
+        _admin(f'CREATE DATABASE "{name}"')
     except Exception as exc:  # any connection failure means: no server here
         message = f"PostgreSQL not reachable at {PG_ADMIN_URL}: {str(exc).splitlines()[0]}"
         if IN_CI:
             pytest.fail(f"{message} (CI needs PostgreSQL; a skip would hide untested code)")
         pytest.skip(message)
+    url = make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
     database = Database(url)
     migrate.upgrade(database)
     database.dispose()
-    return url
+    yield url
+    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")
