@@ -11,18 +11,26 @@ from __future__ import annotations
 import random
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from threading import Lock
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, create_engine, event, inspect
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy import Connection, Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+)
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from pm_db.config import Settings, load_settings, mask_url
-from pm_db.errors import Unavailable
+from pm_db.errors import ConfigError, Unavailable
 
 T = TypeVar("T")
 
@@ -32,6 +40,11 @@ TRANSIENT_PG_CODES = {"40001", "40P01", "55P03"}
 
 
 def _is_transient(exc: DBAPIError) -> bool:
+    """A failure that re-running the unit of work can cure: a lock, a serialization
+    failure, or a pooled connection the server dropped (no pre-ping: it costs a round
+    trip per transaction; a dropped connection fails its first statement instead)."""
+    if exc.connection_invalidated:
+        return True
     orig = exc.orig
     if isinstance(orig, sqlite3.OperationalError):
         message = str(orig).lower()
@@ -61,18 +74,30 @@ class Database:
     """One database: its engine and its read and write units of work."""
 
     def __init__(self, url: str, echo: bool = False) -> None:
+        """Raises ConfigError for a URL SQLAlchemy cannot use, Unavailable for a SQLite
+        file whose folder cannot be made."""
         self.url = url
         self.masked_url = mask_url(url)
-        self.is_sqlite = url.startswith("sqlite")
+        try:
+            backend = make_url(url).get_backend_name()
+        except ArgumentError:
+            # SQLAlchemy's own message may quote the URL, password and all.
+            raise ConfigError(
+                f"is not a database URL: {self.masked_url!r}", field="PM_DB_URL"
+            ) from None
+        self.is_sqlite = backend == "sqlite"
         connect_args: dict[str, Any] = {}
         if self.is_sqlite:
             _ensure_sqlite_folder(url)
             connect_args["check_same_thread"] = False
         else:
             connect_args["connect_timeout"] = 5
-        self.engine = create_engine(
-            url, echo=echo, pool_pre_ping=not self.is_sqlite, connect_args=connect_args
-        )
+        try:
+            self.engine = create_engine(url, echo=echo, connect_args=connect_args)
+        except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+            raise ConfigError(
+                f"cannot use {self.masked_url}: {mask_url(str(exc))}", field="PM_DB_URL"
+            ) from None
         if self.is_sqlite:
             _prepare_sqlite(self.engine)
         self._writer = sessionmaker(
@@ -113,41 +138,67 @@ class Database:
         raise AssertionError("unreachable: the retry loop returns or raises")
 
     def _raise_unavailable(self, exc: DBAPIError) -> None:
-        """Raise Unavailable for a connection failure or a missing schema; else return."""
-        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
-        if "no such table" in reason or ("does not exist" in reason and "relation" in reason):
+        """Raise Unavailable for a connection failure, an unusable file or a missing (or
+        older) schema; else return, and the caller re-raises the original error."""
+        lines = str(exc.orig).strip().splitlines() if exc.orig else []
+        reason = mask_url(" ".join(line.strip() for line in lines[:2]) or type(exc).__name__)
+        if _is_missing_schema(reason):
             raise Unavailable(
-                f"database {self.masked_url} has no pm schema ({reason}); run `pm db upgrade`"
+                f"database {self.masked_url} has no pm schema or an older one ({reason}); "
+                "run `pm db upgrade`"
             ) from exc
-        if isinstance(exc, OperationalError) and not self._is_connected():
+        if self.is_sqlite and ("not a database" in reason or "malformed" in reason):
             raise Unavailable(
-                f"cannot reach database {self.masked_url}: {mask_url(reason)}"
+                f"{self.masked_url} is not a usable SQLite database ({reason})"
             ) from exc
+        # No statement means the failure came while connecting.
+        connecting = exc.statement is None or exc.connection_invalidated
+        if isinstance(exc, OperationalError | InterfaceError) and connecting:
+            hint = ""
+            if "does not exist" in reason and "database" in reason:
+                hint = "; create it first (e.g. `createdb`), then run `pm db upgrade`"
+            raise Unavailable(f"cannot reach database {self.masked_url}: {reason}{hint}") from exc
 
-    def _is_connected(self) -> bool:
+    @contextmanager
+    def connect(self, write: bool = False) -> Iterator[Connection]:
+        """A connection inside one transaction, committed when the block ends (BEGIN
+        IMMEDIATE on SQLite with `write`). Raises Unavailable if the database cannot be
+        reached or has no schema."""
+        engine = self.engine.execution_options(pm_write=True) if write else self.engine
         try:
-            with self.engine.connect():
-                return True
-        except DBAPIError:
-            return False
-
-    def check(self) -> list[str]:
-        """The table names present; raises Unavailable if the database cannot be reached."""
-        try:
-            with self.engine.connect() as conn:
-                return sorted(inspect(conn).get_table_names())
+            with engine.begin() as conn:
+                yield conn
         except DBAPIError as exc:
             self._raise_unavailable(exc)
             raise
+
+    def check(self) -> list[str]:
+        """The table names present; raises Unavailable if the database cannot be reached."""
+        with self.connect() as conn:
+            return sorted(inspect(conn).get_table_names())
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
+def _is_missing_schema(reason: str) -> bool:
+    """The error says a table or column is missing (SQLite or PostgreSQL wording)."""
+    if "no such table" in reason or "no such column" in reason:
+        return True
+    return "does not exist" in reason and ("relation" in reason or "column" in reason)
+
+
 def _ensure_sqlite_folder(url: str) -> None:
-    path = url.split(":///", 1)[-1]
-    if path and path != ":memory:":
+    """Make the folder of a SQLite file; raises Unavailable if it cannot be made."""
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:"):
+        return
+    try:
         Path(path).parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise Unavailable(
+            f"cannot make the folder of the SQLite database {path}: {exc.strerror}"
+        ) from None
 
 
 _open: dict[str, Database] = {}

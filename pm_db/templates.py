@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import PurePosixPath, PureWindowsPath
 from typing import Any
 
@@ -24,6 +25,11 @@ FieldValue = str | int
 def _check_root(value: object, field: str) -> str:
     if not isinstance(value, str) or not value.strip():
         raise ValidationError("must be a non-empty path", field=field)
+    return _normalized_root(value, field)
+
+
+@lru_cache(maxsize=64)
+def _normalized_root(value: str, field: str) -> str:
     return normalize_path(value, field).rstrip("/") or "/"
 
 
@@ -105,21 +111,19 @@ class Template:
 
     def format(self, fields: Mapping[str, Any]) -> str:
         """The path for `fields`. Raises FormatError naming a missing or invalid field."""
-
-        def fill(match: re.Match[str]) -> str:
-            key = match.group("name")
+        parts: list[str] = []
+        for literal, key, width in _segments(self.pattern):
+            parts.append(literal)
+            if not key:
+                continue
             if key not in fields:
                 raise FormatError(f"missing for template {self.name!r}", field=key)
-            value = FIELDS[key](fields[key], key)
-            width = match.group("width")
-            return f"{value:0{width}d}" if width else str(value)
-
-        try:
-            return _PLACEHOLDER.sub(fill, self.pattern)
-        except FormatError:
-            raise
-        except ValidationError as exc:
-            raise FormatError(exc.message, field=exc.field) from exc
+            try:
+                value = FIELDS[key](fields[key], key)
+            except ValidationError as exc:
+                raise FormatError(exc.message, field=exc.field) from exc
+            parts.append(f"{value:0{width}d}" if width else str(value))
+        return "".join(parts)
 
     def parse(self, path: str) -> dict[str, FieldValue]:
         """The fields read back from `path`. Raises ParseError if it does not match exactly."""
@@ -139,24 +143,44 @@ class Template:
         return fields
 
     def _regex(self) -> re.Pattern[str]:
-        parts: list[str] = []
-        seen: set[str] = set()
-        position = 0
-        for match in _PLACEHOLDER.finditer(self.pattern):
-            parts.append(re.escape(self.pattern[position : match.start()]))
-            key = match.group("name")
-            if key in seen:
-                parts.append(f"(?P={key})")
-            elif key == "root":
-                parts.append(f"(?P<{key}>.+?)")
-            elif key in NUMBER_FIELDS:
-                parts.append(f"(?P<{key}>[0-9]+)")
-            else:
-                parts.append(f"(?P<{key}>[^/]+)")
-            seen.add(key)
-            position = match.end()
-        parts.append(re.escape(self.pattern[position:]))
-        return re.compile("".join(parts))
+        return _compile(self.pattern)
+
+
+@lru_cache(maxsize=512)
+def _segments(pattern: str) -> tuple[tuple[str, str, int], ...]:
+    """A pattern split into (literal text, field name or "", zero-pad width) triples."""
+    segments: list[tuple[str, str, int]] = []
+    position = 0
+    for match in _PLACEHOLDER.finditer(pattern):
+        width = int(match.group("width") or 0)
+        segments.append((pattern[position : match.start()], match.group("name"), width))
+        position = match.end()
+    segments.append((pattern[position:], "", 0))
+    return tuple(segments)
+
+
+@lru_cache(maxsize=512)
+def _compile(pattern: str) -> re.Pattern[str]:
+    """The parse regex of a template pattern: one named group per field, repeats matched
+    as back-references, the root lazily (it may hold '/')."""
+    parts: list[str] = []
+    seen: set[str] = set()
+    position = 0
+    for match in _PLACEHOLDER.finditer(pattern):
+        parts.append(re.escape(pattern[position : match.start()]))
+        key = match.group("name")
+        if key in seen:
+            parts.append(f"(?P={key})")
+        elif key == "root":
+            parts.append(f"(?P<{key}>.+?)")
+        elif key in NUMBER_FIELDS:
+            parts.append(f"(?P<{key}>[0-9]+)")
+        else:
+            parts.append(f"(?P<{key}>[^/]+)")
+        seen.add(key)
+        position = match.end()
+    parts.append(re.escape(pattern[position:]))
+    return re.compile("".join(parts))
 
 
 class TemplateSet:
@@ -165,9 +189,16 @@ class TemplateSet:
     def __init__(self, overrides: Mapping[str, str] | None = None) -> None:
         self.patterns = {**DEFAULT_TEMPLATES, **(overrides or {})}
         check_overrides(overrides or {})
+        self._expanded: dict[tuple[str, str], Template] = {}
 
     def get(self, name: str, target_type: str) -> Template:
         """The template `name` for a task on a `target_type` (shot or asset)."""
+        key = (name, target_type)
+        if key not in self._expanded:
+            self._expanded[key] = self._build(name, target_type)
+        return self._expanded[key]
+
+    def _build(self, name: str, target_type: str) -> Template:
         if target_type not in TARGET_TYPES:
             raise ValidationError(f"must be one of {', '.join(TARGET_TYPES)}", "target_type")
         if name not in self.patterns:
@@ -212,6 +243,7 @@ def check_overrides(overrides: Mapping[str, object]) -> dict[str, str]:
         checked[name] = pattern
     expanded = TemplateSet.__new__(TemplateSet)
     expanded.patterns = {**DEFAULT_TEMPLATES, **checked}
+    expanded._expanded = {}
     for name in checked:
         for target_type in TARGET_TYPES:
             if name.endswith("_work") and not name.startswith(target_type):

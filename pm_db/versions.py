@@ -3,23 +3,48 @@
 One statement both creates a scene stream's counter (v001 i001) and advances it, under
 the row lock PostgreSQL takes for `INSERT ... ON CONFLICT DO UPDATE` (SQLite: the write
 lock of `BEGIN IMMEDIATE`). Numbers are never reused: a failed save still used its number.
+
+The statements are built once per dialect: a farm allocates thousands of numbers, and
+building a SQLAlchemy statement costs more than SQLite takes to run it.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pm_db.errors import Conflict
 from pm_db.models import Part, SceneStream, utcnow
 
+STREAMS = cast(Table, SceneStream.__table__)
+PARTS = cast(Table, Part.__table__)
 
-def _insert(session: Session) -> Any:
-    module = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return module.insert
+
+def _dialect(session: Session) -> str:
+    return "postgresql" if session.get_bind().dialect.name == "postgresql" else "sqlite"
+
+
+@lru_cache(maxsize=8)
+def _next_scene_statement(dialect: str, version_up: bool) -> Any:
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert
+    statement = insert(STREAMS).values(
+        project_id=bindparam("b_project_id"),
+        key=bindparam("b_key"),
+        folder=bindparam("b_folder"),
+        version=1,
+        iteration=1,
+    )
+    if version_up:
+        changes = {"version": STREAMS.c.version + 1, "iteration": 1}
+    else:
+        changes = {"iteration": STREAMS.c.iteration + 1}
+    return statement.on_conflict_do_update(
+        index_elements=[STREAMS.c.project_id, STREAMS.c.key], set_=changes
+    ).returning(STREAMS.c.id, STREAMS.c.version, STREAMS.c.iteration, STREAMS.c.folder)
 
 
 def next_scene_number(
@@ -31,18 +56,9 @@ def next_scene_number(
     Version up: next version, iteration 1. Raises Conflict if `folder` differs only in case
     from an existing folder.
     """
-    table = SceneStream.__table__
-    insert = _insert(session)(table).values(
-        project_id=project_id, key=folder.casefold(), folder=folder, version=1, iteration=1
-    )
-    if version_up:
-        changes = {"version": table.c.version + 1, "iteration": 1}
-    else:
-        changes = {"iteration": table.c.iteration + 1}
-    statement = insert.on_conflict_do_update(
-        index_elements=[table.c.project_id, table.c.key], set_=changes
-    ).returning(table.c.id, table.c.version, table.c.iteration, table.c.folder)
-    stream_id, version, iteration, stored = session.execute(statement).one()
+    statement = _next_scene_statement(_dialect(session), version_up)
+    params = {"b_project_id": project_id, "b_key": folder.casefold(), "b_folder": folder}
+    stream_id, version, iteration, stored = session.execute(statement, params).one()
     if stored != folder:
         raise Conflict(
             f"{folder!r} differs only in case from the existing {stored!r}; use that spelling",
@@ -51,32 +67,42 @@ def next_scene_number(
     return stream_id, version, iteration
 
 
-def part_for(session: Session, stream_id: int, asset_name: str, part_name: str) -> Part:
-    """The part `asset_name`/`part_name` of a scene stream, created on first publish and
-    locked for the rest of the transaction. Raises Conflict on a case-only difference."""
-    table = Part.__table__
-    statement = (
-        _insert(session)(table)
+@lru_cache(maxsize=4)
+def _part_statement(dialect: str) -> Any:
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert
+    return (
+        insert(PARTS)
         .values(
-            stream_id=stream_id,
-            asset_name=asset_name,
-            name=part_name,
+            stream_id=bindparam("b_stream_id"),
+            asset_name=bindparam("b_asset_name"),
+            name=bindparam("b_name"),
             publish_seq=0,
             withdrawn=False,
-            created_at=utcnow(),
+            created_at=bindparam("b_created_at"),
         )
-        .on_conflict_do_nothing()
+        .on_conflict_do_update(
+            index_elements=[
+                PARTS.c.stream_id,
+                func.lower(PARTS.c.asset_name),
+                func.lower(PARTS.c.name),
+            ],
+            set_={"publish_seq": PARTS.c.publish_seq},
+        )
+        .returning(PARTS.c.id, PARTS.c.asset_name, PARTS.c.name)
     )
-    session.execute(statement)
-    part = session.scalars(
-        select(Part)
-        .where(
-            Part.stream_id == stream_id,
-            func.lower(Part.asset_name) == asset_name.lower(),
-            func.lower(Part.name) == part_name.lower(),
-        )
-        .with_for_update()
-    ).one()
+
+
+def part_for(session: Session, stream_id: int, asset_name: str, part_name: str) -> Any:
+    """The part `asset_name`/`part_name` of a scene stream (id, asset_name, name), created on
+    first publish, locked for the rest of the transaction, in one statement. Raises
+    Conflict if the names differ only in case from the existing part's."""
+    params = {
+        "b_stream_id": stream_id,
+        "b_asset_name": asset_name,
+        "b_name": part_name,
+        "b_created_at": utcnow(),
+    }
+    part = session.execute(_part_statement(_dialect(session)), params).one()
     if (part.asset_name, part.name) != (asset_name, part_name):
         raise Conflict(
             f"{asset_name}/{part_name} differs only in case from the existing "
@@ -86,12 +112,16 @@ def part_for(session: Session, stream_id: int, asset_name: str, part_name: str) 
     return part
 
 
-def next_publish_seq(session: Session, part: Part) -> int:
-    """The next completion number of a part: 'latest' is the highest completed one."""
-    seq: int = session.execute(
-        update(Part)
-        .where(Part.id == part.id)
-        .values(publish_seq=Part.publish_seq + 1)
-        .returning(Part.publish_seq)
-    ).scalar_one()
+_NEXT_PUBLISH_SEQ = (
+    update(PARTS)
+    .where(PARTS.c.id == bindparam("b_part_id"))
+    .values(publish_seq=PARTS.c.publish_seq + 1)
+    .returning(PARTS.c.publish_seq)
+)
+
+
+def next_publish_seq(session: Session, part_id: int) -> int:
+    """The next completion number of a part, taken under the part's row lock: 'latest' is
+    the highest completed one."""
+    seq: int = session.execute(_NEXT_PUBLISH_SEQ, {"b_part_id": part_id}).scalar_one()
     return seq

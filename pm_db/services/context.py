@@ -6,10 +6,13 @@ the platform asking, so a file saved on Linux under /show/FX3X is P:/FX3X/... on
 
 from __future__ import annotations
 
+import json
 import os
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from pm_db.config import PLATFORMS, current_platform
@@ -90,7 +93,9 @@ class TaskContext:
 
     def relative(self, template_name: str, **fields: Any) -> str:
         """The project-relative path of `template_name` for these fields."""
-        return relative_path(self.project, self.path(template_name, **fields))
+        root = root_for(self.project)
+        values = {**self.fields, "root": root, **fields}
+        return self.template(template_name).format(values)[len(root.rstrip("/")) + 1 :]
 
     def parse(self, template_name: str, path: str, field: str) -> dict[str, Any]:
         """The fields of an absolute path under any of the project's roots, checked against
@@ -110,27 +115,40 @@ class TaskContext:
         return values
 
 
+@lru_cache(maxsize=256)
+def _template_set(overrides_json: str) -> TemplateSet:
+    return TemplateSet(json.loads(overrides_json))
+
+
+def template_set(overrides: dict[str, str]) -> TemplateSet:
+    """The TemplateSet of a project's overrides (built once per distinct overrides)."""
+    return _template_set(json.dumps(overrides, sort_keys=True))
+
+
+_CONTEXT = (
+    select(Task, Project, Sequence.code, Shot.code, Asset.asset_type, Asset.code)
+    .join(Project, Project.id == Task.project_id)
+    .outerjoin(Shot, Shot.id == Task.shot_id)
+    .outerjoin(Sequence, Sequence.id == Shot.sequence_id)
+    .outerjoin(Asset, Asset.id == Task.asset_id)
+    .where(Task.id == bindparam("b_task_id"))
+)
+
+
 def load_context(session: Session, task_id: int, field: str = "task_id") -> TaskContext:
-    """The context of task `task_id`; raises NotFound naming `field`."""
-    task = session.get(Task, task_id)
-    if task is None:
+    """The context of task `task_id`, in one query; raises NotFound naming `field`."""
+    row = session.execute(_CONTEXT, {"b_task_id": task_id}).first()
+    if row is None:
         raise NotFound(f"no task with id {task_id}", field=field)
-    project = session.get(Project, task.project_id)
-    assert project is not None  # a foreign key guarantees it
+    task, project, sequence, shot, asset_type, asset_name = row
     fields: dict[str, Any] = {"project": project.code, "step": task.step}
     if task.shot_id is not None:
-        shot = session.get(Shot, task.shot_id)
-        assert shot is not None
-        sequence = session.get(Sequence, shot.sequence_id)
-        assert sequence is not None
-        fields.update(sequence=sequence.code, shot=shot.code)
+        fields.update(sequence=sequence, shot=shot)
         target_type = "shot"
     else:
-        asset = session.get(Asset, task.asset_id)
-        assert asset is not None
-        fields.update(asset_type=asset.asset_type, asset_name=asset.code)
+        fields.update(asset_type=asset_type, asset_name=asset_name)
         target_type = "asset"
-    return TaskContext(task, project, target_type, fields, TemplateSet(project.templates))
+    return TaskContext(task, project, target_type, fields, template_set(project.templates))
 
 
 def target_id(task: Task) -> int:

@@ -14,6 +14,7 @@ from pm_db.db import Database
 from pm_db.models import Event, utcnow
 
 HOST = socket.gethostname()
+_INSERT = insert(Event)
 
 
 class EventOut(BaseModel):
@@ -40,15 +41,16 @@ def record(
 ) -> None:
     """Append one event inside the caller's transaction."""
     session.execute(
-        insert(Event).values(
-            kind=kind,
-            entity_type=entity_type,
-            entity_id=entity_id,
-            artist_id=artist_id,
-            host=host or HOST,
-            payload=payload or {},
-            created_at=utcnow(),
-        )
+        _INSERT,
+        {
+            "kind": kind,
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            "artist_id": artist_id,
+            "host": host or HOST,
+            "payload": payload or {},
+            "created_at": utcnow(),
+        },
     )
 
 

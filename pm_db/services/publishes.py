@@ -5,14 +5,18 @@ Numbers follow the scene: a part published from `PinchIn_v003_i007.hip` is
 request returns the first record. `is_latest` changes in the same transaction as the
 completion, and latest is the last completed publish of the part in database order.
 The exact rules are in docs/versioning.md.
+
+The hot path (record one publish) runs a handful of Core statements on the `publishes`
+table rather than ORM units of work: a farm records thousands of these.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from pm_db import schemas
@@ -20,192 +24,238 @@ from pm_db.db import Database
 from pm_db.errors import Conflict, NotFound, ValidationError
 from pm_db.models import Artist, Part, Project, Publish, Scene, SceneStream, Task, utcnow
 from pm_db.services import events
-from pm_db.services.context import TaskContext, absolute_path, load_context, target_id
+from pm_db.services.context import (
+    TaskContext,
+    absolute_path,
+    load_context,
+    relative_path,
+    target_id,
+)
 from pm_db.versions import next_publish_seq, part_for
 
+PUBLISHES = cast(Table, Publish.__table__)
+Row = Mapping[Any, Any]
 
-def publish_out(publish: Publish, project: Project, login: str) -> schemas.PublishOut:
+_EXISTING = select(PUBLISHES).where(
+    PUBLISHES.c.part_id == bindparam("b_part_id"),
+    PUBLISHES.c.version == bindparam("b_version"),
+    PUBLISHES.c.iteration == bindparam("b_iteration"),
+)
+_INSERT = insert(PUBLISHES).returning(PUBLISHES.c.id)
+_CLEAR_LATEST = (
+    update(PUBLISHES)
+    .where(PUBLISHES.c.part_id == bindparam("b_part_id"), PUBLISHES.c.is_latest.is_(True))
+    .values(is_latest=False)
+)
+_SOURCE_SCENE = (
+    select(Scene, Artist.login)
+    .join(SceneStream, SceneStream.id == Scene.stream_id)
+    .join(Artist, Artist.id == Scene.artist_id)
+    .where(
+        SceneStream.project_id == bindparam("b_project_id"),
+        SceneStream.key == bindparam("b_key"),
+        Scene.version == bindparam("b_version"),
+        Scene.iteration == bindparam("b_iteration"),
+    )
+)
+
+
+def publish_out(row: Row, project: Project, login: str) -> schemas.PublishOut:
+    """The output model of a `publishes` row (paths made absolute on this platform)."""
     return schemas.PublishOut(
-        publish_id=publish.publish_id,
-        id=publish.id,
-        task_id=publish.task_id,
-        target_type=publish.target_type,
-        target_id=publish.target_id,
-        software=publish.software,
-        scene_id=publish.scene_id,
-        part_id=publish.part_id,
-        asset_name=publish.asset_name,
-        part_name=publish.part_name,
-        source_version=publish.version,
-        source_iteration=publish.iteration,
-        version=publish.version,
-        iteration=publish.iteration,
-        item_usd_path=absolute_path(project, publish.item_usd_path),
-        part_usd_path=absolute_path(project, publish.part_usd_path),
-        asset_usd_path=absolute_path(project, publish.asset_usd_path),
-        status=publish.status,
-        is_latest=publish.is_latest,
-        metadata=publish.meta,
+        publish_id=row["publish_id"],
+        id=row["id"],
+        task_id=row["task_id"],
+        target_type=row["target_type"],
+        target_id=row["target_id"],
+        software=row["software"],
+        scene_id=row["scene_id"],
+        part_id=row["part_id"],
+        asset_name=row["asset_name"],
+        part_name=row["part_name"],
+        source_version=row["version"],
+        source_iteration=row["iteration"],
+        version=row["version"],
+        iteration=row["iteration"],
+        item_usd_path=absolute_path(project, row["item_usd_path"]),
+        part_usd_path=absolute_path(project, row["part_usd_path"]),
+        asset_usd_path=absolute_path(project, row["asset_usd_path"]),
+        status=row["status"],
+        is_latest=row["is_latest"],
+        metadata=row["metadata"],
         created_by=login,
-        created_at=publish.created_at,
-        completed_at=publish.completed_at,
-        error=publish.error,
+        created_at=row["created_at"],
+        completed_at=row["completed_at"],
+        error=row["error"],
     )
 
 
-def _out(session: Session, publish: Publish) -> schemas.PublishOut:
-    task = session.get(Task, publish.task_id)
-    assert task is not None
-    project = session.get(Project, task.project_id)
-    artist = session.get(Artist, publish.created_by)
-    assert project is not None and artist is not None
-    return publish_out(publish, project, artist.login)
-
-
-def _load_publish(session: Session, ref: int | str, lock: bool = False) -> Publish:
+def _select_publish(ref: int | str) -> Any:
+    query = select(PUBLISHES)
     if isinstance(ref, int) or (isinstance(ref, str) and ref.isdigit()):
-        query = select(Publish).where(Publish.id == int(ref))
-    else:
-        query = select(Publish).where(Publish.publish_id == str(ref))
+        return query.where(PUBLISHES.c.id == int(ref))
+    return query.where(PUBLISHES.c.publish_id == str(ref))
+
+
+def _load(session: Session, ref: int | str, lock: bool = False) -> Row:
+    query = _select_publish(ref)
     if lock:
         query = query.with_for_update()
-    publish = session.scalars(query).first()
-    if publish is None:
+    row = session.execute(query).mappings().first()
+    if row is None:
         raise NotFound(f"no publish {ref!r}", field="publish_id")
-    return publish
+    return row
 
 
-def _reserve(
+def _reload(session: Session, publish_id: int) -> Row:
+    return session.execute(select(PUBLISHES).where(PUBLISHES.c.id == publish_id)).mappings().one()
+
+
+def _out(session: Session, row: Row) -> schemas.PublishOut:
+    project, login = session.execute(
+        select(Project, Artist.login)
+        .join(Task, Task.project_id == Project.id)
+        .join(Artist, Artist.id == row["created_by"])
+        .where(Task.id == row["task_id"])
+    ).one()
+    return publish_out(row, project, login)
+
+
+def _record(
     session: Session,
     context: TaskContext,
     scene: Scene,
     login: str,
-    asset_name: str,
-    part_name: str,
+    names: tuple[str, str],
     metadata: dict[str, Any],
     request_id: str | None,
-) -> Publish:
-    """The pending publish of a part from `scene`: created, or the first one of an equal
-    request (a failed one is re-opened for its retry). Raises Conflict."""
-    names = {
-        "software": scene.software,
-        "artist": login,
-        "scene": scene.name,
-        "asset": asset_name,
-        "part": part_name,
-    }
-    numbers = {"version": scene.version, "iteration": scene.iteration}
+    status: str,
+) -> tuple[Row, bool]:
+    """(the publish row, created?) of a part from `scene`: a new one in `status` (pending,
+    or published and latest at once), or the first one of an equal request (a failed one
+    re-opened for its retry). Raises Conflict."""
+    asset_name, part_name = names
     part = part_for(session, scene.stream_id, asset_name, part_name)
-    existing = session.scalars(
-        select(Publish).where(
-            Publish.part_id == part.id,
-            Publish.version == scene.version,
-            Publish.iteration == scene.iteration,
-        )
-    ).first()
+    numbers = {"b_version": scene.version, "b_iteration": scene.iteration}
+    existing = session.execute(_EXISTING, {"b_part_id": part.id, **numbers}).mappings().first()
     if existing is not None:
-        return _same_request(session, existing, metadata, request_id)
+        return _same_request(session, existing, metadata, request_id), False
     if request_id is not None:
         taken = session.scalar(select(Publish.id).where(Publish.request_id == request_id))
         if taken is not None:
             raise Conflict(f"already used by publish {taken} of another part", "request_id")
-    publish = Publish(
-        publish_id=str(uuid.uuid4()),
-        request_id=request_id,
-        part_id=part.id,
-        scene_id=scene.id,
-        task_id=context.task.id,
-        target_type=context.target_type,
-        target_id=target_id(context.task),
-        software=scene.software,
-        asset_name=asset_name,
-        part_name=part_name,
-        version=scene.version,
-        iteration=scene.iteration,
-        item_usd_path=context.relative("part_data", **names, **numbers),
-        part_usd_path=context.relative("part_layer", **names),
-        asset_usd_path=context.relative("asset_layer", **names),
-        status="pending",
-        is_latest=False,
-        meta=metadata,
-        created_by=scene.artist_id,
-    )
-    session.add(publish)
-    session.flush()
-    events.record(
-        session,
-        "publish.reserved",
-        "publish",
-        publish.id,
-        scene.artist_id,
-        {"path": publish.item_usd_path},
-    )
-    return publish
+    fields = {
+        "software": scene.software,
+        "artist": login,
+        "scene": scene.name,
+        "asset": part.asset_name,
+        "part": part.name,
+    }
+    numbers = {"version": scene.version, "iteration": scene.iteration}
+    values = {
+        "publish_id": str(uuid.uuid4()),
+        "request_id": request_id,
+        "part_id": part.id,
+        "scene_id": scene.id,
+        "task_id": context.task.id,
+        "target_type": context.target_type,
+        "target_id": target_id(context.task),
+        "software": scene.software,
+        "asset_name": part.asset_name,
+        "part_name": part.name,
+        "version": scene.version,
+        "iteration": scene.iteration,
+        "item_usd_path": context.relative("part_data", **fields, **numbers),
+        "part_usd_path": context.relative("part_layer", **fields),
+        "asset_usd_path": context.relative("asset_layer", **fields),
+        "status": "pending",
+        "is_latest": False,
+        "published_seq": None,
+        "attempts": 1,
+        "error": None,
+        "metadata": metadata,
+        "created_by": scene.artist_id,
+        "created_at": utcnow(),
+        "completed_at": None,
+    }
+    if status == "published":
+        values.update(_make_latest(session, part.id))
+    values["id"] = session.execute(_INSERT, values).scalar_one()
+    return values, True
 
 
 def _same_request(
-    session: Session, existing: Publish, metadata: dict[str, Any], request_id: str | None
-) -> Publish:
+    session: Session, existing: Row, metadata: dict[str, Any], request_id: str | None
+) -> Row:
     """`existing` if the new request repeats it; raises Conflict otherwise."""
-    numbers = f"v{existing.version:03d} i{existing.iteration:03d}"
-    if request_id is not None and existing.request_id not in (None, request_id):
+    label = (
+        f"{existing['asset_name']}/{existing['part_name']} "
+        f"v{existing['version']:03d} i{existing['iteration']:03d}"
+    )
+    if request_id is not None and existing["request_id"] not in (None, request_id):
         raise Conflict(
-            f"{existing.asset_name}/{existing.part_name} {numbers} was published by another "
-            "request; save a new iteration to publish again",
+            f"{label} was published by another request; save a new iteration to publish again",
             field="request_id",
         )
-    if metadata != existing.meta:
+    if metadata != existing["metadata"]:
         raise Conflict(
-            f"{existing.asset_name}/{existing.part_name} was already published from {numbers} "
-            "with other metadata; save a new iteration to publish again",
+            f"{label} was already published with other metadata; save a new iteration to "
+            "publish again",
             field="metadata",
         )
-    if existing.status == "deprecated":
-        raise Conflict(f"publish {existing.id} was deprecated; save a new iteration", "status")
-    if existing.status == "failed":
-        existing.status = "pending"
-        existing.error = None
-        existing.attempts += 1
-        events.record(session, "publish.retried", "publish", existing.id, existing.created_by)
-    return existing
-
-
-def _complete(session: Session, publish: Publish) -> Publish:
-    """Mark a pending publish published and make it the part's latest, atomically."""
-    if publish.status == "published":
-        return publish
-    if publish.status != "pending":
-        raise Conflict(f"publish {publish.id} is {publish.status}, not pending", "status")
-    part = session.scalars(select(Part).where(Part.id == publish.part_id).with_for_update()).one()
-    publish.published_seq = next_publish_seq(session, part)
+    if existing["status"] == "deprecated":
+        raise Conflict(f"{label} was deprecated; save a new iteration", field="status")
+    if existing["status"] != "failed":
+        return existing
     session.execute(
-        update(Publish)
-        .where(Publish.part_id == publish.part_id, Publish.is_latest.is_(True))
-        .values(is_latest=False)
+        update(PUBLISHES)
+        .where(PUBLISHES.c.id == existing["id"])
+        .values(status="pending", error=None, attempts=PUBLISHES.c.attempts + 1)
     )
-    publish.status = "published"
-    publish.is_latest = True
-    publish.completed_at = utcnow()
-    session.flush()
-    events.record(session, "publish.completed", "publish", publish.id, publish.created_by)
-    return publish
+    events.record(session, "publish.retried", "publish", existing["id"], existing["created_by"])
+    return _reload(session, existing["id"])
+
+
+def _complete(session: Session, row: Row) -> Row:
+    """Mark a pending publish published and make it its part's latest, atomically."""
+    if row["status"] == "published":
+        return row
+    if row["status"] != "pending":
+        raise Conflict(f"publish {row['id']} is {row['status']}, not pending", field="status")
+    done = _make_latest(session, row["part_id"])
+    session.execute(update(PUBLISHES).where(PUBLISHES.c.id == row["id"]).values(done))
+    events.record(session, "publish.completed", "publish", row["id"], row["created_by"])
+    return {**row, **done}
+
+
+def _make_latest(session: Session, part_id: int) -> dict[str, Any]:
+    """Clear the part's latest and return the column values that make a publish its new
+    latest: the next completion number, taken under the part's row lock."""
+    seq = next_publish_seq(session, part_id)
+    session.execute(_CLEAR_LATEST, {"b_part_id": part_id})
+    return {
+        "status": "published",
+        "is_latest": True,
+        "published_seq": seq,
+        "completed_at": utcnow(),
+    }
 
 
 def _refresh_latest(session: Session, part_id: int) -> None:
     """Make the last completed, still published publish of a part its latest."""
     session.execute(
-        update(Publish)
-        .where(Publish.part_id == part_id, Publish.is_latest.is_(True))
+        update(PUBLISHES)
+        .where(PUBLISHES.c.part_id == part_id, PUBLISHES.c.is_latest.is_(True))
         .values(is_latest=False)
     )
     newest = session.scalar(
-        select(Publish.id)
-        .where(Publish.part_id == part_id, Publish.status == "published")
-        .order_by(Publish.published_seq.desc())
+        select(PUBLISHES.c.id)
+        .where(PUBLISHES.c.part_id == part_id, PUBLISHES.c.status == "published")
+        .order_by(PUBLISHES.c.published_seq.desc())
         .limit(1)
     )
     if newest is not None:
-        session.execute(update(Publish).where(Publish.id == newest).values(is_latest=True))
+        session.execute(update(PUBLISHES).where(PUBLISHES.c.id == newest).values(is_latest=True))
 
 
 def _scene_for(session: Session, scene_id: int) -> tuple[Scene, str]:
@@ -228,17 +278,19 @@ def reserve_publish(db: Database, data: object) -> schemas.PublishOut:
     def work(session: Session) -> schemas.PublishOut:
         scene, login = _scene_for(session, request.scene_id)
         context = load_context(session, scene.task_id)
-        publish = _reserve(
+        row, created = _record(
             session,
             context,
             scene,
             login,
-            request.asset_name,
-            request.part_name,
+            (request.asset_name, request.part_name),
             request.metadata,
             request.request_id,
+            "pending",
         )
-        return _out(session, publish)
+        if created:
+            events.record(session, "publish.reserved", "publish", row["id"], row["created_by"])
+        return publish_out(row, context.project, login)
 
     return db.write(work)
 
@@ -248,7 +300,7 @@ def complete_publish(db: Database, ref: int | str) -> schemas.PublishOut:
     returns the same record. Raises NotFound, Conflict (failed or deprecated)."""
 
     def work(session: Session) -> schemas.PublishOut:
-        return _out(session, _complete(session, _load_publish(session, ref, lock=True)))
+        return _out(session, _complete(session, _load(session, ref, lock=True)))
 
     return db.write(work)
 
@@ -258,23 +310,21 @@ def fail_publish(db: Database, ref: int | str, reason: str) -> schemas.PublishOu
     Conflict (already published or deprecated)."""
 
     def work(session: Session) -> schemas.PublishOut:
-        publish = _load_publish(session, ref, lock=True)
-        if publish.status == "failed":
-            return _out(session, publish)
-        if publish.status != "pending":
-            raise Conflict(f"publish {publish.id} is {publish.status}, not pending", "status")
-        publish.status = "failed"
-        publish.error = reason[:4000]
-        session.flush()
-        events.record(
-            session,
-            "publish.failed",
-            "publish",
-            publish.id,
-            publish.created_by,
-            {"reason": publish.error},
+        row = _load(session, ref, lock=True)
+        if row["status"] == "failed":
+            return _out(session, row)
+        if row["status"] != "pending":
+            raise Conflict(f"publish {row['id']} is {row['status']}, not pending", "status")
+        error = reason[:4000]
+        session.execute(
+            update(PUBLISHES)
+            .where(PUBLISHES.c.id == row["id"])
+            .values(status="failed", error=error)
         )
-        return _out(session, publish)
+        events.record(
+            session, "publish.failed", "publish", row["id"], row["created_by"], {"reason": error}
+        )
+        return _out(session, {**row, "status": "failed", "error": error})
 
     return db.write(work)
 
@@ -284,19 +334,20 @@ def deprecate_publish(db: Database, ref: int | str) -> schemas.PublishOut:
     Raises NotFound, Conflict (not published)."""
 
     def work(session: Session) -> schemas.PublishOut:
-        publish = _load_publish(session, ref, lock=True)
-        if publish.status == "deprecated":
-            return _out(session, publish)
-        if publish.status != "published":
-            raise Conflict(f"publish {publish.id} is {publish.status}, not published", "status")
-        session.scalars(select(Part).where(Part.id == publish.part_id).with_for_update()).one()
-        publish.status = "deprecated"
-        publish.is_latest = False
-        session.flush()
-        _refresh_latest(session, publish.part_id)
-        events.record(session, "publish.deprecated", "publish", publish.id, publish.created_by)
-        session.refresh(publish)
-        return _out(session, publish)
+        row = _load(session, ref, lock=True)
+        if row["status"] == "deprecated":
+            return _out(session, row)
+        if row["status"] != "published":
+            raise Conflict(f"publish {row['id']} is {row['status']}, not published", "status")
+        session.execute(select(Part.id).where(Part.id == row["part_id"]).with_for_update())
+        session.execute(
+            update(PUBLISHES)
+            .where(PUBLISHES.c.id == row["id"])
+            .values(status="deprecated", is_latest=False)
+        )
+        _refresh_latest(session, row["part_id"])
+        events.record(session, "publish.deprecated", "publish", row["id"], row["created_by"])
+        return _out(session, _reload(session, row["id"]))
 
     return db.write(work)
 
@@ -313,38 +364,32 @@ def publish_part(db: Database, data: object) -> schemas.PublishOut:
 
     def work(session: Session) -> schemas.PublishOut:
         context = load_context(session, request.task_id)
-        _check_target(context, request)
-        fields = context.parse("part_data", request.item_usd_path, "item_usd_path")
-        _check_request_fields(request, fields)
-        expected_asset = context.path("asset_layer", **_names(fields))
-        if request.asset_usd_path != expected_asset:
-            raise ValidationError(
-                f"must be {expected_asset!r} for this item path", field="asset_usd_path"
-            )
+        fields = check_publish_request(context, request)
         scene, login = _source_scene(session, context, fields)
-        publish = _reserve(
+        row, created = _record(
             session,
             context,
             scene,
             login,
-            fields["asset"],
-            fields["part"],
+            (fields["asset"], fields["part"]),
             request.metadata,
             request.request_id,
+            request.status,
         )
-        if request.status == "published":
-            _complete(session, publish)
-        return _out(session, publish)
+        kind = "publish.reserved" if request.status == "pending" else "publish.published"
+        if created:
+            events.record(session, kind, "publish", row["id"], row["created_by"])
+        elif request.status == "published":
+            row = _complete(session, row)
+        return publish_out(row, context.project, login)
 
     return db.write(work)
 
 
-def _names(fields: dict[str, Any]) -> dict[str, Any]:
-    keys = ("software", "artist", "scene", "asset", "part")
-    return {k: fields[k] for k in keys}
-
-
-def _check_target(context: TaskContext, request: schemas.PublishIn) -> None:
+def check_publish_request(context: TaskContext, request: schemas.PublishIn) -> dict[str, Any]:
+    """The template fields of a one-call publish's item path, after checking that the
+    request's target, numbers, names and asset path agree with it and with the task.
+    Raises ValidationError naming the field."""
     if request.target_type != context.target_type:
         raise ValidationError(
             f"task {context.task.id} is on a {context.target_type}, not a {request.target_type}",
@@ -356,9 +401,7 @@ def _check_target(context: TaskContext, request: schemas.PublishIn) -> None:
             f"not {request.target_id}",
             field="target_id",
         )
-
-
-def _check_request_fields(request: schemas.PublishIn, fields: dict[str, Any]) -> None:
+    fields = context.parse("part_data", request.item_usd_path, "item_usd_path")
     if fields["software"] != request.software:
         raise ValidationError(
             f"names software {fields['software']!r}, the request {request.software!r}",
@@ -378,23 +421,29 @@ def _check_request_fields(request: schemas.PublishIn, fields: dict[str, Any]) ->
                 f"is {given!r} but the item path names {fields[field]!r}",
                 field=f"metadata.{key}",
             )
+    given = relative_path(context.project, request.asset_usd_path, "asset_usd_path")
+    if given != context.relative("asset_layer", **_names(fields)):
+        expected = context.path("asset_layer", **_names(fields))
+        raise ValidationError(f"must be {expected!r} for this item path", field="asset_usd_path")
+    return fields
+
+
+def _names(fields: dict[str, Any]) -> dict[str, Any]:
+    keys = ("software", "artist", "scene", "asset", "part")
+    return {k: fields[k] for k in keys}
 
 
 def _source_scene(
     session: Session, context: TaskContext, fields: dict[str, Any]
 ) -> tuple[Scene, str]:
     folder = context.relative("scene_folder", **_names(fields))
-    row = session.execute(
-        select(Scene, Artist.login)
-        .join(SceneStream, SceneStream.id == Scene.stream_id)
-        .join(Artist, Artist.id == Scene.artist_id)
-        .where(
-            SceneStream.project_id == context.project.id,
-            SceneStream.key == folder.casefold(),
-            Scene.version == fields["version"],
-            Scene.iteration == fields["iteration"],
-        )
-    ).first()
+    params = {
+        "b_project_id": context.project.id,
+        "b_key": folder.casefold(),
+        "b_version": fields["version"],
+        "b_iteration": fields["iteration"],
+    }
+    row = session.execute(_SOURCE_SCENE, params).first()
     if row is None:
         raise NotFound(
             f"no saved scene {fields['scene']} v{fields['version']:03d} "
@@ -406,16 +455,20 @@ def _source_scene(
 
 def get_publish(db: Database, ref: int | str) -> schemas.PublishOut:
     """One publish by id or publish_id; raises NotFound."""
-    return db.read(lambda session: _out(session, _load_publish(session, ref)))
+    return db.read(lambda session: _out(session, _load(session, ref)))
 
 
 def _listing() -> Any:
     return (
-        select(Publish, Project, Artist.login)
-        .join(Task, Task.id == Publish.task_id)
+        select(PUBLISHES, Project, Artist.login)
+        .join(Task, Task.id == PUBLISHES.c.task_id)
         .join(Project, Project.id == Task.project_id)
-        .join(Artist, Artist.id == Publish.created_by)
+        .join(Artist, Artist.id == PUBLISHES.c.created_by)
     )
+
+
+def _rows(session: Session, query: Any) -> list[schemas.PublishOut]:
+    return [publish_out(row._mapping, row.Project, row.login) for row in session.execute(query)]
 
 
 def latest_per_part(
@@ -427,14 +480,14 @@ def latest_per_part(
     def work(session: Session) -> list[schemas.PublishOut]:
         query = (
             _listing()
-            .where(Publish.asset_name == asset_name, Publish.is_latest.is_(True))
-            .order_by(Publish.part_name, Publish.part_id)
+            .where(PUBLISHES.c.asset_name == asset_name, PUBLISHES.c.is_latest.is_(True))
+            .order_by(PUBLISHES.c.part_name, PUBLISHES.c.part_id)
         )
         if project_id is not None:
             query = query.where(Task.project_id == project_id)
         if task_id is not None:
-            query = query.where(Publish.task_id == task_id)
-        return [publish_out(p, project, login) for p, project, login in session.execute(query)]
+            query = query.where(PUBLISHES.c.task_id == task_id)
+        return _rows(session, query)
 
     return db.read(work)
 
@@ -455,24 +508,23 @@ def list_publishes(
         raise ValidationError(f"must be one of {', '.join(schemas.PUBLISH_STATUSES)}", "status")
     if not 1 <= limit <= 10_000 or offset < 0:
         raise ValidationError("must be 1 to 10000 (offset 0 or more)", field="limit")
+    filters = (
+        (PUBLISHES.c.asset_name, asset_name),
+        (PUBLISHES.c.part_name, part_name),
+        (PUBLISHES.c.task_id, task_id),
+        (PUBLISHES.c.part_id, part_id),
+        (PUBLISHES.c.scene_id, scene_id),
+        (PUBLISHES.c.status, status),
+    )
 
     def work(session: Session) -> list[schemas.PublishOut]:
         query = _listing().order_by(
-            Publish.version.desc(), Publish.iteration.desc(), Publish.id.desc()
-        )
-        filters = (
-            (Publish.asset_name, asset_name),
-            (Publish.part_name, part_name),
-            (Publish.task_id, task_id),
-            (Publish.part_id, part_id),
-            (Publish.scene_id, scene_id),
-            (Publish.status, status),
+            PUBLISHES.c.version.desc(), PUBLISHES.c.iteration.desc(), PUBLISHES.c.id.desc()
         )
         for column, value in filters:
             if value is not None:
                 query = query.where(column == value)
-        rows = session.execute(query.limit(limit).offset(offset))
-        return [publish_out(p, project, login) for p, project, login in rows]
+        return _rows(session, query.limit(limit).offset(offset))
 
     return db.read(work)
 
