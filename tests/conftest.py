@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,7 @@ from sqlalchemy.engine import make_url
 from pm_db import migrate
 from pm_db.db import Database
 from pm_db.services import admin, entities
+from tests.helpers import Studio
 
 PG_ADMIN_URL = os.environ.get(
     "PM_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
@@ -101,22 +101,6 @@ def db(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator
     database = Database(db_url)
     yield database
     database.dispose()
-
-
-@dataclass
-class Studio:
-    """A small show: one project with a shot task and an asset task for one artist."""
-
-    db: Database
-    root: Path
-    project_id: int
-    sequence_id: int
-    shot_id: int
-    asset_id: int
-    artist_id: int
-    artist: str
-    shot_task_id: int
-    asset_task_id: int
 
 
 @pytest.fixture

@@ -1,0 +1,59 @@
+"""Small helpers the tests share: row counts (to prove nothing was written) and payloads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from pm_db.db import Database
+from pm_db.models import Base
+
+
+def row_counts(db: Database) -> dict[str, int]:
+    """Rows per table: compare before and after a refused request."""
+
+    def work(session: Any) -> dict[str, int]:
+        return {
+            table.name: session.scalar(select(func.count()).select_from(table)) or 0
+            for table in Base.metadata.sorted_tables
+        }
+
+    return db.read(work)
+
+
+def seed_payload(scene: Any, part: str = "particles01", asset: str = "PinchIn") -> dict[str, Any]:
+    """The seed's one-call publish payload for `part` of `asset` from a saved scene."""
+    folder = scene.path.rsplit("/", 1)[0]
+    usd = f"{folder}/usd/{asset}"
+    v, i = scene.version, scene.iteration
+    return {
+        "task_id": scene.task_id,
+        "target_type": "shot",
+        "target_id": 1,
+        "software": "houdini",
+        "source_version": v,
+        "source_iteration": i,
+        "item_usd_path": f"{usd}/{part}/data/{part}_v{v:03d}_i{i:03d}.usd",
+        "asset_usd_path": f"{usd}/{asset}.usd",
+        "status": "published",
+        "metadata": {"asset_name": asset, "part_name": part},
+    }
+
+
+@dataclass
+class Studio:
+    """A small show: one project with a shot task and an asset task for one artist."""
+
+    db: Database
+    root: Path
+    project_id: int
+    sequence_id: int
+    shot_id: int
+    asset_id: int
+    artist_id: int
+    artist: str
+    shot_task_id: int
+    asset_task_id: int
