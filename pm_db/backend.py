@@ -9,10 +9,13 @@ pydantic models and raise the same pm_db.errors.
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from pm_db import schemas
 from pm_db.config import Settings, load_settings
+
+if TYPE_CHECKING:
+    from pm_db.db import Database
 
 
 class Backend(Protocol):
@@ -52,10 +55,10 @@ class Backend(Protocol):
 class LocalBackend:
     """The backend over a database this process opens itself."""
 
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, db: Database | None = None) -> None:
         from pm_db.db import open_database
 
-        self.db = open_database(settings)
+        self.db = db or open_database(settings)
 
     def save_scene(self, data: object) -> schemas.SceneOut:
         from pm_db.services import scenes
@@ -131,5 +134,11 @@ class LocalBackend:
 
 
 def get_backend(settings: Settings | None = None) -> Backend:
-    """The backend the environment selects (for now: the local database backend)."""
-    return LocalBackend(settings or load_settings())
+    """The backend the environment selects: the REST service when PM_API_URL is set
+    (with PM_API_TOKEN), else the database. Raises ConfigError."""
+    settings = settings or load_settings()
+    if settings.api_url:
+        from pm_db.remote import RemoteBackend
+
+        return RemoteBackend(settings.api_url, settings.api_token)
+    return LocalBackend(settings)

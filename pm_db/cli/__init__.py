@@ -8,11 +8,23 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pm_db.cli import admin_commands, entity_commands, path_commands, publish_commands
+from pm_db.cli import (
+    admin_commands,
+    entity_commands,
+    path_commands,
+    publish_commands,
+    serve_commands,
+)
 from pm_db.cli.output import fail, show
 from pm_db.errors import PmError
 
-COMMAND_MODULES = [admin_commands, entity_commands, path_commands, publish_commands]
+COMMAND_MODULES = [
+    admin_commands,
+    entity_commands,
+    path_commands,
+    publish_commands,
+    serve_commands,
+]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,56 @@
+"""Who is calling: the token of `Authorization: Bearer <token>` (or `Token <token>`).
+
+Every route but the health check and the API document needs a token: reads too, because
+the service answers with the show's paths, and farm nodes and vendors reach it over the
+network. A token may save and publish as its own artist only; an admin token may act for
+any artist and manage projects, sequences, shots, assets, artists and tasks. Tokens are
+never logged: they travel in a header, never in the URL.
+"""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from pm_db.db import Database
+from pm_db.errors import PermissionDenied, Unauthenticated
+from pm_db.services.tokens import Caller, verify_token
+
+SCHEMES = ("bearer", "token")
+
+
+def token_of(request: Request) -> str:
+    """The token a request carries; raises Unauthenticated if it carries none."""
+    header = request.headers.get("authorization", "").strip()
+    if not header:
+        raise Unauthenticated(
+            "send `Authorization: Bearer <token>` (create one with `pm token create`)",
+            field="Authorization",
+        )
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() not in SCHEMES or not token.strip():
+        raise Unauthenticated("must be `Bearer <token>` or `Token <token>`", "Authorization")
+    return token.strip()
+
+
+def caller(request: Request) -> Caller:
+    """The caller of a request (FastAPI dependency); raises Unauthenticated."""
+    db: Database = request.app.state.db
+    return verify_token(db, token_of(request))
+
+
+def admin(request: Request) -> Caller:
+    """The caller, who must hold an admin token; raises Unauthenticated, PermissionDenied."""
+    who = caller(request)
+    if not who.is_admin:
+        raise PermissionDenied("needs an admin token", field="Authorization")
+    return who
+
+
+def check_acts_as(who: Caller, artist: str, what: str) -> None:
+    """Refuse a non-admin caller acting for another artist; raises PermissionDenied."""
+    if who.is_admin or artist.lower() == who.login:
+        return
+    raise PermissionDenied(
+        f"the token is {who.login!r}'s; it cannot {what} of artist {artist!r}",
+        field="artist",
+    )

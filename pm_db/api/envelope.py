@@ -1,0 +1,182 @@
+"""The seed's envelope: `{"ok": true, "data": ...}` or `{"ok": false, "error": {code,
+message, field}}`, and the one mapping from every failure to an HTTP status.
+
+pm's own errors keep their code and field (pm_db.errors); a malformed request, an unknown
+route or an oversized body get the same envelope with a 4xx; anything unexpected is a 500
+whose message reveals nothing of the server (the traceback goes to the server log).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Generic, Literal, TypeVar
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel
+from sqlalchemy.exc import DataError, IntegrityError
+from starlette.exceptions import HTTPException
+from starlette.responses import Response
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pm_db.config import mask_url
+from pm_db.errors import Conflict, PmError, ValidationError
+from pm_db.schemas import Out
+
+log = logging.getLogger("pm.api")
+
+T = TypeVar("T")
+
+JSON = "application/json"
+
+
+class Envelope(BaseModel, Generic[T]):
+    """A successful answer."""
+
+    ok: Literal[True] = True
+    data: T
+
+
+class ErrorDetail(BaseModel):
+    code: str
+    message: str
+    field: str | None
+
+
+class ErrorEnvelope(BaseModel):
+    """A refused or failed request."""
+
+    ok: Literal[False] = False
+    error: ErrorDetail
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorEnvelope, "description": description}
+    for status, description in (
+        (400, "Malformed JSON"),
+        (401, "No token, or a token that is unknown or revoked"),
+        (403, "The token may not do this"),
+        (404, "No such record or route"),
+        (409, "Conflicts with what the database holds"),
+        (413, "Body larger than the limit"),
+        (422, "Invalid input; `field` names the culprit"),
+        (503, "The database cannot be reached"),
+    )
+}
+
+
+def _dump(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, list):
+        return [_dump(item) for item in value]
+    return value
+
+
+def ok(data: Any, status: int = 200) -> Response:
+    """The success envelope around `data` (a pydantic model, a list of them, or plain)."""
+    if isinstance(data, Out):
+        body = b'{"ok":true,"data":' + data.__pydantic_serializer__.to_json(data) + b"}"
+    else:
+        body = json.dumps({"ok": True, "data": _dump(data)}, separators=(",", ":")).encode()
+    return Response(body, status_code=status, media_type=JSON)
+
+
+def error_response(status: int, code: str, message: str, field: str | None = None) -> Response:
+    """The error envelope with `status`."""
+    body = {"ok": False, "error": {"code": code, "message": mask_url(message), "field": field}}
+    return Response(json.dumps(body).encode(), status_code=status, media_type=JSON)
+
+
+def pm_error_response(exc: PmError, status: int | None = None) -> Response:
+    return error_response(status or exc.http_status, exc.code, exc.message, exc.field)
+
+
+_HTTP_CODES = {401: "unauthenticated", 403: "permission_denied", 404: "not_found"}
+
+
+def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        message = f"no route {request.method} {request.url.path}"
+    elif exc.status_code == 405:
+        message = f"{request.url.path} does not take {request.method}"
+    else:
+        message = str(exc.detail)
+    code = _HTTP_CODES.get(exc.status_code, "method_not_allowed" if exc.status_code == 405 else "")
+    return error_response(exc.status_code, code or "error", message)
+
+
+def _request_validation(request: Request, exc: Exception) -> Response:
+    """Query and path parameters FastAPI checked: name the parameter, not its location."""
+    assert isinstance(exc, RequestValidationError)
+    first = exc.errors()[0]
+    location = [str(part) for part in first.get("loc", ())]
+    field = location[-1] if len(location) > 1 else (location[0] if location else None)
+    return error_response(422, ValidationError.code, str(first.get("msg", "invalid")), field)
+
+
+def _pm_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, PmError)
+    return pm_error_response(exc)
+
+
+def _data_error(request: Request, exc: Exception) -> Response:
+    # A value the input models let through but the database column cannot hold.
+    log.warning("database refused a value on %s %s", request.method, request.url.path)
+    return error_response(
+        422, ValidationError.code, "a value is too long or malformed for the database"
+    )
+
+
+def _integrity_error(request: Request, exc: Exception) -> Response:
+    log.warning("integrity error on %s %s", request.method, request.url.path)
+    return error_response(409, Conflict.code, "conflicts with a record the database holds")
+
+
+def install(app: FastAPI) -> None:
+    """Map every failure of `app` to the envelope; `/api/x` answers as `/api/x/`."""
+    app.add_exception_handler(PmError, _pm_error)
+    app.add_exception_handler(HTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _request_validation)
+    app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)
+    exempt = tuple(url for url in (app.openapi_url, app.docs_url) if url)
+    app.add_middleware(Guard, exempt=exempt)
+
+
+class Guard:
+    """Outermost layer of pm's app: lets `/api/x` mean `/api/x/` (the seed's routes end in
+    a slash, clients often drop it), and turns an unexpected exception into the 500
+    envelope, logging the traceback, so no request ever sees server internals."""
+
+    def __init__(self, app: ASGIApp, exempt: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.exempt = exempt
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        if path.startswith("/api/") and not path.endswith("/") and path not in self.exempt:
+            scope = {**scope, "path": path + "/"}
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except Exception:
+            log.exception("unexpected error on %s %s", scope.get("method"), scope["path"])
+            if started:
+                raise
+            response = error_response(
+                500, "internal_error", "internal error; the server log has the details"
+            )
+            await response(scope, receive, send)

@@ -1,0 +1,91 @@
+"""`/api/scenes/`: save a work file (the next number and the path to write), list, find by
+path, get. A token saves as its own artist; `artist` may be left out and is then the
+token's."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from starlette.responses import Response
+
+from pm_db import schemas
+from pm_db.api.auth import caller, check_acts_as
+from pm_db.api.entities import Ident, OptionalId, OptionalText
+from pm_db.api.envelope import ERROR_RESPONSES, Envelope, ok
+from pm_db.api.inputs import json_body
+from pm_db.api.openapi import body
+from pm_db.backend import LocalBackend
+from pm_db.services import scenes
+from pm_db.services.tokens import Caller
+
+router = APIRouter(prefix="/api/scenes", tags=["scenes"], responses=ERROR_RESPONSES)
+
+
+def backend(request: Request) -> LocalBackend:
+    found: LocalBackend = request.app.state.backend
+    return found
+
+
+@router.post(
+    "/",
+    status_code=201,
+    response_model=Envelope[schemas.SceneOut],
+    summary="Save: record the next iteration (or version with version_up) and get its path",
+    operation_id="save_scene",
+    openapi_extra=body(schemas.SaveRequest),
+)
+def save_scene(
+    request: Request,
+    who: Annotated[Caller, Depends(caller)],
+    data: Annotated[Any, Depends(json_body)],
+) -> Response:
+    if isinstance(data, dict):
+        data.setdefault("artist", who.login)
+        if isinstance(data["artist"], str):
+            check_acts_as(who, data["artist"].strip(), "save scenes")
+    return ok(backend(request).save_scene(data), status=201)
+
+
+@router.get(
+    "/",
+    response_model=Envelope[list[schemas.SceneOut]],
+    summary="Saved scenes, newest first",
+    operation_id="list_scenes",
+)
+def list_scenes(
+    request: Request,
+    who: Annotated[Caller, Depends(caller)],
+    task_id: OptionalId = None,
+    artist: OptionalText = None,
+    name: OptionalText = None,
+    limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
+) -> Response:
+    found = scenes.list_scenes(
+        backend(request).db, task_id=task_id, artist=artist, name=name, limit=limit
+    )
+    return ok(found)
+
+
+@router.get(
+    "/find/",
+    response_model=Envelope[schemas.SceneOut],
+    summary="The saved scene recorded for a hip file path (under any platform's root)",
+    operation_id="find_scene_by_path",
+)
+def find_scene(
+    request: Request,
+    who: Annotated[Caller, Depends(caller)],
+    path: Annotated[str, Query(min_length=1, max_length=4096)],
+) -> Response:
+    return ok(backend(request).find_scene_by_path(path))
+
+
+@router.get(
+    "/{id}/",
+    response_model=Envelope[schemas.SceneOut],
+    summary="One saved scene",
+    operation_id="get_scene",
+)
+def get_scene(request: Request, id: Ident, who: Annotated[Caller, Depends(caller)]) -> Response:
+    return ok(backend(request).get_scene(id))

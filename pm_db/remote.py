@@ -1,0 +1,295 @@
+"""The backend over HTTP: the same calls as pm_db.backend.LocalBackend, answered by
+`pm serve`. Selected by `get_backend()` when PM_API_URL is set (token: PM_API_TOKEN or
+PM_API_TOKEN_FILE), so the Houdini tools and hython batches cannot tell the difference:
+they get the same pydantic models back and the same pm_db.errors raised.
+
+Retries: a request that never reached the service (connection refused, connect timeout)
+is retried for every call; one that may have reached it (read timeout, connection reset,
+HTTP 502/503/504) only for calls the service makes idempotent: reads, complete, fail,
+deprecate, and reserve or publish carrying a `request_id`. A save is never repeated
+blindly, because each save takes a new number.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import socket
+import threading
+import time
+from typing import Any, TypeVar
+from urllib.parse import quote, urlsplit
+
+import requests
+from pydantic import BaseModel
+
+import pm_db
+from pm_db import schemas
+from pm_db.errors import ERRORS_BY_CODE, ConfigError, PmError, Unavailable, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
+
+KINDS: dict[str, tuple[type[schemas.Out], str]] = {
+    "project": (schemas.ProjectOut, "code"),
+    "sequence": (schemas.SequenceOut, "code"),
+    "shot": (schemas.ShotOut, "code"),
+    "asset": (schemas.AssetOut, "code"),
+    "artist": (schemas.ArtistOut, "login"),
+    "task": (schemas.TaskOut, "name"),
+}
+PUBLISH_FILTERS = {
+    "asset_name": "asset",
+    "part_name": "part",
+    "task_id": "task_id",
+    "part_id": "part_id",
+    "scene_id": "scene_id",
+    "status": "status",
+    "limit": "limit",
+    "offset": "offset",
+}
+RETRY_STATUSES = (502, 503, 504)
+MAX_BACKOFF_SECONDS = 5.0
+
+
+def _base_url(url: str) -> str:
+    """The service's root URL (`.../api` is accepted and dropped); raises ConfigError."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError(f"must be an http(s) URL, got {url!r}", field="PM_API_URL")
+    path = parts.path.rstrip("/")
+    if path.endswith("/api"):
+        path = path[: -len("/api")]
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def _never_sent(exc: requests.RequestException) -> bool:
+    """Whether a failed request certainly never reached the service."""
+    if isinstance(exc, requests.ConnectTimeout):
+        return True
+    if not isinstance(exc, requests.ConnectionError):
+        return False
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return type(reason).__name__ in ("NewConnectionError", "NameResolutionError")
+
+
+def _payload(data: object) -> Any:
+    """`data` (a pydantic model or plain data) as JSON-ready data; raises ValidationError."""
+    if isinstance(data, BaseModel):
+        return data.model_dump(mode="json")
+    try:
+        json.dumps(data, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        raise ValidationError(f"is not plain JSON data: {exc}", field="payload") from None
+    return data
+
+
+class RemoteBackend:
+    """The backend that asks a pm REST service (`pm serve`)."""
+
+    def __init__(
+        self,
+        url: str,
+        token: str | None = None,
+        timeout: tuple[float, float] = (3.05, 30.0),
+        retries: int = 3,
+        backoff: float = 0.25,
+    ) -> None:
+        self.url = _base_url(url)
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff = backoff
+        self._headers = {
+            "Accept": "application/json",
+            "User-Agent": f"pm/{pm_db.__version__} ({socket.gethostname()})",
+        }
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
+        # requests.Session is not documented as thread-safe; the Qt panels call from
+        # worker threads, so each thread keeps its own connection pool.
+        self._local = threading.local()
+
+    def __repr__(self) -> str:
+        return f"RemoteBackend({self.url!r})"
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers.update(self._headers)
+            self._local.session = session
+        return session
+
+    def call(
+        self,
+        method: str,
+        path: str,
+        params: dict[str, Any] | None = None,
+        body: object = None,
+        idempotent: bool = False,
+    ) -> Any:
+        """The `data` of the service's answer to one request. Raises the pm error the
+        service reported, or Unavailable when it cannot be reached."""
+        url = self.url + path
+        content = None if body is None else json.dumps(_payload(body)).encode("utf-8")
+        headers = {"Content-Type": "application/json"} if content is not None else None
+        for attempt in range(self.retries + 1):
+            last = attempt == self.retries
+            try:
+                response = self._session().request(
+                    method, url, params=params, data=content, headers=headers, timeout=self.timeout
+                )
+            except requests.RequestException as exc:
+                if last or not (idempotent or _never_sent(exc)):
+                    raise self._unreachable(exc, idempotent) from None
+            else:
+                if response.status_code not in RETRY_STATUSES or last or not idempotent:
+                    return self._answer(response)
+            time.sleep(
+                min(MAX_BACKOFF_SECONDS, self.backoff * 2**attempt) * random.uniform(0.5, 1.5)
+            )
+        raise AssertionError("unreachable: the retry loop returns or raises")
+
+    def _unreachable(self, exc: requests.RequestException, idempotent: bool) -> Unavailable:
+        if isinstance(exc, requests.Timeout) and not _never_sent(exc):
+            outcome = "" if idempotent else "; the change may or may not have been made"
+            return Unavailable(
+                f"the pm service at {self.url} did not answer within {self.timeout[1]:g} s"
+                f"{outcome}",
+                field="PM_API_URL",
+            )
+        reason = type(exc).__name__
+        if _never_sent(exc):
+            reason = "connection refused or timed out"
+        return Unavailable(
+            f"cannot reach the pm service at {self.url} ({reason}); is `pm serve` running?",
+            field="PM_API_URL",
+        )
+
+    def _answer(self, response: requests.Response) -> Any:
+        try:
+            envelope = response.json()
+        except ValueError:
+            envelope = None
+        if not isinstance(envelope, dict) or "ok" not in envelope:
+            error: type[PmError] = Unavailable if response.status_code >= 500 else PmError
+            raise error(
+                f"{self.url} answered HTTP {response.status_code} without pm's envelope; "
+                "is PM_API_URL a pm service?",
+                field="PM_API_URL",
+            )
+        if envelope["ok"]:
+            return envelope.get("data")
+        detail = envelope.get("error") or {}
+        cls = ERRORS_BY_CODE.get(str(detail.get("code")), PmError)
+        raise cls(
+            str(detail.get("message", "the service refused the request")), detail.get("field")
+        )
+
+    # Saves -----------------------------------------------------------------------------
+
+    def save_scene(self, data: object) -> schemas.SceneOut:
+        found = self.call("POST", "/api/scenes/", body=data)
+        return schemas.SceneOut.model_validate(found)
+
+    def get_scene(self, scene_id: int) -> schemas.SceneOut:
+        found = self.call("GET", f"/api/scenes/{_segment(scene_id)}/", idempotent=True)
+        return schemas.SceneOut.model_validate(found)
+
+    def find_scene_by_path(self, path: str) -> schemas.SceneOut:
+        found = self.call("GET", "/api/scenes/find/", params={"path": path}, idempotent=True)
+        return schemas.SceneOut.model_validate(found)
+
+    # Publishes -------------------------------------------------------------------------
+
+    def _publish(
+        self, method: str, path: str, body: object = None, idem: bool = True
+    ) -> schemas.PublishOut:
+        found = self.call(method, path, body=body, idempotent=idem)
+        return schemas.PublishOut.model_validate(found)
+
+    def reserve_publish(self, data: object) -> schemas.PublishOut:
+        keyed = _request_id(data) is not None
+        return self._publish("POST", "/api/publishes/reserve/", data, idem=keyed)
+
+    def complete_publish(self, ref: int | str) -> schemas.PublishOut:
+        return self._publish("POST", f"/api/publishes/{_segment(ref)}/complete/")
+
+    def fail_publish(self, ref: int | str, reason: str) -> schemas.PublishOut:
+        path = f"/api/publishes/{_segment(ref)}/fail/"
+        return self._publish("POST", path, {"reason": reason})
+
+    def publish_part(self, data: object) -> schemas.PublishOut:
+        keyed = _request_id(data) is not None
+        return self._publish("POST", "/api/publishes/", data, idem=keyed)
+
+    def deprecate_publish(self, ref: int | str) -> schemas.PublishOut:
+        return self._publish("POST", f"/api/publishes/{_segment(ref)}/deprecate/")
+
+    def get_publish(self, ref: int | str) -> schemas.PublishOut:
+        return self._publish("GET", f"/api/publishes/{_segment(ref)}/")
+
+    def latest_per_part(
+        self, asset_name: str, project_id: int | None = None, task_id: int | None = None
+    ) -> list[schemas.PublishOut]:
+        params = {"asset": asset_name, "latest_per_part": 1}
+        params |= _given(project_id=project_id, task_id=task_id)
+        return self._publishes(params)
+
+    def list_publishes(self, **filters: Any) -> list[schemas.PublishOut]:
+        unknown = set(filters) - set(PUBLISH_FILTERS)
+        if unknown:
+            raise TypeError(f"list_publishes() got an unexpected keyword argument {min(unknown)!r}")
+        return self._publishes(_given(**{PUBLISH_FILTERS[k]: v for k, v in filters.items()}))
+
+    def _publishes(self, params: dict[str, Any]) -> list[schemas.PublishOut]:
+        found = self.call("GET", "/api/publishes/", params=params, idempotent=True)
+        return [schemas.PublishOut.model_validate(item) for item in found]
+
+    # Entities --------------------------------------------------------------------------
+
+    def get(self, kind: str, ident: int) -> Any:
+        out, _ = _kind(kind)
+        found = self.call("GET", f"/api/{kind}s/{_segment(ident)}/", idempotent=True)
+        return out.model_validate(found)
+
+    def find(self, kind: str, key: str, **scope: int) -> Any:
+        out, lookup = _kind(kind)
+        params = {lookup: key, **scope}
+        return out.model_validate(
+            self.call("GET", f"/api/{kind}s/find/", params=params, idempotent=True)
+        )
+
+    def list(self, kind: str, **filters: Any) -> list[Any]:
+        out, _ = _kind(kind)
+        found = self.call("GET", f"/api/{kind}s/", params=_given(**filters), idempotent=True)
+        return [out.model_validate(item) for item in found]
+
+    def whoami(self) -> dict[str, Any]:
+        """Who the token speaks for: artist, is_admin, token_id, label."""
+        found: dict[str, Any] = self.call("GET", "/api/me/", idempotent=True)
+        return found
+
+
+def _kind(kind: str) -> tuple[type[schemas.Out], str]:
+    if kind not in KINDS:
+        raise ValidationError(f"unknown kind (known: {', '.join(KINDS)})", field="kind")
+    return KINDS[kind]
+
+
+def _segment(value: int | str) -> str:
+    """One path segment, quoted so that no value can change the route."""
+    return quote(str(value), safe="")
+
+
+def _given(**values: Any) -> dict[str, Any]:
+    """Query parameters without the unset ones; booleans as the service reads them."""
+    return {
+        k: (str(v).lower() if isinstance(v, bool) else v)
+        for k, v in values.items()
+        if v is not None
+    }
+
+
+def _request_id(data: object) -> str | None:
+    value = data.get("request_id") if isinstance(data, dict) else getattr(data, "request_id", None)
+    return value if isinstance(value, str) and value else None
