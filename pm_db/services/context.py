@@ -10,7 +10,7 @@ import json
 import os
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -29,13 +29,22 @@ def platform() -> str:
     return name
 
 
-def project_roots(project: Project) -> dict[str, str]:
+class Rooted(Protocol):
+    """Anything with a project's code and roots: a Project, or a row of those columns."""
+
+    code: str
+    root_linux: str | None
+    root_windows: str | None
+    root_mac: str | None
+
+
+def project_roots(project: Rooted) -> dict[str, str]:
     """The project's roots by platform (only those set)."""
     roots = {p: getattr(project, f"root_{p}") for p in PLATFORMS}
     return {p: r for p, r in roots.items() if r}
 
 
-def root_for(project: Project, platform_name: str | None = None) -> str:
+def root_for(project: Rooted, platform_name: str | None = None) -> str:
     """The project's root on `platform_name`; raises ValidationError if it has none."""
     name = platform_name or platform()
     root = project_roots(project).get(name)
@@ -56,7 +65,7 @@ def _under(path: str, root: str, case_insensitive: bool) -> str | None:
     return None
 
 
-def relative_path(project: Project, path: str, field: str = "path") -> str:
+def relative_path(project: Rooted, path: str, field: str = "path") -> str:
     """`path` relative to whichever of the project's roots holds it; raises ValidationError
     naming `field` if it lies outside every root."""
     normalized = normalize_path(path, field)
@@ -68,7 +77,7 @@ def relative_path(project: Project, path: str, field: str = "path") -> str:
     raise ValidationError(f"{path!r} is not inside the project's roots ({roots})", field=field)
 
 
-def absolute_path(project: Project, relative: str, platform_name: str | None = None) -> str:
+def absolute_path(project: Rooted, relative: str, platform_name: str | None = None) -> str:
     """The absolute path of a stored relative path on `platform_name`."""
     return f"{root_for(project, platform_name).rstrip('/')}/{relative}"
 
