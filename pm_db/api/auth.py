@@ -51,6 +51,6 @@ def check_acts_as(who: Caller, artist: str, what: str) -> None:
     if who.is_admin or artist.lower() == who.login:
         return
     raise PermissionDenied(
-        f"the token is {who.login!r}'s; it cannot {what} of artist {artist!r}",
+        f"the token is {who.login!r}'s; it cannot {what} of artist {artist.lower()!r}",
         field="artist",
     )

@@ -78,9 +78,11 @@ async def json_body(request: Request) -> Any:
     if not raw.strip():
         raise MalformedBody("is empty; send a JSON object")
     try:
-        data = json.loads(raw)
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise MalformedBody("is not UTF-8 text") from None
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise MalformedBody(f"is not valid JSON: {exc.msg} at line {exc.lineno}") from None
     except RecursionError:
