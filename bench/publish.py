@@ -70,7 +70,7 @@ def bulk_load(db: Database, task_id: int, rows: int) -> None:
             select(SceneStream.id, Scene.id, Scene.artist_id).join(
                 Scene, Scene.stream_id == SceneStream.id
             )
-        ).first()
+        ).one()
     )
     assets = rows // (PARTS_PER_ASSET * VERSIONS_PER_PART)
     now = utcnow()
@@ -129,12 +129,16 @@ def bulk_load(db: Database, task_id: int, rows: int) -> None:
                 }
             )
         if len(batch) >= 20_000:
-            db.write(lambda s, rows=batch: s.execute(insert(Publish), rows))
+            _insert_publishes(db, batch)
             batch = []
-    if batch:
-        db.write(lambda s: s.execute(insert(Publish), batch))
+    _insert_publishes(db, batch)
     with db.engine.begin() as conn:
         conn.execute(text("ANALYZE"))
+
+
+def _insert_publishes(db: Database, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        db.write(lambda session: session.execute(insert(Publish), rows))
 
 
 def query_plan(db: Database, asset_name: str) -> str:
