@@ -14,7 +14,9 @@ from pm_db.cli import (
     path_commands,
     publish_commands,
     serve_commands,
+    usd_commands,
 )
+from pm_db.cli.common import CommandParser, wants_json
 from pm_db.cli.output import fail, show
 from pm_db.errors import PmError
 
@@ -24,11 +26,12 @@ COMMAND_MODULES = [
     path_commands,
     publish_commands,
     serve_commands,
+    usd_commands,
 ]
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="pm", description="pm: deterministic saves and USD publishes for Houdini."
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
@@ -40,7 +43,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one `pm` command; returns the exit code."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    words = sys.argv[1:] if argv is None else list(argv)
+    try:
+        args = parser.parse_args(publish_commands.with_payload_verb(words))
+    except PmError as exc:
+        return fail(exc, as_json=wants_json(words))
     try:
         result = args.run(args)
     except PmError as exc:
@@ -49,4 +56,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("pm: interrupted", file=sys.stderr)
         return 130
     show(result, as_json=getattr(args, "json", False))
-    return 0
+    # A command that ran but found problems (e.g. `pm doctor`) sets its own status.
+    return int(getattr(args, "exit_status", 0))

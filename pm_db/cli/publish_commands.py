@@ -39,16 +39,15 @@ def register(commands: Any) -> None:
     find.add_argument("path")
     find.set_defaults(run=lambda a: _scenes().find_scene_by_path(database(), a.path))
 
-    publish = commands.add_parser(
+    verbs = group(
+        commands,
         "publish",
-        help="publish a part (the seed's JSON payload), or reserve/complete/fail/deprecate",
-        description="pm publish FILE|- publishes the seed's JSON payload; "
-        "subcommands manage the two-step form.",
+        "publish a part: pm publish FILE|- (the seed's JSON payload), or "
+        "reserve/complete/fail/deprecate/show",
     )
-    publish.add_argument("--json", action="store_true", help="print one JSON document")
-    verbs = publish.add_subparsers(dest="publish_command", metavar="COMMAND")
-    publish.add_argument("payload", nargs="?", help="JSON file of the payload, or - for stdin")
-    publish.set_defaults(run=_publish)
+    payload = leaf(verbs, PAYLOAD_VERB, "publish the seed's JSON payload (pm publish FILE|-)")
+    payload.add_argument("payload", help="JSON file of the payload, or - for stdin")
+    payload.set_defaults(run=_publish)
     reserve = leaf(verbs, "reserve", "reserve numbers and paths from a saved scene")
     reserve.add_argument("--scene", type=_int, required=True, help="saved scene id")
     reserve.add_argument("--asset", required=True, help="USD asset name, e.g. PinchIn")
@@ -76,6 +75,19 @@ def register(commands: Any) -> None:
     plist.add_argument("--latest-per-part", action="store_true", help="one publish per part")
     plist.add_argument("--limit", type=_int, default=200)
     plist.set_defaults(run=_list_publishes)
+
+
+PAYLOAD_VERB = "payload"
+PUBLISH_VERBS = {PAYLOAD_VERB, "reserve", "complete", "fail", "deprecate", "show"}
+
+
+def with_payload_verb(argv: list[str]) -> list[str]:
+    """`pm publish FILE|-` spelled as the `payload` subcommand argparse understands."""
+    if len(argv) < 2 or argv[0] != "publish" or argv[1] in PUBLISH_VERBS:
+        return argv
+    if argv[1] == "-" or not argv[1].startswith("-"):
+        return [argv[0], PAYLOAD_VERB, *argv[1:]]
+    return argv
 
 
 def _scenes() -> Any:
@@ -112,10 +124,6 @@ def _list_scenes(args: argparse.Namespace) -> Any:
 
 
 def _publish(args: argparse.Namespace) -> Any:
-    from pm_db.errors import ValidationError
-
-    if not args.payload:
-        raise ValidationError("give a JSON file or - for stdin", field="payload")
     return _publishes().publish_part(database(), read_json(args.payload))
 
 
