@@ -11,7 +11,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 import pydantic
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+)
 
 from pm_db.errors import ValidationError
 from pm_db.names import check_login, check_lower_name, check_name
@@ -82,12 +89,14 @@ Metadata = Annotated[dict[str, Any], BeforeValidator(_metadata)]
 Templates = Annotated[dict[str, str], BeforeValidator(_templates)]
 Id = Annotated[int, Field(ge=1, le=2**62, strict=True)]
 Number = Annotated[int, Field(ge=1, le=99_999, strict=True)]
-Label = Annotated[str, Field(min_length=1, max_length=200)]
+Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 TargetType = Literal["shot", "asset"]
 
 
 class In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    # No blanket whitespace stripping: it would also rewrite the keys and values of
+    # free metadata. Names strip themselves; labels through StringConstraints.
+    model_config = ConfigDict(extra="forbid")
 
 
 class Out(BaseModel):
