@@ -59,10 +59,14 @@ def _context(args: argparse.Namespace) -> tuple[Any, str, dict[str, Any]]:
 def _format(args: argparse.Namespace) -> dict[str, Any]:
     templates, target_type, fields = _context(args)
     template = templates.get(args.template, target_type)
-    return {
-        "template": template.pattern,
-        "path": template.format({**fields, **_fields(args.fields)}),
-    }
+    given = _fields(args.fields)
+    unknown = sorted(set(given) - set(template.fields))
+    if unknown:
+        raise ValidationError(
+            f"is not a field of template {args.template!r} ({', '.join(template.fields)})",
+            field=unknown[0],
+        )
+    return {"template": template.pattern, "path": template.format({**fields, **given})}
 
 
 def _parse(args: argparse.Namespace) -> dict[str, Any]:
