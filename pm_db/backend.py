@@ -16,6 +16,8 @@ from pm_db.config import Settings, load_settings
 
 if TYPE_CHECKING:
     from pm_db.db import Database
+    from pm_db.services.parts import PartOut
+    from pm_db.usd.layers import RebuildReport
 
 
 class Backend(Protocol):
@@ -44,6 +46,24 @@ class Backend(Protocol):
     ) -> list[schemas.PublishOut]: ...
 
     def list_publishes(self, **filters: Any) -> list[schemas.PublishOut]: ...
+
+    def get_part(self, ref: int | str, project: str | None = None) -> PartOut: ...
+
+    def list_parts(
+        self, asset_name: str | None = None, project: str | None = None
+    ) -> list[PartOut]: ...
+
+    def pin_part(self, data: object) -> PartOut: ...
+
+    def unpin_part(self, data: object) -> PartOut: ...
+
+    def withdraw_part(self, data: object) -> PartOut: ...
+
+    def restore_part(self, data: object) -> PartOut: ...
+
+    def rebuild_layers(
+        self, asset_name: str | None = None, project: str | None = None
+    ) -> RebuildReport: ...
 
     def get(self, kind: str, ident: int) -> Any: ...
 
@@ -81,9 +101,9 @@ class LocalBackend:
         return publishes.reserve_publish(self.db, data)
 
     def complete_publish(self, ref: int | str) -> schemas.PublishOut:
-        from pm_db.services import publishes
+        from pm_db import lifecycle
 
-        return publishes.complete_publish(self.db, ref)
+        return lifecycle.complete_publish(self.db, ref)
 
     def fail_publish(self, ref: int | str, reason: str) -> schemas.PublishOut:
         from pm_db.services import publishes
@@ -91,14 +111,14 @@ class LocalBackend:
         return publishes.fail_publish(self.db, ref, reason)
 
     def publish_part(self, data: object) -> schemas.PublishOut:
-        from pm_db.services import publishes
+        from pm_db import lifecycle
 
-        return publishes.publish_part(self.db, data)
+        return lifecycle.publish_part(self.db, data)
 
     def deprecate_publish(self, ref: int | str) -> schemas.PublishOut:
-        from pm_db.services import publishes
+        from pm_db import lifecycle
 
-        return publishes.deprecate_publish(self.db, ref)
+        return lifecycle.deprecate_publish(self.db, ref)
 
     def get_publish(self, ref: int | str) -> schemas.PublishOut:
         from pm_db.services import publishes
@@ -116,6 +136,45 @@ class LocalBackend:
         from pm_db.services import publishes
 
         return publishes.list_publishes(self.db, **filters)
+
+    def get_part(self, ref: int | str, project: str | None = None) -> PartOut:
+        from pm_db.services import parts
+
+        return parts.get_part(self.db, ref, project)
+
+    def list_parts(
+        self, asset_name: str | None = None, project: str | None = None
+    ) -> list[PartOut]:
+        from pm_db.services import parts
+
+        return parts.list_parts(self.db, asset_name, project)
+
+    def pin_part(self, data: object) -> PartOut:
+        from pm_db.services import parts
+
+        return parts.pin_part(self.db, data)
+
+    def unpin_part(self, data: object) -> PartOut:
+        from pm_db.services import parts
+
+        return parts.unpin_part(self.db, data)
+
+    def withdraw_part(self, data: object) -> PartOut:
+        from pm_db.services import parts
+
+        return parts.withdraw_part(self.db, data)
+
+    def restore_part(self, data: object) -> PartOut:
+        from pm_db.services import parts
+
+        return parts.restore_part(self.db, data)
+
+    def rebuild_layers(
+        self, asset_name: str | None = None, project: str | None = None
+    ) -> RebuildReport:
+        from pm_db.usd import layers
+
+        return layers.rebuild(self.db, project, asset_name)
 
     def get(self, kind: str, ident: int) -> Any:
         from pm_db.services import entities

@@ -1,0 +1,195 @@
+"""`pm usd ...`, `pm doctor` and `pm part ...`: the stable USD layers and their repair.
+
+`pm usd rebuild` and `pm doctor` draw a progress bar on stderr when stderr is a terminal
+and the run lasts more than half a second; stdout keeps the one result (JSON with
+--json). `pm doctor` exits 1 when it leaves a problem unrepaired.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from typing import Any, TextIO
+
+from pm_db.cli.common import database, group, leaf
+
+PROGRESS_AFTER_SECONDS = 0.5
+PROGRESS_EVERY_SECONDS = 0.1
+PROBLEMS_EXIT = 1
+
+
+class ProgressBar:
+    """A one-line progress bar on `stream`, drawn only on a terminal and only once the
+    run has lasted PROGRESS_AFTER_SECONDS (short runs print nothing)."""
+
+    def __init__(self, label: str, stream: TextIO | None = None, width: int = 30) -> None:
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.width = width
+        self.enabled = self.stream.isatty()
+        self.started = time.monotonic()
+        self.drawn_at = 0.0
+        self.drawn = False
+
+    def __call__(self, done: int, total: int) -> None:
+        if not self.enabled:
+            return
+        now = time.monotonic()
+        if now - self.started < PROGRESS_AFTER_SECONDS:
+            return
+        if done < total and now - self.drawn_at < PROGRESS_EVERY_SECONDS:
+            return
+        filled = self.width * done // total if total else self.width
+        bar = "#" * filled + "." * (self.width - filled)
+        self.stream.write(f"\r{self.label} [{bar}] {done}/{total}")
+        self.stream.flush()
+        self.drawn_at = now
+        self.drawn = True
+
+    def close(self) -> None:
+        """End the bar's line, if one was drawn."""
+        if self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def _hours(value: str) -> float:
+    try:
+        hours = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number of hours, got {value!r}") from None
+    if hours < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {value!r}")
+    return hours
+
+
+def _int(value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {value!r}") from None
+
+
+def register(commands: Any) -> None:
+    usd = group(commands, "usd", "the stable part and asset layers")
+    rebuild = leaf(usd, "rebuild", "rewrite part and asset layers from the database")
+    which = rebuild.add_mutually_exclusive_group(required=True)
+    which.add_argument("--asset", help="USD asset name, e.g. PinchIn (any case)")
+    which.add_argument("--all", action="store_true", help="every asset")
+    rebuild.add_argument("--project", help="project code: only its assets")
+    rebuild.set_defaults(run=_rebuild)
+    show = leaf(usd, "show", "open an asset layer with Usd.Stage: its parts and versions")
+    show.add_argument("--asset", required=True, help="USD asset name, e.g. PinchIn")
+    show.add_argument("--project", help="project code")
+    show.set_defaults(run=_show)
+
+    doctor = leaf(
+        commands, "doctor", "check that files, layers and the database agree (exit 1 if not)"
+    )
+    doctor.add_argument(
+        "--repair",
+        action="store_true",
+        help="fix what can be derived: layers, stale reservations, stale pins "
+        "(never deletes a data file)",
+    )
+    doctor.add_argument(
+        "--stale-after",
+        type=_hours,
+        default=24.0,
+        metavar="HOURS",
+        help="a reservation pending this long is stale (default 24)",
+    )
+    doctor.add_argument("--project", help="project code: only its records")
+    doctor.set_defaults(run=_doctor)
+
+    part = group(commands, "part", "pin, unpin, withdraw or restore a part of an asset")
+    listing = leaf(part, "list", "parts with what their layer points at")
+    listing.add_argument("--asset", help="USD asset name")
+    listing.add_argument("--project", help="project code")
+    listing.set_defaults(run=_list_parts)
+    for name, help_text in (
+        ("show", "one part"),
+        ("pin", "hold a part at a chosen published version"),
+        ("unpin", "let a part follow its latest publish again"),
+        ("withdraw", "take a part out of its asset layer (its history stays)"),
+        ("restore", "put a withdrawn part back into its asset layer"),
+    ):
+        parser = leaf(part, name, help_text)
+        parser.add_argument("part", help="part id, or ASSET/PART (e.g. PinchIn/particles01)")
+        parser.add_argument("--project", help="project code, when ASSET/PART is ambiguous")
+        if name != "show":
+            parser.add_argument("--artist", help="login of who asks (recorded in the log)")
+        if name == "pin":
+            target = parser.add_mutually_exclusive_group(required=True)
+            target.add_argument("--version", type=_int, help="version number, e.g. 3")
+            target.add_argument("--publish", help="publish id or publish_id")
+            parser.add_argument("--iteration", type=_int, help="iteration of --version")
+        parser.set_defaults(run=_part, verb=name)
+
+
+def _rebuild(args: argparse.Namespace) -> Any:
+    from pm_db.usd import layers
+
+    bar = ProgressBar("rebuilding layers")
+    try:
+        report = layers.rebuild(database(), args.project, args.asset, progress=bar)
+    finally:
+        bar.close()
+    if report.failed:
+        args.exit_status = PROBLEMS_EXIT
+    return report
+
+
+def _show(args: argparse.Namespace) -> Any:
+    from pm_db.usd import layers
+    from pm_db.usd.resolve import resolve_asset_layer
+
+    handle = database()
+    keys = layers.find_assets(handle, args.project, args.asset)
+    return [resolve_asset_layer(layers.asset_layer_path(handle, key)) for key in keys]
+
+
+def _doctor(args: argparse.Namespace) -> Any:
+    from datetime import timedelta
+
+    from pm_db import doctor
+
+    bar = ProgressBar("pm doctor")
+    try:
+        report = doctor.examine(
+            database(),
+            repair=args.repair,
+            stale_after=timedelta(hours=args.stale_after),
+            project=args.project,
+            progress=bar,
+        )
+    finally:
+        bar.close()
+    if not report.ok:
+        args.exit_status = PROBLEMS_EXIT
+    return report
+
+
+def _list_parts(args: argparse.Namespace) -> Any:
+    from pm_db.services import parts
+
+    return parts.list_parts(database(), asset_name=args.asset, project=args.project)
+
+
+def _part(args: argparse.Namespace) -> Any:
+    from pm_db.services import parts
+
+    handle = database()
+    if args.verb == "show":
+        return parts.get_part(handle, args.part, args.project)
+    request: dict[str, Any] = {"part": args.part, "project": args.project, "artist": args.artist}
+    if args.verb == "pin":
+        request.update(version=args.version, iteration=args.iteration, publish=args.publish)
+        return parts.pin_part(handle, request)
+    actions = {
+        "unpin": parts.unpin_part,
+        "withdraw": parts.withdraw_part,
+        "restore": parts.restore_part,
+    }
+    return actions[args.verb](handle, request)

@@ -1,0 +1,97 @@
+"""The bytes of the part and asset layers, made from an AssetState and nothing else.
+
+A part layer sublayers the data layer it points at; an asset layer sublayers the part
+layers of its composed parts, by part name. Sublayer paths are relative to the layer
+(`./data/particles01_v003_i007.usd`), so a show tree can be moved or mounted elsewhere.
+Provenance sits in `customLayerData["pm"]`: publish id, version, iteration, source scene
+(project-relative), artist and the stored completion time, never the time of writing, so
+the same database state always gives the same bytes. Layers are written as USD text
+(valid in a `.usd` file), readable and diffable.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from datetime import timezone
+from typing import Any
+
+from pm_db.usd.state import AssetState, PartState, Source
+
+NOTE = "Written by pm from its database; edits are overwritten (pm usd rebuild)."
+
+
+def relative_to(layer: str, target: str) -> str:
+    """`target` as an anchored path relative to the folder of `layer` (both
+    project-relative): `./data/x.usd` or `../other/x.usd`."""
+    path = posixpath.relpath(target, posixpath.dirname(layer) or ".")
+    return path if path.startswith("../") else f"./{path}"
+
+
+def _stamp(source: Source) -> str:
+    if source.published_at is None:
+        return ""
+    return source.published_at.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def provenance(source: Source) -> dict[str, Any]:
+    """The provenance of one publish as layer metadata."""
+    return {
+        "publish_id": source.publish_id,
+        "version": source.version,
+        "iteration": source.iteration,
+        "state": "pinned" if source.pinned else "latest",
+        "source_scene": source.scene,
+        "artist": source.artist,
+        "published_at": _stamp(source),
+    }
+
+
+def part_layer(asset: AssetState, part: PartState) -> bytes:
+    """The part layer: a sublayer of the data layer it points at (none if nothing is
+    published), with its provenance."""
+    data: dict[str, Any] = {
+        "kind": "part",
+        "project": asset.project,
+        "asset": asset.key.asset_name,
+        "part": part.name,
+    }
+    source = part.source
+    if source is None:
+        data["state"] = "none"
+        doc = f"pm part layer {asset.key.asset_name}/{part.name}: nothing published. {NOTE}"
+        return _export([], data, doc)
+    data_layer = relative_to(part.layer, source.data_layer)
+    data.update(provenance(source), data_layer=data_layer)
+    numbers = f"v{source.version:03d} i{source.iteration:03d}"
+    pinned = " (pinned)" if source.pinned else ""
+    doc = f"pm part layer {asset.key.asset_name}/{part.name}: {numbers}{pinned}. {NOTE}"
+    return _export([data_layer], data, doc)
+
+
+def asset_layer(asset: AssetState) -> bytes:
+    """The asset layer: a sublayer of every composed part layer, by part name, with the
+    provenance of each part and the names of the withdrawn ones."""
+    from pxr import Vt
+
+    composed = [p for p in asset.parts if p.composed]
+    parts = {p.name: provenance(p.source) for p in composed if p.source is not None}
+    data: dict[str, Any] = {
+        "kind": "asset",
+        "project": asset.project,
+        "asset": asset.key.asset_name,
+        "parts": parts,
+        "withdrawn": Vt.StringArray(sorted(p.name for p in asset.parts if p.withdrawn)),
+    }
+    doc = f"pm asset layer {asset.key.asset_name}: {len(composed)} part(s). {NOTE}"
+    return _export([relative_to(asset.layer, p.layer) for p in composed], data, doc)
+
+
+def _export(sublayers: list[str], data: dict[str, Any], doc: str) -> bytes:
+    from pxr import Sdf
+
+    layer = Sdf.Layer.CreateAnonymous(".usda")
+    layer.documentation = doc
+    layer.customLayerData = {"pm": data}
+    layer.subLayerPaths = sublayers
+    text: str = layer.ExportToString()
+    return text.encode("utf-8")

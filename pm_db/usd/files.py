@@ -1,0 +1,97 @@
+"""Layer files on disk: atomic replacement and the checks before it.
+
+A layer is written to a hidden temporary file beside its final name
+(`.PinchIn.usd.<random>.pm-tmp`), flushed to disk, then renamed over the old one, so a
+reader sees the old bytes or the new ones, never a partial file. Only a writer holding the
+asset's lock creates these files, so one found while holding it is a leftover of a crash.
+A layer whose file has no write permission is refused (PermissionDenied): pipelines
+mark files read-only to freeze them, and a rename would silently replace them.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import stat
+import uuid
+from pathlib import Path
+
+from pm_db.errors import PermissionDenied, PmError
+from pm_db.lifecycle import checkpoint
+
+TEMP_SUFFIX = ".pm-tmp"
+
+
+def read_bytes(path: str) -> bytes | None:
+    """The file's bytes, or None if it does not exist."""
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        return None
+    except IsADirectoryError:
+        return b""
+
+
+def leftovers(path: str) -> list[str]:
+    """Temporary files a crashed writer left beside the layer `path`, sorted."""
+    folder = Path(path).parent
+    if not folder.is_dir():
+        return []
+    return sorted(str(p) for p in folder.glob(f".{Path(path).name}.*{TEMP_SUFFIX}"))
+
+
+def check_writable(path: str, field: str) -> None:
+    """Raise PermissionDenied naming `field` if the layer at `path` cannot be replaced:
+    the file is read-only, or the nearest existing folder above it is not writable."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        folder = Path(path).parent
+        while not folder.exists() and folder != folder.parent:
+            folder = folder.parent
+        if not os.access(folder, os.W_OK):
+            raise PermissionDenied(
+                f"cannot create {path}: {folder} is not writable", field
+            ) from None
+        return
+    if stat.S_ISDIR(mode):
+        raise PermissionDenied(f"{path} is a folder, not a layer file", field)
+    if not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH) or not os.access(path, os.W_OK):
+        raise PermissionDenied(
+            f"{path} is read-only; make it writable (chmod u+w) to let pm update it", field
+        )
+
+
+def replace(path: str, data: bytes, fault_point: str) -> None:
+    """Write `data` to `path` atomically (temporary file beside it, fsync, rename).
+    Raises OSError; a failure leaves the old file in place and no temporary file."""
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.parent / f".{target.name}.{uuid.uuid4().hex[:12]}{TEMP_SUFFIX}"
+    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        checkpoint(fault_point)
+        os.replace(temp, target)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise
+
+
+def remove_leftover(path: str) -> None:
+    """Delete one temporary file left by a crashed writer (never a layer or data file)."""
+    if not path.endswith(TEMP_SUFFIX) or not Path(path).name.startswith("."):
+        raise ValueError(f"{path} is not a pm temporary file")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def write_error(exc: OSError, path: str, field: str) -> PmError:
+    """The pm error for a failed layer write."""
+    if isinstance(exc, PermissionError):
+        return PermissionDenied(f"cannot write {path}: permission denied", field)
+    return PmError(f"cannot write {path}: {exc.strerror or exc}", field)

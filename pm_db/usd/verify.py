@@ -1,0 +1,46 @@
+"""The checks a data layer passes before its publish may complete.
+
+A data layer must exist as a regular file inside the project's root (after following
+symbolic links, so a link cannot smuggle a file from elsewhere into the show tree), be
+non-empty, open as a USD layer, and define at least one prim. It is opened as an
+anonymous layer: a fresh read from disk, never a copy cached by this process.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pm_db.errors import ValidationError
+
+FIELD = "item_usd_path"
+
+
+def verify_data_layer(path: str, root: str) -> int:
+    """The number of root prims of the data layer at `path`; raises ValidationError naming
+    item_usd_path if it is missing, outside `root`, empty, not USD or has no prim."""
+    file = Path(path)
+    if not file.exists():
+        raise ValidationError(f"data layer {path} does not exist; write it first", FIELD)
+    if not file.is_file():
+        raise ValidationError(f"data layer {path} is not a file", FIELD)
+    real_root = os.path.realpath(root)
+    real = os.path.realpath(path)
+    if os.path.commonpath([real_root, real]) != real_root:
+        raise ValidationError(
+            f"data layer {path} resolves to {real}, outside the project root {root}", FIELD
+        )
+    if file.stat().st_size == 0:
+        raise ValidationError(f"data layer {path} is empty (0 bytes)", FIELD)
+    from pxr import Sdf, Tf
+
+    try:
+        layer = Sdf.Layer.OpenAsAnonymous(str(file))
+    except Tf.ErrorException as exc:
+        raise ValidationError(f"data layer {path} is not a USD layer: {exc}", FIELD) from exc
+    if layer is None:
+        raise ValidationError(f"data layer {path} is not a USD layer", FIELD)
+    prims = len(layer.rootPrims)
+    if prims == 0:
+        raise ValidationError(f"data layer {path} is a USD layer without any prim", FIELD)
+    return prims

@@ -1,0 +1,208 @@
+"""`pm doctor [--repair]` and `pm usd rebuild`: what they find, what they fix, what they
+never touch, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pm_db import lifecycle
+from pm_db.cli import usd_commands
+from pm_db.services import parts, publishes
+from tests.helpers import Studio
+from tests.test_usd_support import (
+    composed_parts,
+    publish,
+    reserve,
+    run_cli,
+    snapshot,
+    write_data_layer,
+)
+
+
+def doctor(capsys: pytest.CaptureFixture[str], *flags: str) -> tuple[int, dict[str, Any]]:
+    code, report, _ = run_cli(capsys, "doctor", *flags)
+    return code, report
+
+
+def kinds(report: dict[str, Any]) -> list[str]:
+    return sorted(p["kind"] for p in report["problems"])
+
+
+def test_a_healthy_show_passes(studio: Studio, capsys: pytest.CaptureFixture[str]) -> None:
+    publish(studio, "particles01")
+    publish(studio, "debris01")
+    reserve(studio, "particles01")
+
+    code, report = doctor(capsys)
+
+    assert code == 0
+    assert report["ok"] is True and report["problems"] == []
+    assert report["checked"] == {
+        "pins": 0,
+        "reservations": 1,
+        "assets": 1,
+        "layers": 3,
+        "data_layers": 2,
+    }
+
+
+def test_a_missing_data_layer_is_reported_never_invented(
+    studio: Studio, capsys: pytest.CaptureFixture[str]
+) -> None:
+    gone = publish(studio, "particles01")
+    kept = publish(studio, "debris01")
+    Path(gone.item_usd_path).unlink()
+    layers_before = snapshot(gone.part_usd_path, gone.asset_usd_path, kept.item_usd_path)
+
+    code, report = doctor(capsys, "--repair")
+
+    assert code == 1 and report["ok"] is False
+    (problem,) = report["problems"]
+    assert problem["kind"] == "data_missing"
+    assert problem["path"] == gone.item_usd_path
+    assert problem["repair"] is None and problem["repaired"] is False
+    assert f"pm publish deprecate {gone.id}" in problem["message"]
+    assert not Path(gone.item_usd_path).exists()
+    assert snapshot(gone.part_usd_path, gone.asset_usd_path, kept.item_usd_path) == layers_before
+
+
+def test_stale_missing_and_leftover_layers_are_rewritten_by_repair(
+    studio: Studio, capsys: pytest.CaptureFixture[str]
+) -> None:
+    particles = publish(studio, "particles01")
+    debris = publish(studio, "debris01")
+    good = snapshot(particles.part_usd_path, debris.part_usd_path, debris.asset_usd_path)
+    Path(particles.part_usd_path).write_text("#usda 1.0\n# edited by hand\n")
+    Path(debris.asset_usd_path).unlink()
+    leftover = Path(debris.asset_usd_path).parent / ".PinchIn.usd.0123456789ab.pm-tmp"
+    leftover.write_text("#usda 1.0\n(\n")
+
+    code, report = doctor(capsys)
+    assert code == 1
+    assert kinds(report) == ["layer_missing", "layer_stale", "temp_file"]
+    assert not any(p["repaired"] for p in report["problems"])
+    assert leftover.exists()
+
+    code, report = doctor(capsys, "--repair")
+    assert code == 0 and report["ok"] is True
+    assert all(p["repaired"] for p in report["problems"])
+    assert snapshot(particles.part_usd_path, debris.part_usd_path, debris.asset_usd_path) == good
+    assert not leftover.exists()
+    assert doctor(capsys)[1]["problems"] == []
+
+
+def test_a_stale_reservation_is_failed_and_its_file_kept(
+    studio: Studio, capsys: pytest.CaptureFixture[str]
+) -> None:
+    done = publish(studio, "particles01")
+    pending = reserve(studio, "particles01")
+    write_data_layer(pending.item_usd_path, "particles01")
+
+    assert doctor(capsys)[1]["problems"] == []
+    code, report = doctor(capsys, "--stale-after", "0")
+    assert code == 1 and kinds(report) == ["stale_reservation"]
+    assert publishes.get_publish(studio.db, pending.id).status == "pending"
+
+    code, report = doctor(capsys, "--repair", "--stale-after", "0")
+
+    assert code == 0 and report["problems"][0]["repaired"] is True
+    failed = publishes.get_publish(studio.db, pending.id)
+    assert failed.status == "failed" and "pm doctor" in (failed.error or "")
+    assert Path(pending.item_usd_path).exists()
+    assert publishes.get_publish(studio.db, done.id).is_latest
+    retried = lifecycle.complete_publish(
+        studio.db,
+        lifecycle.reserve(
+            studio.db,
+            {"scene_id": pending.scene_id, "asset_name": "PinchIn", "part_name": "particles01"},
+        ).id,
+    )
+    assert (retried.id, retried.status) == (pending.id, "published")
+
+
+def test_a_pin_on_a_deprecated_publish_is_removed_by_repair(
+    studio: Studio, capsys: pytest.CaptureFixture[str]
+) -> None:
+    first = publish(studio, "particles01")
+    second = publish(studio, "particles01")
+    parts.pin_part(studio.db, {"part": first.part_id, "publish": first.id})
+    lifecycle.deprecate_publish(studio.db, first.id)
+
+    code, report = doctor(capsys)
+    assert code == 1 and kinds(report) == ["pin_not_published"]
+
+    code, report = doctor(capsys, "--repair")
+    assert code == 0
+    assert parts.get_part(studio.db, first.part_id).pinned is None
+    assert composed_parts(second.asset_usd_path) == {"particles01": (1, 2)}
+
+
+def test_a_read_only_stale_layer_is_reported_not_forced(
+    studio: Studio, capsys: pytest.CaptureFixture[str]
+) -> None:
+    done = publish(studio, "particles01")
+    Path(done.part_usd_path).write_text("#usda 1.0\n")
+    os.chmod(done.part_usd_path, 0o444)
+
+    code, report = doctor(capsys, "--repair")
+
+    assert code == 1
+    (problem,) = report["problems"]
+    assert problem["kind"] == "layer_stale" and problem["repaired"] is False
+    assert "read-only" in problem["error"]
+    assert Path(done.part_usd_path).read_text() == "#usda 1.0\n"
+
+
+def test_doctor_of_one_project(studio: Studio, capsys: pytest.CaptureFixture[str]) -> None:
+    publish(studio, "particles01")
+    code, report = doctor(capsys, "--project", "fx3x")
+    assert code == 0 and report["checked"]["assets"] == 1
+    code, envelope, _ = run_cli(capsys, "doctor", "--project", "NOPE")
+    assert code == 3 and envelope["error"]["field"] == "project"
+
+
+def test_usd_rebuild_commands(studio: Studio, capsys: pytest.CaptureFixture[str]) -> None:
+    done = publish(studio, "particles01")
+    Path(done.asset_usd_path).unlink()
+
+    code, report, _ = run_cli(capsys, "usd", "rebuild", "--asset", "pinchin")
+    assert code == 0
+    assert (report["assets"], report["layers_written"], report["failed"]) == (1, 1, [])
+    code, report, _ = run_cli(capsys, "usd", "rebuild", "--all")
+    assert code == 0 and (report["layers_written"], report["layers_unchanged"]) == (0, 2)
+
+    code, envelope, _ = run_cli(capsys, "usd", "rebuild")
+    assert code == 2
+    code, envelope, _ = run_cli(capsys, "usd", "rebuild", "--asset", "Nothing")
+    assert code == 3 and envelope["error"]["field"] == "asset"
+
+    Path(done.part_usd_path).write_text("#usda 1.0\n")
+    os.chmod(done.part_usd_path, 0o444)
+    code, report, _ = run_cli(capsys, "usd", "rebuild", "--all")
+    assert code == 1 and "read-only" in report["failed"][0]["error"]
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_the_progress_bar_draws_only_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(usd_commands, "PROGRESS_AFTER_SECONDS", 0.0)
+    terminal = _Terminal()
+    bar = usd_commands.ProgressBar("pm doctor", terminal, width=10)
+    bar(1, 4)
+    bar(4, 4)
+    bar.close()
+    assert terminal.getvalue().endswith("\rpm doctor [##########] 4/4\n")
+
+    piped = io.StringIO()
+    quiet = usd_commands.ProgressBar("pm doctor", piped)
+    quiet(4, 4)
+    quiet.close()
+    assert piped.getvalue() == ""

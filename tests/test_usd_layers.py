@@ -1,0 +1,118 @@
+"""Part and asset layers as a pure function of the database, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from pm_db.services import entities, publishes
+from pm_db.usd import layers
+from tests.helpers import Studio
+from tests.test_usd_support import composed_parts, provenance, publish, save, sublayers
+
+
+def test_publish_writes_a_part_layer_and_an_asset_layer_that_compose(studio: Studio) -> None:
+    particles = publish(studio, "particles01")
+    debris = publish(studio, "debris01")
+
+    assert sublayers(particles.part_usd_path) == ["./data/particles01_v001_i001.usd"]
+    assert sublayers(debris.part_usd_path) == ["./data/debris01_v001_i002.usd"]
+    assert particles.asset_usd_path == debris.asset_usd_path
+    # Stable order: by part name, whatever the publish order.
+    assert sublayers(debris.asset_usd_path) == [
+        "./debris01/debris01.usd",
+        "./particles01/particles01.usd",
+    ]
+    assert composed_parts(debris.asset_usd_path) == {"debris01": (1, 2), "particles01": (1, 1)}
+
+    from pxr import Usd
+
+    stage = Usd.Stage.Open(debris.asset_usd_path)
+    assert {str(p.GetPath()) for p in stage.GetPseudoRoot().GetChildren()} == {
+        "/debris01",
+        "/particles01",
+    }
+
+
+def test_layers_carry_the_provenance_of_the_publish(studio: Studio) -> None:
+    done = publish(studio, "particles01")
+    part = provenance(done.part_usd_path)
+    assert part["kind"] == "part"
+    assert part["publish_id"] == done.publish_id
+    assert (part["version"], part["iteration"]) == (1, 1)
+    assert part["artist"] == "jdoe"
+    assert part["state"] == "latest"
+    assert part["source_scene"].endswith("/PinchIn/PinchIn_v001_i001.hip")
+    assert not part["source_scene"].startswith("/")
+    assert done.completed_at is not None
+    assert part["published_at"] == done.completed_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    asset = provenance(done.asset_usd_path)
+    assert asset["kind"] == "asset"
+    assert asset["parts"]["particles01"]["publish_id"] == done.publish_id
+    assert list(asset["withdrawn"]) == []
+
+
+def test_a_new_publish_moves_the_part_layer_and_keeps_the_others(studio: Studio) -> None:
+    publish(studio, "particles01")
+    debris = publish(studio, "debris01")
+    debris_layer = Path(debris.part_usd_path).read_bytes()
+    again = publish(studio, "particles01")
+
+    assert sublayers(again.part_usd_path) == ["./data/particles01_v001_i003.usd"]
+    assert Path(debris.part_usd_path).read_bytes() == debris_layer
+    assert composed_parts(again.asset_usd_path) == {"debris01": (1, 2), "particles01": (1, 3)}
+
+
+def test_same_database_state_gives_identical_bytes(studio: Studio) -> None:
+    publish(studio, "particles01")
+    done = publish(studio, "debris01")
+    paths = [done.asset_usd_path, done.part_usd_path]
+    before = {p: Path(p).read_bytes() for p in paths}
+
+    report = layers.rebuild(studio.db)
+    assert (report.layers_written, report.layers_unchanged) == (0, 3)
+
+    for path in paths:
+        Path(path).unlink()
+    report = layers.rebuild(studio.db, asset_name="pinchin")
+    assert report.layers_written == 2
+    assert {p: Path(p).read_bytes() for p in paths} == before
+
+
+def test_a_moved_show_tree_still_composes(studio: Studio, tmp_path: Path) -> None:
+    publish(studio, "particles01")
+    done = publish(studio, "debris01")
+    moved = tmp_path / "elsewhere" / "FX3X"
+    shutil.copytree(studio.root, moved)
+    entities.update(studio.db, "project", studio.project_id, {"root_linux": str(moved)})
+
+    relocated = done.asset_usd_path.replace(str(studio.root), str(moved))
+    assert composed_parts(relocated) == {"debris01": (1, 2), "particles01": (1, 1)}
+    assert layers.rebuild(studio.db).layers_written == 0
+
+
+def test_deprecating_the_latest_returns_the_part_layer_to_the_previous(studio: Studio) -> None:
+    from pm_db import lifecycle
+
+    first = publish(studio, "particles01")
+    second = publish(studio, "particles01")
+    lifecycle.deprecate_publish(studio.db, second.id)
+
+    assert sublayers(first.part_usd_path) == ["./data/particles01_v001_i001.usd"]
+    assert composed_parts(first.asset_usd_path) == {"particles01": (1, 1)}
+
+    lifecycle.deprecate_publish(studio.db, first.id)
+    assert sublayers(first.part_usd_path) == []
+    assert provenance(first.part_usd_path)["state"] == "none"
+    assert sublayers(first.asset_usd_path) == []
+
+
+def test_assets_of_two_scene_folders_have_their_own_layers(studio: Studio) -> None:
+    one = publish(studio, "particles01")
+    other = publish(studio, "particles01", scene=save(studio, scene="Splash"))
+
+    assert one.asset_usd_path != other.asset_usd_path
+    assert composed_parts(one.asset_usd_path) == {"particles01": (1, 1)}
+    assert composed_parts(other.asset_usd_path) == {"particles01": (1, 1)}
+    assert len(publishes.latest_per_part(studio.db, "PinchIn")) == 2
+    assert layers.rebuild(studio.db, asset_name="PinchIn").assets == 2
