@@ -84,7 +84,8 @@ def _routes(router: APIRouter, kind: Kind) -> None:
         given = {k: v for k, v in filters.items() if v is not None}
         return ok(entities.list_(_db(request), name, limit=limit, offset=offset, **given))
 
-    scopes = tuple(f for f in kind.filters if f.endswith("_id"))
+    # entities.find scopes by the kind's own columns only (a shot has no project_id).
+    scopes = tuple(f for f in kind.filters if f.endswith("_id") and hasattr(kind.model, f))
 
     def find_kind(
         request: Request, who: Annotated[Caller, Depends(caller)], **scope: Any
