@@ -16,6 +16,8 @@ from pm_db.config import Settings, load_settings
 
 if TYPE_CHECKING:
     from pm_db.db import Database
+    from pm_db.services.browse import BrowseNode, TaskRow
+    from pm_db.services.events import EventOut
     from pm_db.services.parts import PartOut
     from pm_db.usd.layers import RebuildReport
 
@@ -64,6 +66,22 @@ class Backend(Protocol):
     def rebuild_layers(
         self, asset_name: str | None = None, project: str | None = None
     ) -> RebuildReport: ...
+
+    def browse_roots(self) -> list[BrowseNode]: ...
+
+    def browse_children(self, keys: list[str], limit: int = 200) -> list[BrowseNode]: ...
+
+    def browse_versions(
+        self, part_id: int, offset: int = 0, limit: int = 200
+    ) -> list[BrowseNode]: ...
+
+    def browse_search(self, text: str, limit: int = 200) -> list[list[str]]: ...
+
+    def artist_tasks(self, artist: str) -> list[TaskRow]: ...
+
+    def task_row(self, task_id: int) -> TaskRow: ...
+
+    def record_launch(self, data: object) -> EventOut: ...
 
     def get(self, kind: str, ident: int) -> Any: ...
 
@@ -175,6 +193,41 @@ class LocalBackend:
         from pm_db.usd import layers
 
         return layers.rebuild(self.db, project, asset_name)
+
+    def browse_roots(self) -> list[BrowseNode]:
+        from pm_db.services import browse
+
+        return browse.roots(self.db)
+
+    def browse_children(self, keys: list[str], limit: int = 200) -> list[BrowseNode]:
+        from pm_db.services import browse
+
+        return browse.children(self.db, keys, limit)
+
+    def browse_versions(self, part_id: int, offset: int = 0, limit: int = 200) -> list[BrowseNode]:
+        from pm_db.services import browse
+
+        return browse.versions(self.db, part_id, offset, limit)
+
+    def browse_search(self, text: str, limit: int = 200) -> list[list[str]]:
+        from pm_db.services import browse
+
+        return browse.search(self.db, text, limit)
+
+    def artist_tasks(self, artist: str) -> list[TaskRow]:
+        from pm_db.services import browse
+
+        return browse.artist_tasks(self.db, artist)
+
+    def task_row(self, task_id: int) -> TaskRow:
+        from pm_db.services import browse
+
+        return browse.task_row(self.db, task_id)
+
+    def record_launch(self, data: object) -> EventOut:
+        from pm_db.services import launches
+
+        return launches.record_launch(self.db, data)
 
     def get(self, kind: str, ident: int) -> Any:
         from pm_db.services import entities

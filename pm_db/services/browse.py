@@ -1,0 +1,718 @@
+"""What the asset browser and the launcher read: the tree of a studio's work, level by level
+(projects, sequences, shots and assets, USD assets, parts, the versions of a part), a name
+search, and the tasks of an artist.
+
+Every call runs a fixed number of set-based queries whatever the number of rows or of
+parents asked for, so expanding fifty shots costs the same round trips as expanding one.
+Tree nodes are named by keys (`project:1`, `sequence:2`, `shot:3`, `asset:4`,
+`usd:<stream id>:<asset name>`, `part:5`, `publish:6`): a USD asset is the asset layer of
+one scene location (the asset layer path is per scene folder), a part is one `Part` row.
+Paths are absolute on this platform (PM_PLATFORM); a project without a root here gives
+`None` instead of failing the whole level.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from pm_db.db import Database
+from pm_db.errors import NotFound, ValidationError
+from pm_db.models import (
+    Artist,
+    Asset,
+    Part,
+    PartPin,
+    Project,
+    Publish,
+    Scene,
+    Shot,
+    Task,
+)
+from pm_db.models import (
+    Sequence as SequenceRow,
+)
+from pm_db.services.context import absolute_path
+
+PAGE = 200
+MAX_PAGE = 2000
+MAX_KEYS = 1000
+SEARCH_LIMIT = 200
+NODE_KINDS = ("project", "sequence", "shot", "asset", "usd_asset", "part", "publish")
+
+
+class BrowseNode(BaseModel):
+    """One row of the browser's tree. Which fields are set depends on `kind`:
+
+    project (name: code, info: title), sequence, shot (info: frame range), asset (info:
+    asset type), usd_asset (path: asset layer; info: step, artist/scene), part (path: part
+    layer; version/status: the publish in use, pinned or latest), publish (path: data
+    layer; the source scene, the stable layer paths, metadata). `children` is how many
+    rows the next level holds (for a part: its versions).
+    """
+
+    key: str
+    parent: str | None
+    kind: str
+    name: str
+    project: str
+    info: str = ""
+    children: int = 0
+    version: str | None = None
+    status: str | None = None
+    artist: str | None = None
+    time: datetime | None = None
+    path: str | None = None
+    latest: bool = False
+    pinned: bool = False
+    withdrawn: bool = False
+    part_id: int | None = None
+    publish_id: int | None = None
+    publish_uid: str | None = None
+    asset_name: str | None = None
+    part_name: str | None = None
+    pinned_version: str | None = None
+    scene_id: int | None = None
+    scene_name: str | None = None
+    scene_version: int | None = None
+    scene_iteration: int | None = None
+    scene_path: str | None = None
+    part_path: str | None = None
+    asset_path: str | None = None
+    completed_at: datetime | None = None
+    error: str | None = None
+    metadata: dict[str, Any] = Field(default_factory=dict)
+
+
+class TaskRow(BaseModel):
+    """A task as the launcher lists it: where it is (project, shot or asset) and its state.
+    `target` is None for a task whose shot or asset cannot be found."""
+
+    id: int
+    name: str
+    step: str
+    status: str
+    project_id: int
+    project: str
+    project_name: str
+    target_type: str | None
+    target_id: int | None
+    target: str | None
+    target_info: str = ""
+    artist: str | None = None
+
+
+def numbers(version: int, iteration: int) -> str:
+    """The version label artists read, `v003 i007`."""
+    return f"v{version:03d} i{iteration:03d}"
+
+
+def _absolute(project: Project, relative: str | None) -> str | None:
+    if not relative:
+        return None
+    try:
+        return absolute_path(project, relative)
+    except ValidationError:
+        return None
+
+
+# Keys -------------------------------------------------------------------------------
+
+
+def parse_key(key: str) -> tuple[str, int, str]:
+    """(kind, id, asset name) of a node key; raises ValidationError naming `key`."""
+    head, _, rest = key.partition(":")
+    kind = "usd_asset" if head == "usd" else head
+    if kind not in NODE_KINDS:
+        raise ValidationError(f"unknown node key {key!r}", field="key")
+    ident, _, name = rest.partition(":")
+    if not ident.isdigit() or (kind == "usd_asset") != bool(name):
+        raise ValidationError(f"malformed node key {key!r}", field="key")
+    return kind, int(ident), name
+
+
+def usd_key(stream_id: int, asset_name: str) -> str:
+    return f"usd:{stream_id}:{asset_name}"
+
+
+def _grouped(keys: Sequence[str]) -> dict[str, list[tuple[int, str]]]:
+    if len(keys) > MAX_KEYS:
+        raise ValidationError(f"at most {MAX_KEYS} keys per call", field="keys")
+    groups: dict[str, list[tuple[int, str]]] = defaultdict(list)
+    for key in keys:
+        kind, ident, name = parse_key(key)
+        groups[kind].append((ident, name))
+    return groups
+
+
+# Levels -----------------------------------------------------------------------------
+
+
+def roots(db: Database) -> list[BrowseNode]:
+    """Every project with how many sequences and assets it holds, by code."""
+
+    def work(session: Session) -> list[BrowseNode]:
+        sequences = (
+            select(func.count())
+            .where(SequenceRow.project_id == Project.id)
+            .correlate(Project)
+            .scalar_subquery()
+        )
+        assets = (
+            select(func.count()).where(Asset.project_id == Project.id).correlate(Project)
+        ).scalar_subquery()
+        rows = session.execute(
+            select(Project, sequences, assets).order_by(func.lower(Project.code))
+        )
+        return [
+            BrowseNode(
+                key=f"project:{project.id}",
+                parent=None,
+                kind="project",
+                name=project.code,
+                project=project.code,
+                info=project.name,
+                children=n_sequences + n_assets,
+            )
+            for project, n_sequences, n_assets in rows
+        ]
+
+    return db.read(work)
+
+
+def children(db: Database, keys: Sequence[str], limit: int = PAGE) -> list[BrowseNode]:
+    """The next level under each of `keys` (each node has `parent` set); a part's level is
+    the first `limit` of its versions, newest first, plus its latest and pinned ones.
+    Unknown parents have no children. Raises ValidationError for a malformed key."""
+    groups = _grouped(keys)
+    _check_page(limit, 0)
+
+    def work(session: Session) -> list[BrowseNode]:
+        nodes: list[BrowseNode] = []
+        ids = {kind: [ident for ident, _ in pairs] for kind, pairs in groups.items()}
+        if ids.get("project"):
+            nodes += _project_children(session, ids["project"])
+        if ids.get("sequence"):
+            nodes += _shots(session, ids["sequence"])
+        if ids.get("shot"):
+            nodes += _usd_assets(session, "shot", ids["shot"])
+        if ids.get("asset"):
+            nodes += _usd_assets(session, "asset", ids["asset"])
+        if groups.get("usd_asset"):
+            nodes += _parts(session, groups["usd_asset"])
+        if ids.get("part"):
+            nodes += _versions(session, ids["part"], limit, 0)
+        return nodes
+
+    return db.read(work)
+
+
+def versions(db: Database, part_id: int, offset: int = 0, limit: int = PAGE) -> list[BrowseNode]:
+    """One page of a part's versions, newest first (version, then iteration). Raises
+    ValidationError for a bad page, NotFound for an unknown part."""
+    _check_page(limit, offset)
+
+    def work(session: Session) -> list[BrowseNode]:
+        if session.get(Part, part_id) is None:
+            raise NotFound(f"no part with id {part_id}", field="part_id")
+        return _versions(session, [part_id], limit, offset)
+
+    return db.read(work)
+
+
+def _check_page(limit: int, offset: int) -> None:
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationError(f"must be 1 to {MAX_PAGE}", field="limit")
+    if offset < 0:
+        raise ValidationError("must be 0 or more", field="offset")
+
+
+def _projects(session: Session, ids: Iterable[int]) -> dict[int, Project]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    return {p.id: p for p in session.scalars(select(Project).where(Project.id.in_(wanted)))}
+
+
+def _project_children(session: Session, project_ids: list[int]) -> list[BrowseNode]:
+    projects = _projects(session, project_ids)
+    shots = (
+        select(func.count())
+        .where(Shot.sequence_id == SequenceRow.id)
+        .correlate(SequenceRow)
+        .scalar_subquery()
+    )
+    nodes = [
+        BrowseNode(
+            key=f"sequence:{sequence.id}",
+            parent=f"project:{sequence.project_id}",
+            kind="sequence",
+            name=sequence.code,
+            project=projects[sequence.project_id].code,
+            children=n_shots,
+        )
+        for sequence, n_shots in session.execute(
+            select(SequenceRow, shots)
+            .where(SequenceRow.project_id.in_(project_ids))
+            .order_by(func.lower(SequenceRow.code))
+        )
+    ]
+    counts = _usd_counts(session, "asset", Asset.project_id.in_(project_ids))
+    nodes += [
+        BrowseNode(
+            key=f"asset:{asset.id}",
+            parent=f"project:{asset.project_id}",
+            kind="asset",
+            name=asset.code,
+            project=projects[asset.project_id].code,
+            info=asset.asset_type,
+            children=counts.get(asset.id, 0),
+        )
+        for asset in session.scalars(
+            select(Asset)
+            .where(Asset.project_id.in_(project_ids))
+            .order_by(func.lower(Asset.asset_type), func.lower(Asset.code))
+        )
+    ]
+    return nodes
+
+
+def _usd_counts(session: Session, target: str, where: Any) -> dict[int, int]:
+    """How many USD assets (scene location + asset name) each shot or asset holds."""
+    column = Task.shot_id if target == "shot" else Task.asset_id
+    owner = Shot if target == "shot" else Asset
+    distinct = (
+        select(column.label("target"), Part.stream_id, func.lower(Part.asset_name))
+        .select_from(Publish)
+        .join(Task, Task.id == Publish.task_id)
+        .join(Part, Part.id == Publish.part_id)
+        .join(owner, owner.id == column)
+        .where(where)
+        .distinct()
+        .subquery()
+    )
+    rows = session.execute(
+        select(distinct.c.target, func.count()).group_by(distinct.c.target)
+    ).all()
+    return {target_id: count for target_id, count in rows}
+
+
+def _shots(session: Session, sequence_ids: list[int]) -> list[BrowseNode]:
+    counts = _usd_counts(session, "shot", Shot.sequence_id.in_(sequence_ids))
+    rows = session.execute(
+        select(Shot, Project.code)
+        .join(SequenceRow, SequenceRow.id == Shot.sequence_id)
+        .join(Project, Project.id == SequenceRow.project_id)
+        .where(Shot.sequence_id.in_(sequence_ids))
+        .order_by(func.lower(Shot.code))
+    )
+    return [
+        BrowseNode(
+            key=f"shot:{shot.id}",
+            parent=f"sequence:{shot.sequence_id}",
+            kind="shot",
+            name=shot.code,
+            project=code,
+            info=f"{shot.frame_start}-{shot.frame_end}",
+            children=counts.get(shot.id, 0),
+        )
+        for shot, code in rows
+    ]
+
+
+def _usd_assets(session: Session, target: str, target_ids: list[int]) -> list[BrowseNode]:
+    """The USD assets published from tasks on the given shots or assets."""
+    column = Task.shot_id if target == "shot" else Task.asset_id
+    rows = session.execute(
+        select(
+            column,
+            Task.project_id,
+            Part.stream_id,
+            func.min(Part.asset_name),
+            func.count(func.distinct(Part.id)),
+            func.max(Publish.completed_at),
+            func.max(Publish.asset_usd_path),
+        )
+        .select_from(Publish)
+        .join(Task, Task.id == Publish.task_id)
+        .join(Part, Part.id == Publish.part_id)
+        .where(column.in_(target_ids))
+        .group_by(column, Task.project_id, Part.stream_id, func.lower(Part.asset_name))
+    ).all()
+    projects = _projects(session, (row[1] for row in rows))
+    sources = _stream_sources(session, {row[2] for row in rows})
+    nodes = []
+    for target_id, project_id, stream_id, asset_name, n_parts, last, asset_path in rows:
+        step, artist, scene = sources.get(stream_id, ("", None, ""))
+        project = projects[project_id]
+        nodes.append(
+            BrowseNode(
+                key=usd_key(stream_id, asset_name),
+                parent=f"{target}:{target_id}",
+                kind="usd_asset",
+                name=asset_name,
+                project=project.code,
+                info=f"{step} · {artist}/{scene}" if artist else step,
+                children=n_parts,
+                artist=artist,
+                time=last,
+                path=_absolute(project, asset_path),
+                asset_path=_absolute(project, asset_path),
+                asset_name=asset_name,
+            )
+        )
+    nodes.sort(key=lambda n: (n.parent or "", n.name.lower(), n.info))
+    return nodes
+
+
+def _stream_sources(session: Session, stream_ids: set[int]) -> dict[int, tuple[str, str, str]]:
+    """(step, artist login, scene name) of each scene location, from its newest save."""
+    if not stream_ids:
+        return {}
+    newest = (
+        select(func.max(Scene.id)).where(Scene.stream_id.in_(stream_ids)).group_by(Scene.stream_id)
+    )
+    rows = session.execute(
+        select(Scene.stream_id, Task.step, Artist.login, Scene.name)
+        .join(Task, Task.id == Scene.task_id)
+        .join(Artist, Artist.id == Scene.artist_id)
+        .where(Scene.id.in_(newest))
+    )
+    return {stream_id: (step, login, name) for stream_id, step, login, name in rows}
+
+
+def _parts(session: Session, usd_assets: list[tuple[int, str]]) -> list[BrowseNode]:
+    """The parts of the given USD assets, each with the publish it uses now: the pinned one,
+    else the latest; a part never published shows its newest attempt."""
+    wanted = {(stream_id, name.lower()) for stream_id, name in usd_assets}
+    versions = (
+        select(func.count()).where(Publish.part_id == Part.id).correlate(Part).scalar_subquery()
+    )
+    rows = session.execute(
+        select(Part, versions, PartPin.publish_id)
+        .outerjoin(PartPin, PartPin.part_id == Part.id)
+        .where(
+            Part.stream_id.in_({stream_id for stream_id, _ in wanted}),
+            or_(
+                *(
+                    and_(Part.stream_id == stream_id, func.lower(Part.asset_name) == name)
+                    for stream_id, name in wanted
+                )
+            ),
+        )
+        .order_by(func.lower(Part.name))
+    ).all()
+    part_ids = [part.id for part, _, _ in rows]
+    latest = dict(
+        session.execute(
+            select(Publish.part_id, Publish.id).where(
+                Publish.part_id.in_(part_ids), Publish.is_latest.is_(True)
+            )
+        ).all()
+    )
+    newest = dict(
+        session.execute(
+            select(Publish.part_id, func.max(Publish.id))
+            .where(Publish.part_id.in_(part_ids))
+            .group_by(Publish.part_id)
+        ).all()
+    )
+    pins = [pin for _, _, pin in rows if pin is not None]
+    shown = _publishes_with_context(session, {*latest.values(), *newest.values(), *pins})
+    nodes = []
+    for part, n_versions, pin_id in rows:
+        current = shown.get(latest.get(part.id) or newest.get(part.id, 0))
+        if current is None:
+            continue
+        publish, login, project = current
+        pinned = shown.get(pin_id) if pin_id is not None else None
+        if pinned is not None and pinned[0].status != "published":
+            pinned = None  # a pin counts only while its publish is published
+        in_use = pinned[0] if pinned is not None else publish
+        part_path = _absolute(project, publish.part_usd_path)
+        nodes.append(
+            BrowseNode(
+                key=f"part:{part.id}",
+                parent=usd_key(part.stream_id, part.asset_name),
+                kind="part",
+                name=part.name,
+                project=project.code,
+                children=n_versions,
+                version=numbers(in_use.version, in_use.iteration),
+                status=in_use.status,
+                artist=pinned[1] if pinned is not None else login,
+                time=in_use.completed_at or in_use.created_at,
+                path=part_path,
+                part_path=part_path,
+                asset_path=_absolute(project, publish.asset_usd_path),
+                pinned=pinned is not None,
+                pinned_version=numbers(in_use.version, in_use.iteration) if pinned else None,
+                withdrawn=part.withdrawn,
+                part_id=part.id,
+                publish_id=in_use.id,
+                asset_name=part.asset_name,
+                part_name=part.name,
+            )
+        )
+    return nodes
+
+
+def _publishes_with_context(
+    session: Session, publish_ids: set[int]
+) -> dict[int, tuple[Publish, str, Project]]:
+    """Publishes by id with their artist's login and their project."""
+    if not publish_ids:
+        return {}
+    rows = session.execute(
+        select(Publish, Artist.login, Project)
+        .join(Artist, Artist.id == Publish.created_by)
+        .join(Task, Task.id == Publish.task_id)
+        .join(Project, Project.id == Task.project_id)
+        .where(Publish.id.in_(publish_ids))
+    )
+    return {publish.id: (publish, login, project) for publish, login, project in rows}
+
+
+def _versions(session: Session, part_ids: list[int], limit: int, offset: int) -> list[BrowseNode]:
+    """A page of each part's publishes, newest first; the first page also carries the
+    latest and pinned publish wherever they are in the history."""
+    order = (Publish.version.desc(), Publish.iteration.desc(), Publish.id.desc())
+    rank = func.row_number().over(partition_by=Publish.part_id, order_by=order).label("rank")
+    ranked = select(Publish.id, rank).where(Publish.part_id.in_(part_ids)).subquery()
+    page = select(ranked.c.id).where(ranked.c.rank > offset, ranked.c.rank <= offset + limit)
+    condition: ColumnElement[bool] = Publish.id.in_(page)
+    pins = dict(
+        session.execute(
+            select(PartPin.part_id, PartPin.publish_id).where(PartPin.part_id.in_(part_ids))
+        ).all()
+    )
+    if offset == 0:
+        condition = or_(
+            condition,
+            and_(Publish.part_id.in_(part_ids), Publish.is_latest.is_(True)),
+            Publish.id.in_(list(pins.values())),
+        )
+    query = (
+        select(Publish, Scene, Artist.login, Project)
+        .join(Scene, Scene.id == Publish.scene_id)
+        .join(Artist, Artist.id == Publish.created_by)
+        .join(Task, Task.id == Publish.task_id)
+        .join(Project, Project.id == Task.project_id)
+        .where(condition)
+        .order_by(Publish.part_id, *order)
+    )
+    pinned_ids = set(pins.values())
+    return [
+        _version_node(
+            publish,
+            scene,
+            login,
+            project,
+            publish.id in pinned_ids and publish.status == "published",
+        )
+        for publish, scene, login, project in session.execute(query)
+    ]
+
+
+def _version_node(
+    publish: Publish, scene: Scene, login: str, project: Project, pinned: bool
+) -> BrowseNode:
+    data_path = _absolute(project, publish.item_usd_path)
+    label = numbers(publish.version, publish.iteration)
+    return BrowseNode(
+        key=f"publish:{publish.id}",
+        parent=f"part:{publish.part_id}",
+        kind="publish",
+        name=data_path.rsplit("/", 1)[-1] if data_path else label,
+        project=project.code,
+        version=label,
+        status=publish.status,
+        artist=login,
+        time=publish.completed_at or publish.created_at,
+        path=data_path,
+        latest=publish.is_latest,
+        pinned=pinned,
+        part_id=publish.part_id,
+        publish_id=publish.id,
+        publish_uid=publish.publish_id,
+        asset_name=publish.asset_name,
+        part_name=publish.part_name,
+        scene_id=scene.id,
+        scene_name=scene.name,
+        scene_version=scene.version,
+        scene_iteration=scene.iteration,
+        scene_path=_absolute(project, scene.path),
+        part_path=_absolute(project, publish.part_usd_path),
+        asset_path=_absolute(project, publish.asset_usd_path),
+        completed_at=publish.completed_at,
+        error=publish.error,
+        metadata=publish.meta or {},
+    )
+
+
+# Search -----------------------------------------------------------------------------
+
+
+def _like(text: str) -> str:
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def search(db: Database, text: str, limit: int = SEARCH_LIMIT) -> list[list[str]]:
+    """The tree paths (key chains from the project down) of every sequence, shot, asset,
+    USD asset and part whose name contains `text`, case-insensitively; at most `limit`
+    of each kind. Raises ValidationError for a bad limit."""
+    text = text.strip()
+    if not 1 <= limit <= MAX_PAGE:
+        raise ValidationError(f"must be 1 to {MAX_PAGE}", field="limit")
+    if not text or len(text) > 64:
+        return []
+    pattern = _like(text)
+
+    def matches(column: Any) -> Any:
+        return func.lower(column).like(pattern, escape="\\")
+
+    def work(session: Session) -> list[list[str]]:
+        chains: list[list[str]] = []
+        for project_id, sequence_id in session.execute(
+            select(SequenceRow.project_id, SequenceRow.id)
+            .where(matches(SequenceRow.code))
+            .limit(limit)
+        ):
+            chains.append([f"project:{project_id}", f"sequence:{sequence_id}"])
+        for project_id, sequence_id, shot_id in session.execute(
+            select(SequenceRow.project_id, SequenceRow.id, Shot.id)
+            .join(SequenceRow, SequenceRow.id == Shot.sequence_id)
+            .where(matches(Shot.code))
+            .limit(limit)
+        ):
+            chains.append([f"project:{project_id}", f"sequence:{sequence_id}", f"shot:{shot_id}"])
+        for project_id, asset_id in session.execute(
+            select(Asset.project_id, Asset.id).where(matches(Asset.code)).limit(limit)
+        ):
+            chains.append([f"project:{project_id}", f"asset:{asset_id}"])
+        parts = session.execute(
+            select(Part.id, Part.stream_id, Part.asset_name, matches(Part.name))
+            .where(or_(matches(Part.name), matches(Part.asset_name)))
+            .limit(limit * 4)
+        ).all()
+        targets = _stream_targets(session, {row[1] for row in parts})
+        seen_usd: set[str] = set()
+        for part_id, stream_id, asset_name, part_matches in parts:
+            if stream_id not in targets:
+                continue
+            usd = usd_key(stream_id, asset_name)
+            if part_matches:
+                chains.append([*targets[stream_id], usd, f"part:{part_id}"])
+            elif usd not in seen_usd and len(seen_usd) < limit:
+                seen_usd.add(usd)
+                chains.append([*targets[stream_id], usd])
+        return chains
+
+    return db.read(work)
+
+
+def _stream_targets(session: Session, stream_ids: set[int]) -> dict[int, list[str]]:
+    """The tree path of the shot or asset each scene location belongs to."""
+    if not stream_ids:
+        return {}
+    first = (
+        select(func.min(Scene.id)).where(Scene.stream_id.in_(stream_ids)).group_by(Scene.stream_id)
+    )
+    rows = session.execute(
+        select(Scene.stream_id, Task.project_id, Shot.sequence_id, Task.shot_id, Task.asset_id)
+        .join(Task, Task.id == Scene.task_id)
+        .outerjoin(Shot, Shot.id == Task.shot_id)
+        .where(Scene.id.in_(first))
+    )
+    targets: dict[int, list[str]] = {}
+    for stream_id, project_id, sequence_id, shot_id, asset_id in rows:
+        if shot_id is not None:
+            targets[stream_id] = [
+                f"project:{project_id}",
+                f"sequence:{sequence_id}",
+                f"shot:{shot_id}",
+            ]
+        else:
+            targets[stream_id] = [f"project:{project_id}", f"asset:{asset_id}"]
+    return targets
+
+
+# Tasks ------------------------------------------------------------------------------
+
+
+_TASK_ROWS = (
+    select(Task, Project, SequenceRow.code, Shot, Asset, Artist.login)
+    .join(Project, Project.id == Task.project_id)
+    .outerjoin(Shot, Shot.id == Task.shot_id)
+    .outerjoin(SequenceRow, SequenceRow.id == Shot.sequence_id)
+    .outerjoin(Asset, Asset.id == Task.asset_id)
+    .outerjoin(Artist, Artist.id == Task.artist_id)
+)
+
+
+def _task_row(
+    task: Task,
+    project: Project,
+    sequence: str | None,
+    shot: Shot | None,
+    asset: Asset | None,
+    login: str | None,
+) -> TaskRow:
+    target_type: str | None = None
+    target_id: int | None = None
+    target: str | None = None
+    info = ""
+    if shot is not None and sequence is not None:
+        target_type, target_id, target = "shot", shot.id, f"{sequence}/{shot.code}"
+        info = f"{shot.frame_start}-{shot.frame_end}"
+    elif asset is not None:
+        target_type, target_id, target, info = "asset", asset.id, asset.code, asset.asset_type
+    return TaskRow(
+        id=task.id,
+        name=task.name,
+        step=task.step,
+        status=task.status,
+        project_id=project.id,
+        project=project.code,
+        project_name=project.name,
+        target_type=target_type,
+        target_id=target_id,
+        target=target,
+        target_info=info,
+        artist=login,
+    )
+
+
+def artist_tasks(db: Database, artist: str) -> list[TaskRow]:
+    """The tasks assigned to the artist `artist` (a login), by project, shot or asset and
+    step, in one query. Raises NotFound naming `artist`."""
+    login = artist.strip().lower()
+
+    def work(session: Session) -> list[TaskRow]:
+        artist_id = session.scalar(select(Artist.id).where(Artist.login == login))
+        if artist_id is None:
+            raise NotFound(f"no artist with login {artist!r}", field="artist")
+        rows = session.execute(_TASK_ROWS.where(Task.artist_id == artist_id))
+        tasks = [_task_row(*row) for row in rows]
+        return sorted(tasks, key=lambda t: (t.project.lower(), (t.target or "").lower(), t.step))
+
+    return db.read(work)
+
+
+def task_row(db: Database, task_id: int) -> TaskRow:
+    """One task with its project and target; raises NotFound naming `task_id`."""
+
+    def work(session: Session) -> TaskRow:
+        row = session.execute(_TASK_ROWS.where(Task.id == task_id)).first()
+        if row is None:
+            raise NotFound(f"no task with id {task_id}", field="task_id")
+        return _task_row(*row)
+
+    return db.read(work)
