@@ -56,11 +56,14 @@ class HoudiniContext:
 
 
 def vendor_folder() -> Path | None:
-    """The vendored dependencies for this Python (`$PM_ROOT/vendor/py3.11`), if present."""
+    """The vendored dependencies for this Python and system (`$PM_ROOT/vendor/py3.11-linux`,
+    made by `pm houdini vendor`), if present."""
     root = os.environ.get("PM_ROOT")
     if not root:
         return None
-    folder = Path(root) / "vendor" / f"py{sys.version_info[0]}.{sys.version_info[1]}"
+    system = {"win32": "windows", "darwin": "macos"}.get(sys.platform, "linux")
+    python = f"{sys.version_info[0]}.{sys.version_info[1]}"
+    folder = Path(root) / "vendor" / f"py{python}-{system}"
     return folder if folder.is_dir() else None
 
 

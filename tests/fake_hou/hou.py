@@ -61,6 +61,7 @@ class licenseCategoryType:
 
 class paneTabType:
     PythonPanel = EnumValue("paneTabType.PythonPanel")
+    NetworkEditor = EnumValue("paneTabType.NetworkEditor")
 
 
 # Exceptions -----------------------------------------------------------------------------
@@ -171,6 +172,8 @@ _define("Driver", "geometry", {"sopoutput": "$HIP/geo/$OS.bgeo.sc", "execute": 0
 _define("Lop", "usd_rop", {k: v for k, v in _USD_ROP_PARMS.items() if k != "loppath"})
 for _name in ("sphere", "sopimport", "null"):
     _define("Lop", _name, {"primpath": "/$OS"})
+_define("Lop", "sublayer", {"num_files": 1, "filepath1": ""})
+_define("Lop", "reference", {"num_files": 1, "filepath1": "", "primpath1": "/$OS"})
 
 # The category a network's children have.
 _CHILD_CATEGORY = {"/obj": "Object", "/out": "Driver", "/stage": "Lop"}
@@ -201,6 +204,16 @@ class NetworkMovableItem(NetworkItem):
 
     def parent(self) -> Node | None:
         return self._parent
+
+    def setSelected(
+        self, on: bool, clear_all_selected: bool = False, show_asset_if_selected: bool = False
+    ) -> None:
+        if clear_all_selected:
+            _session.selected = []
+        if on and self not in _session.selected:
+            _session.selected.append(self)  # type: ignore[arg-type]
+        if not on and self in _session.selected:
+            _session.selected.remove(self)  # type: ignore[arg-type]
 
 
 class Node(NetworkMovableItem):
@@ -268,6 +281,18 @@ class Node(NetworkMovableItem):
 
     def children(self) -> tuple[Node, ...]:
         return tuple(self._children.values())
+
+    def childTypeCategory(self) -> NodeTypeCategory:
+        return _CATEGORIES[_CHILD_CATEGORY.get(self.path(), "Sop")]
+
+    def moveToGoodPosition(
+        self,
+        relative_to_inputs: bool = True,
+        move_inputs: bool = True,
+        move_outputs: bool = True,
+        move_unconnected: bool = True,
+    ) -> Any:
+        return (0.0, 0.0)
 
     def destroy(self, disable_safety_checks: bool = False) -> None:
         parent = self._parent
@@ -353,6 +378,32 @@ class RopNode(OpNode):
 class LopNode(OpNode):
     def isBypassed(self) -> bool:
         return self._bypassed
+
+    def isDisplayFlagSet(self) -> bool:
+        parent = self._parent
+        return parent is not None and getattr(parent, "_display", None) is self
+
+    def setDisplayFlag(self, on: bool) -> None:
+        parent = self._parent
+        if parent is not None and on:
+            parent._display = self  # type: ignore[attr-defined]
+        elif parent is not None and self.isDisplayFlagSet():
+            parent._display = None  # type: ignore[attr-defined]
+        _session.unsaved = True
+
+    def displayNode(self) -> LopNode | None:
+        return None
+
+
+class LopNetwork(OpNode):
+    """A LOP network such as /stage: its children are LOPs, one of them displayed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args)
+        self._display: LopNode | None = None
+
+    def displayNode(self) -> LopNode | None:
+        return self._display
 
 
 class Parm:
@@ -498,6 +549,9 @@ def _render_usd(rop: OpNode, source: LopNode, frame_range: Sequence[float] | Non
     except OSError as exc:
         rop._errors = [str(exc)]
         raise OperationFailed(f"Unable to save {output}: {exc.strerror}") from exc
+    except Exception as exc:  # pxr's errors: a bad prim path is a cook error in Houdini
+        rop._errors = [" ".join(str(exc).split())]
+        raise OperationFailed(f"The attempted operation failed.\nError: {exc}") from exc
     if not output.exists():
         rop._errors = [f"Unable to save {output}"]
         raise OperationFailed(f"Unable to save {output}")
@@ -640,6 +694,22 @@ class PaneTab:
         return self._name
 
 
+class PathBasedPaneTab(PaneTab):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args)
+        self._pwd: Node | None = None
+
+    def pwd(self) -> Node:
+        return self._pwd or _session.root
+
+    def setPwd(self, node: Node) -> None:
+        self._pwd = node
+
+
+class NetworkEditor(PathBasedPaneTab):
+    pass
+
+
 class Desktop:
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         pass
@@ -736,6 +806,34 @@ class ui:
         _require_ui()
         return Desktop()
 
+    @staticmethod
+    def paneTabOfType(type: EnumValue, index: int = 0) -> PaneTab | None:
+        _require_ui()
+        if type is paneTabType.NetworkEditor and index == 0:
+            return _session.network_editor
+        return None
+
+
+class UndosGroup:
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self._label: str = args[0]
+
+    def label(self) -> str:
+        return self._label
+
+    def __enter__(self) -> UndosGroup:
+        _session.undo_groups.append(self._label)
+        return self
+
+    def __exit__(self, type: Any, value: Any, traceback: Any) -> None:
+        return None
+
+
+class undos:
+    @staticmethod
+    def group(label: str, editor: NetworkEditor | None = None) -> UndosGroup:
+        return UndosGroup(label)
+
 
 class qt:
     @staticmethod
@@ -820,6 +918,10 @@ def isUIAvailable() -> bool:
     return _session.ui_available
 
 
+def lopNodeTypeCategory() -> OpNodeTypeCategory:
+    return _CATEGORIES["Lop"]
+
+
 def licenseCategory() -> EnumValue:
     return _session.license
 
@@ -881,6 +983,8 @@ class _Session:
         self.floating: list[PaneTab] = []
         self.panel_interfaces: dict[str, PythonPanelInterface] = {}
         self.main_window: object = object()
+        self.network_editor: NetworkEditor | None = NetworkEditor("panetab1")
+        self.undo_groups: list[str] = []
 
 
 def _untitled() -> str:
@@ -896,7 +1000,8 @@ def _this_module() -> types.ModuleType:
 def _new_tree() -> None:
     root = Node("", None, _TYPES["Manager/obj"])
     for name in ("obj", "out", "stage"):
-        root._children[name] = OpNode(name, root, _TYPES[f"Manager/{name}"])
+        network = LopNetwork if name == "stage" else OpNode
+        root._children[name] = network(name, root, _TYPES[f"Manager/{name}"])
     _session.root = root
     _session.selected = []
 
