@@ -1,17 +1,23 @@
-"""The README's main command: save a work file twice, version up, and publish a USD part,
+"""The README's main command: save a work file twice, version up, and publish USD parts,
 on the embedded SQLite database (under $PM_HOME, default ./.pm-demo with `make demo`).
+
+Each part goes through the publish lifecycle (reserve, write the data layer, verify,
+complete, update the part and asset layers), so real USD files land under the demo show
+root; the composed asset layer is then opened with `pxr.Usd.Stage` and its parts printed
+with the versions they resolve to.
 
 Run it again and it carries on: the numbers go on from where the database left them.
 """
 
 from __future__ import annotations
 
+import functools
 import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from pm_db import migrate
+from pm_db import lifecycle, migrate
 from pm_db.db import open_database
 from pm_db.errors import NotFound, PmError
 from pm_db.services import entities, publishes, scenes
@@ -82,11 +88,8 @@ def run() -> None:
         print(f"saved     v{scene.version:03d} i{scene.iteration:03d}  {scene.path}")
 
     for part in ("particles01", "debris01"):
-        reserved = publishes.reserve_publish(
-            db, {"scene_id": scene.id, "asset_name": "PinchIn", "part_name": part}
-        )
-        _write_data_layer(reserved.item_usd_path, part)
-        done = publishes.complete_publish(db, reserved.id)
+        request = {"scene_id": scene.id, "asset_name": "PinchIn", "part_name": part}
+        done = lifecycle.publish(db, request, functools.partial(_write_data_layer, part=part))
         print(
             f"published {done.part_name} v{done.version:03d} i{done.iteration:03d}  "
             f"{done.item_usd_path}"
@@ -98,6 +101,22 @@ def run() -> None:
             f"  {latest.part_name:<12} v{latest.version:03d} i{latest.iteration:03d}  "
             f"{latest.part_usd_path}"
         )
+    _print_composed(done.asset_usd_path)
+
+
+def _print_composed(asset_layer: str) -> None:
+    """The asset layer as downstream sees it: opened with Usd.Stage, part by part."""
+    from pm_db.usd.resolve import resolve_asset_layer
+
+    asset = resolve_asset_layer(asset_layer)
+    folder = os.path.dirname(asset.layer)
+    print(f"composed  {asset.layer}  (opened with pxr.Usd.Stage)")
+    for part in asset.parts:
+        print(
+            f"  {part.part:<12} v{part.version:03d} i{part.iteration:03d} ({part.state})  "
+            f"prims {', '.join(part.prims)}  <- {os.path.relpath(part.data_layer, folder)}"
+        )
+    print(f"  stage prims: {', '.join(asset.prims)}")
 
 
 def main() -> int:
