@@ -350,16 +350,12 @@ def test_publishing_an_untitled_scene_asks_for_its_name_first(
 
 
 def test_the_asset_browser_opens_the_panel_interface(
-    launched: Any, houdini: types.ModuleType, tmp_path: Path
+    launched: Any, houdini: types.ModuleType
 ) -> None:
     session = houdini._reset(ui=True)
     shelf.asset_browser()
     assert "not installed" in session.messages[-1]["text"]
-    panel = tmp_path / "panel.pypanel"
-    panel.write_text(
-        f'<pythonPanelDocument><interface name="{shelf.ASSET_BROWSER_INTERFACE}" '
-        'label="pm"><script/></interface></pythonPanelDocument>'
-    )
+    panel = support.REPO / "python_panels" / "pm_asset_browser.pypanel"
     houdini.pypanel.installFile(str(panel))
     shelf.asset_browser()
     [tab] = session.floating

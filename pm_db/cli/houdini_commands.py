@@ -35,8 +35,8 @@ PACKAGE_FILE = "houdini_package.json"
 INSTALLED_NAME = "pm.json"
 SECRET_VARIABLES = ("PM_DB_PASSWORD", "PM_API_TOKEN")
 
-# Wheel platform tags pip may take, per system and machine. Houdini 20+ on Linux needs
-# glibc 2.28 (RHEL 8 and later), so manylinux_2_28 wheels are fine and older ones too.
+# Wheel platform tags pip may take, per system and machine. On Linux: manylinux wheels
+# for glibc 2.28 (RHEL 8) or older, so they load on any studio Linux of that age or newer.
 PLATFORM_TAGS: dict[tuple[str, str], tuple[str, ...]] = {
     ("linux", "x86_64"): ("manylinux_2_28_x86_64", "manylinux_2_17_x86_64", "manylinux2014_x86_64"),
     ("linux", "aarch64"): (

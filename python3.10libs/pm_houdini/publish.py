@@ -18,8 +18,6 @@ What renders:
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -177,6 +175,9 @@ def collect(
 def request_id_for(scene: SceneOut, target: Target, tool: str) -> str:
     """A request id that is the same for every retry of the same publish, so a retried
     job returns the first record instead of publishing twice."""
+    import hashlib
+    import json
+
     key = json.dumps([tool, scene.id, target.path, target.asset, target.part, target.frame_range])
     return f"houdini-{tool}-{hashlib.sha256(key.encode()).hexdigest()[:40]}"
 
