@@ -108,7 +108,12 @@ def test_a_job_list_reports_each_job_and_a_rerun_only_retries_failures(
     wrong = next(j for j in report["jobs"] if j["id"] == "wrong-node")
     assert wrong["error"]["field"] == "node"
     assert "publish a LOP node or a USD ROP" in wrong["error"]["message"]
-    assert report["summary"] == {"published": 2, "already_published": 0, "failed": 2}
+    assert report["summary"] == {
+        "published": 2,
+        "already_published": 0,
+        "failed": 2,
+        "not_run": 0,
+    }
     assert json.loads(report_file.read_text())["jobs"] == report["jobs"]
     debris = next(j for j in report["jobs"] if j["id"] == "debris")["publish"]
     stage = Usd.Stage.Open(debris["item_usd_path"])
@@ -233,3 +238,17 @@ def test_job_files_are_checked_before_anything_runs(tmp_path: Path) -> None:
             assert exc.field == field, text
         else:
             raise AssertionError(f"accepted {text}")
+
+
+def test_an_interrupted_batch_stops_and_reports_the_rest_as_not_run(
+    launched: Any, houdini: types.ModuleType, tmp_path: Path
+) -> None:
+    hip = saved_scene(houdini, ("particles01", "debris"))
+    jobs = [
+        batch.Job("first", hip, "/stage/particles01"),
+        batch.Job("second", hip, "/stage/debris"),
+    ]
+    houdini._session.interrupt_at = 1
+    statuses = batch.run_jobs(jobs)
+    assert [(s.status, s.exit_code) for s in statuses] == [("failed", 130), ("not_run", 130)]
+    assert [r[3] for r in publish_rows(launched)] == ["failed"]

@@ -37,6 +37,7 @@ from pm_db.errors import NotFound, PmError, ValidationError
 from pm_db.names import check_name
 from pm_houdini import context as pm_context
 from pm_houdini import publish as pm_publish
+from pm_houdini.errors import Interrupted
 from pm_houdini.messages import log
 
 if TYPE_CHECKING:
@@ -68,7 +69,7 @@ class JobStatus:
     """What became of a job, as the report shows it."""
 
     id: str
-    status: str  # published, already_published, failed
+    status: str  # published, already_published, failed, not_run
     exit_code: int
     hip: str
     node: str
@@ -196,10 +197,17 @@ def _scene_of_open_hip(backend: Backend) -> SceneOut:
 
 
 def run_jobs(jobs: Sequence[Job]) -> list[JobStatus]:
-    """Run every job in order, each independently of the others' failures."""
+    """Run every job in order, each independently of the others' failures; after an
+    interruption the remaining jobs are reported as not run."""
     backend = pm_context.backend()
-    statuses = []
+    statuses: list[JobStatus] = []
     for number, job in enumerate(jobs, start=1):
+        if statuses and statuses[-1].exit_code == Interrupted.exit_code:
+            error = Interrupted("not run: the batch was interrupted", field="jobs").as_dict()
+            statuses.append(
+                JobStatus(job.id, "not_run", Interrupted.exit_code, job.hip, job.node, error=error)
+            )
+            continue
         log.info("job %s (%d of %d): %s %s", job.id, number, len(jobs), job.hip, job.node)
         statuses.append(run_job(job, backend))
     return statuses
@@ -215,7 +223,7 @@ def _write_report(path: str, document: dict[str, Any]) -> None:
 
 
 def _summary(statuses: Sequence[JobStatus]) -> dict[str, int]:
-    counts = {"published": 0, "already_published": 0, "failed": 0}
+    counts = {"published": 0, "already_published": 0, "failed": 0, "not_run": 0}
     for status in statuses:
         counts[status.status] += 1
     return counts
@@ -267,9 +275,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _log_to_stderr() -> None:
+    """pm's log lines on stderr, whatever logging set-up the host (hython) already has."""
+    if not any(getattr(h, "name", None) == "pm-batch" for h in log.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.set_name("pm-batch")
+        handler.setFormatter(logging.Formatter("pm batch: %(message)s"))
+        log.addHandler(handler)
+    log.setLevel(logging.INFO)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the batch command line; returns the exit code for the farm scheduler."""
-    logging.basicConfig(level=logging.INFO, format="pm batch: %(message)s", stream=sys.stderr)
+    _log_to_stderr()
     args = build_parser().parse_args(argv)
     try:
         if args.command == "publish":

@@ -280,7 +280,10 @@ def _fail(backend: Backend, reserved: PublishOut, failure: BaseException) -> Non
 def render(target: Target, output: str) -> None:
     """Step 3: make the target's ROP write its stage to `output`. Raises hou.Error,
     OSError, ValidationError."""
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
+    path = Path(output)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # A retried publish may find its earlier attempt's file: verify must see this render's.
+    path.unlink(missing_ok=True)
     node = target.node
     if target.kind == "rop":
         assert isinstance(node, hou.RopNode)
