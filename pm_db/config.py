@@ -1,9 +1,10 @@
 """The one reader of pm's configuration: environment variables, nothing else.
 
-Precedence for the database: `PM_DB_URL` wins; otherwise `PM_DB_NAME` (with `PM_DB_USER`,
-`PM_DB_PASSWORD` or `PM_DB_PASSWORD_FILE`, `PM_DB_HOST`, `PM_DB_PORT`) selects PostgreSQL;
-otherwise SQLite at `$PM_HOME/pm.sqlite`. Secrets may come from `*_FILE` variables that
-name a file outside the repository; they are never logged (see `mask_url`).
+Precedence for the database: `PM_DB_URL` (or `PM_DB_URL_FILE`) wins; otherwise `PM_DB_NAME`
+(with `PM_DB_USER`, `PM_DB_PASSWORD` or `PM_DB_PASSWORD_FILE`, `PM_DB_HOST`, `PM_DB_PORT`)
+selects PostgreSQL; otherwise SQLite at `$PM_HOME/pm.sqlite`. Secrets may come from `*_FILE`
+variables that name a file outside the repository; they are never logged or printed (see
+`mask_url` and `redact`).
 """
 
 from __future__ import annotations
@@ -14,11 +15,13 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from pm_db.errors import ConfigError
 
 PLATFORMS = ("linux", "windows", "mac")
+ENVIRONMENTS = ("development", "production")
+SECRET_VARIABLES = ("PM_DB_URL", "PM_DB_PASSWORD", "PM_API_TOKEN")
 
 
 def current_platform() -> str:
@@ -40,6 +43,8 @@ class Settings:
     production: bool
     api_url: str | None
     api_token: str | None
+    db_source: str = "default"
+    """Which variable chose the database: PM_DB_URL, PM_DB_URL_FILE, PM_DB_NAME or default."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -67,36 +72,50 @@ def _secret(env: Mapping[str, str], name: str) -> str | None:
 def _postgres_url(env: Mapping[str, str]) -> str:
     user = env.get("PM_DB_USER", "")
     password = _secret(env, "PM_DB_PASSWORD") or ""
-    host = env.get("PM_DB_HOST", "127.0.0.1")
-    port = env.get("PM_DB_PORT", "5432")
-    if not port.isdigit():
-        raise ConfigError(f"must be a port number, got {port!r}", field="PM_DB_PORT")
+    host = env.get("PM_DB_HOST") or "127.0.0.1"
+    port = env.get("PM_DB_PORT") or "5432"
+    if not port.isdigit() or not 1 <= int(port) <= 65535:
+        raise ConfigError(f"must be a port number (1-65535), got {port!r}", field="PM_DB_PORT")
+    if any(c in host for c in "@?#") or (("/" in host) and not host.startswith("/")):
+        raise ConfigError(
+            f"must be a host name, an address or a socket folder: {host!r}", "PM_DB_HOST"
+        )
     auth = quote(user, safe="")
     if password:
         auth += ":" + quote(password, safe="")
     if auth:
         auth += "@"
-    return f"postgresql+psycopg2://{auth}{host}:{port}/{quote(env['PM_DB_NAME'], safe='')}"
+    name = quote(env["PM_DB_NAME"], safe="")
+    if host.startswith("/"):
+        # A Unix socket folder cannot sit in the URL's host part; libpq takes it as ?host=.
+        return f"postgresql+psycopg2://{auth}/{name}?host={quote(host)}&port={port}"
+    return f"postgresql+psycopg2://{auth}{host}:{port}/{name}"
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read the settings from `env` (default: the process environment); raises ConfigError."""
     env = os.environ if env is None else env
-    home = Path(env.get("PM_HOME") or Path.home() / ".pm").expanduser()
-    production = env.get("PM_ENV", "").lower() == "production"
+    # Absolute, so the default database does not move with the current folder.
+    home = Path(env.get("PM_HOME") or Path.home() / ".pm").expanduser().absolute()
+    stage = (env.get("PM_ENV") or "development").strip().lower()
+    if stage not in ENVIRONMENTS:
+        # A typo must not silently drop the production safeguards.
+        raise ConfigError(f"must be one of {', '.join(ENVIRONMENTS)}, got {stage!r}", "PM_ENV")
+    production = stage == "production"
     platform = env.get("PM_PLATFORM") or current_platform()
     if platform not in PLATFORMS:
         raise ConfigError(f"must be one of {', '.join(PLATFORMS)}", field="PM_PLATFORM")
     url = _secret(env, "PM_DB_URL")
+    source = "PM_DB_URL" if env.get("PM_DB_URL") else "PM_DB_URL_FILE"
     if not url and env.get("PM_DB_NAME"):
-        url = _postgres_url(env)
+        url, source = _postgres_url(env), "PM_DB_NAME"
     if not url:
         if production:
             raise ConfigError(
                 "a production configuration needs PM_DB_URL or PM_DB_NAME, not the default",
                 field="PM_DB_URL",
             )
-        url = f"sqlite:///{(home / 'pm.sqlite').as_posix()}"
+        url, source = f"sqlite:///{(home / 'pm.sqlite').as_posix()}", "default"
     return Settings(
         db_url=url,
         home=home,
@@ -104,12 +123,49 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         production=production,
         api_url=env.get("PM_API_URL") or None,
         api_token=_secret(env, "PM_API_TOKEN"),
+        db_source=source,
     )
 
 
-_PASSWORD_IN_URL = re.compile(r"(?P<head>[a-zA-Z0-9+.\-]+://[^:/@]*:)(?P<password>[^@]*)@")
+# The password runs to the last '@' of the URL's authority, so an unencoded '@' in it
+# (`u:p@ss@host`) is masked whole.
+_PASSWORD_IN_URL = re.compile(
+    r"(?P<head>[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s]*:)(?P<password>[^@]*(?:@[^@\s/]*(?=@))*)@"
+)
+_PASSWORD_IN_DSN = re.compile(r"(?P<head>\bpassword\s*=\s*)(?P<password>'[^']*'|\S+)", re.I)
 
 
 def mask_url(url: str) -> str:
-    """`url` with any password replaced by ***, safe to print or log."""
-    return _PASSWORD_IN_URL.sub(lambda m: m.group("head") + "***@", url)
+    """`url` (or any text holding URLs or `password=` pairs) with the passwords replaced by
+    ***, safe to print or log."""
+    masked = _PASSWORD_IN_URL.sub(lambda m: m.group("head") + "***@", url)
+    return _PASSWORD_IN_DSN.sub(lambda m: m.group("head") + "***", masked)
+
+
+def _configured_secrets(env: Mapping[str, str]) -> list[str]:
+    """The secret values the environment holds (files read quietly), longest first."""
+    found: list[str] = []
+    for name in SECRET_VARIABLES:
+        try:
+            value = _secret(env, name)
+        except ConfigError:
+            continue
+        if not value:
+            continue
+        if name == "PM_DB_URL":
+            match = _PASSWORD_IN_URL.search(value)
+            if not match or not match.group("password"):
+                continue
+            found.append(match.group("password"))
+            value = unquote(match.group("password"))
+        found.append(value)
+    return sorted(set(found), key=len, reverse=True)
+
+
+def redact(text: str, env: Mapping[str, str] | None = None) -> str:
+    """`text` with URL passwords masked and every configured secret (database password,
+    API token) replaced by ***: the last filter before anything is printed or logged."""
+    text = mask_url(text)
+    for secret in _configured_secrets(os.environ if env is None else env):
+        text = text.replace(secret, "***")
+    return text

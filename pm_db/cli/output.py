@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from pm_db.config import mask_url
+from pm_db.config import redact
 from pm_db.errors import PmError
 
 
@@ -55,6 +55,7 @@ def text(value: Any) -> str:
 
 
 def show(result: Any, as_json: bool) -> None:
+    """Print a command's result: one JSON document with `as_json`, else readable text."""
     if as_json:
         print(json.dumps(plain(result), indent=2, sort_keys=False))
     elif result is not None:
@@ -62,13 +63,11 @@ def show(result: Any, as_json: bool) -> None:
 
 
 def fail(error: PmError, as_json: bool) -> int:
-    """Report `error` as one line on stderr (and the envelope on stdout with --json)."""
-    message = mask_url(str(error))
+    """Report `error` as one line on stderr (and the envelope on stdout with --json), with
+    passwords and tokens redacted; returns the exit code."""
+    message = " ".join(redact(str(error)).split())
     if as_json:
-        print(
-            json.dumps(
-                {"ok": False, "error": {**error.as_dict(), "message": mask_url(error.message)}}
-            )
-        )
+        envelope = {**error.as_dict(), "message": " ".join(redact(error.message).split())}
+        print(json.dumps({"ok": False, "error": envelope}))
     print(f"pm: error: {message}", file=sys.stderr)
     return error.exit_code
