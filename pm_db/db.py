@@ -81,9 +81,12 @@ class Database:
         try:
             backend = make_url(url).get_backend_name()
         except ArgumentError:
-            # SQLAlchemy's own message may quote the URL, password and all.
+            # Neither the URL nor SQLAlchemy's message is shown: a URL that cannot be parsed
+            # cannot be masked either.
             raise ConfigError(
-                f"is not a database URL: {self.masked_url!r}", field="PM_DB_URL"
+                "is not a database URL (like postgresql+psycopg2://user@host:5432/name "
+                "or sqlite:////path/pm.sqlite)",
+                field="PM_DB_URL",
             ) from None
         self.is_sqlite = backend == "sqlite"
         connect_args: dict[str, Any] = {}
@@ -160,14 +163,26 @@ class Database:
             raise Unavailable(f"cannot reach database {self.masked_url}: {reason}{hint}") from exc
 
     @contextmanager
-    def connect(self, write: bool = False) -> Iterator[Connection]:
+    def connect(self, write: bool = False, foreign_keys: bool = True) -> Iterator[Connection]:
         """A connection inside one transaction, committed when the block ends (BEGIN
-        IMMEDIATE on SQLite with `write`). Raises Unavailable if the database cannot be
-        reached or has no schema."""
-        engine = self.engine.execution_options(pm_write=True) if write else self.engine
+        IMMEDIATE on SQLite with `write`; `foreign_keys=False` lifts SQLite's checks for
+        the block, for migrations that copy tables). Raises Unavailable if the database
+        cannot be reached or has no schema."""
         try:
-            with engine.begin() as conn:
-                yield conn
+            with self.engine.connect() as conn:
+                conn.execution_options(pm_write=write)
+                if foreign_keys or not self.is_sqlite:
+                    with conn.begin():
+                        yield conn
+                    return
+                driver: Any = conn.connection.driver_connection
+                # SQLite accepts this pragma only outside a transaction.
+                driver.execute("PRAGMA foreign_keys = OFF")
+                try:
+                    with conn.begin():
+                        yield conn
+                finally:
+                    driver.execute("PRAGMA foreign_keys = ON")
         except DBAPIError as exc:
             self._raise_unavailable(exc)
             raise
