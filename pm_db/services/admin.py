@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 from pm_db.db import Database
 from pm_db.errors import PermissionDenied, ValidationError
 from pm_db.models import Base, Setting
+from pm_db.services import events
 
 SETTINGS = {"production": ("true", "false")}
 
@@ -25,22 +26,34 @@ def set_setting(db: Database, key: str, value: str) -> None:
         raise ValidationError(f"must be one of {', '.join(SETTINGS[key])}", field="value")
 
     def work(session: Session) -> None:
+        before = session.scalar(select(Setting.value).where(Setting.key == key))
         session.merge(Setting(key=key, value=value))
+        events.record(
+            session,
+            "setting.changed",
+            "setting",
+            None,
+            payload={"key": key, "from": before, "to": value},
+        )
 
     db.write(work)
 
 
 def is_production(db: Database) -> bool:
+    """Whether the database is marked production (then reset refuses)."""
     return get_setting(db, "production") == "true"
 
 
 def reset(db: Database) -> dict[str, int]:
     """Delete every row of every table, keeping the schema and the settings; returns the
-    rows deleted per table. Raises PermissionDenied on a production database."""
+    rows deleted per table. Ids are not reused afterwards on PostgreSQL. Raises
+    PermissionDenied on a database marked production."""
 
     def work(session: Session) -> dict[str, int]:
         if session.scalar(select(Setting.value).where(Setting.key == "production")) == "true":
-            raise PermissionDenied("this database is marked production; reset refused")
+            raise PermissionDenied(
+                "this database is marked production; reset refused", field="production"
+            )
         deleted: dict[str, int] = {}
         for table in reversed(Base.metadata.sorted_tables):
             if table.name == Setting.__tablename__:

@@ -1,21 +1,32 @@
 """Create, get, list, update and delete the studio's entities: projects, sequences, shots,
 assets, artists and tasks. One generic implementation, described per kind by `KINDS`;
-each function returns the kind's output model (e.g. `schemas.ProjectOut`)."""
+each function returns the kind's output model (e.g. `schemas.ProjectOut`).
+
+Rules every kind keeps: codes are unique within their parent whatever their case (file
+systems on Windows and macOS ignore it); a parent must exist; a record something still
+refers to cannot be deleted; a code that is part of saved files' paths cannot change.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from pydantic import BaseModel
+from sqlalchemy import func, insert, select, tuple_
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pm_db import schemas
+from pm_db import models, schemas
 from pm_db.db import Database
-from pm_db.errors import Conflict, NotFound, ValidationError
-from pm_db.models import Artist, Asset, Base, Project, Sequence, Shot, Task
+from pm_db.errors import Conflict, NotFound, PmError, ValidationError
+from pm_db.models import Artist, Asset, Base, Event, Project, Scene, Shot, Task, utcnow
 from pm_db.services import events
+
+MAX_ID = 2**62
+MAX_BATCH = 100_000
+CHUNK = 500  # ids per IN (...) list: far below every SQLite build's variable limit
 
 
 @dataclass(frozen=True)
@@ -30,6 +41,10 @@ class Kind:
     parents: dict[str, type[Base]] = field(default_factory=dict)
     filters: tuple[str, ...] = ()
     lookup: str = "code"
+    unique_scope: tuple[str, ...] = ()
+    """Columns within which `lookup` is unique (case-insensitively)."""
+    path_fields: tuple[str, ...] = ()
+    """Fields that are part of saved files' paths: fixed once a scene is saved under it."""
 
 
 KINDS: dict[str, Kind] = {
@@ -38,12 +53,14 @@ KINDS: dict[str, Kind] = {
         Kind("project", Project, schemas.ProjectIn, schemas.ProjectUpdate, schemas.ProjectOut),
         Kind(
             "sequence",
-            Sequence,
+            models.Sequence,
             schemas.SequenceIn,
             schemas.SequenceUpdate,
             schemas.SequenceOut,
             parents={"project_id": Project},
             filters=("project_id",),
+            unique_scope=("project_id",),
+            path_fields=("code",),
         ),
         Kind(
             "shot",
@@ -51,8 +68,10 @@ KINDS: dict[str, Kind] = {
             schemas.ShotIn,
             schemas.ShotUpdate,
             schemas.ShotOut,
-            parents={"sequence_id": Sequence},
-            filters=("sequence_id",),
+            parents={"sequence_id": models.Sequence},
+            filters=("project_id", "sequence_id"),
+            unique_scope=("sequence_id",),
+            path_fields=("code",),
         ),
         Kind(
             "asset",
@@ -62,6 +81,8 @@ KINDS: dict[str, Kind] = {
             schemas.AssetOut,
             parents={"project_id": Project},
             filters=("project_id", "asset_type"),
+            unique_scope=("project_id",),
+            path_fields=("code", "asset_type"),
         ),
         Kind(
             "artist",
@@ -81,9 +102,12 @@ KINDS: dict[str, Kind] = {
             parents={"artist_id": Artist},
             filters=("project_id", "shot_id", "asset_id", "artist_id", "status", "step"),
             lookup="name",
+            unique_scope=("shot_id", "asset_id", "step"),
         ),
     )
 }
+
+_BOOL_FILTERS = {"active"}
 
 
 def kind_of(name: str) -> Kind:
@@ -91,6 +115,13 @@ def kind_of(name: str) -> Kind:
     if name not in KINDS:
         raise ValidationError(f"unknown kind (known: {', '.join(KINDS)})", field="kind")
     return KINDS[name]
+
+
+def _check_id(ident: object, field: str = "id") -> int:
+    """`ident` as a record id; raises ValidationError naming `field`."""
+    if isinstance(ident, bool) or not isinstance(ident, int) or not 1 <= ident <= MAX_ID:
+        raise ValidationError(f"must be a whole number from 1, got {ident!r}", field=field)
+    return ident
 
 
 def _load(session: Session, model: type[Base], ident: int, field: str) -> Any:
@@ -122,113 +153,272 @@ def to_out(kind: Kind, row: Any) -> schemas.Out:
     return kind.out_schema.model_validate(row)
 
 
-def _task_values(session: Session, data: schemas.TaskIn) -> dict[str, Any]:
-    target_model = Shot if data.target_type == "shot" else Asset
-    target = _load(session, target_model, data.target_id, "target_id")
-    if isinstance(target, Shot):
-        project_id = _load(session, Sequence, target.sequence_id, "target_id").project_id
-    else:
-        project_id = target.project_id
-    values = data.model_dump(exclude={"target_type", "target_id"})
-    values["name"] = data.name or data.step
-    values["project_id"] = project_id
-    values[f"{data.target_type}_id"] = data.target_id
-    return values
+# Checks shared by create, create_many and update ---------------------------------------
 
 
-def _check_parents(session: Session, kind: Kind, values: dict[str, Any]) -> None:
+def _payload(kind: Kind, schema: type[schemas.In], data: object) -> Any:
+    if not isinstance(data, Mapping | BaseModel):
+        raise ValidationError(
+            f"must be an object of {kind.name} fields, got {type(data).__name__}",
+            field="payload",
+        )
+    return schemas.parse(schema, data)
+
+
+def _check_rules(row: Mapping[str, Any]) -> None:
+    """The rules that span fields of one record; raises ValidationError."""
+    if "root_linux" in row and not any(row.get(f"root_{p}") for p in ("linux", "windows", "mac")):
+        raise ValidationError("a project needs at least one root", field="root_linux")
+    if "frame_end" in row and row["frame_end"] < row["frame_start"]:
+        raise ValidationError("must not be before frame_start", field="frame_end")
+
+
+def _in_chunks(ids: Iterable[Any]) -> Iterable[list[Any]]:
+    items = list(ids)
+    for start in range(0, len(items), CHUNK):
+        yield items[start : start + CHUNK]
+
+
+def _existing_ids(session: Session, model: type[Base], ids: set[int]) -> set[int]:
+    column = model.__table__.c.id
+    found: set[int] = set()
+    for chunk in _in_chunks(sorted(ids)):
+        found.update(session.scalars(select(column).where(column.in_(chunk))))
+    return found
+
+
+def _task_targets(session: Session, wanted: set[tuple[str, int]]) -> dict[tuple[str, int], int]:
+    """The project id of each (target type, id) that exists."""
+    found: dict[tuple[str, int], int] = {}
+    shots = sorted(i for t, i in wanted if t == "shot")
+    assets = sorted(i for t, i in wanted if t == "asset")
+    for chunk in _in_chunks(shots):
+        query = (
+            select(Shot.id, models.Sequence.project_id)
+            .join(models.Sequence, models.Sequence.id == Shot.sequence_id)
+            .where(Shot.id.in_(chunk))
+        )
+        found.update((("shot", i), p) for i, p in session.execute(query))
+    for chunk in _in_chunks(assets):
+        query = select(Asset.id, Asset.project_id).where(Asset.id.in_(chunk))
+        found.update((("asset", i), p) for i, p in session.execute(query))
+    return found
+
+
+def _unique_key(kind: Kind, row: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    """(scope columns, scope values + case-folded code) under which `row` must be unique."""
+    columns = tuple(c for c in kind.unique_scope if row.get(c) is not None)
+    values = tuple(row[c] for c in columns)
+    return columns, (*values, str(row[kind.lookup]).lower())
+
+
+def _taken(
+    session: Session, kind: Kind, columns: tuple[str, ...], keys: list[tuple[Any, ...]]
+) -> dict[tuple[Any, ...], int]:
+    """Which of `keys` (scope values + lower-cased code) exist already, with their ids."""
+    table = kind.model.__table__
+    code = func.lower(table.c[kind.lookup])
+    scope = [table.c[c] for c in columns]
+    other_scope = [table.c[c] for c in kind.unique_scope if c not in columns]
+    found: dict[tuple[Any, ...], int] = {}
+    for chunk in _in_chunks(keys):
+        if scope:
+            condition = tuple_(*scope, code).in_(chunk)
+        else:
+            condition = code.in_([key[-1] for key in chunk])
+        query = select(table.c.id, *scope, code).where(condition)
+        # Scope columns the row leaves empty must be empty in the match too: a task on a
+        # shot never shares a scope with a task on an asset.
+        query = query.where(*(c.is_(None) for c in other_scope))
+        for row in session.execute(query):
+            found[tuple(row[1:])] = row[0]
+    return found
+
+
+Locate = Callable[[int, PmError], PmError]
+
+
+def _as_given(_index: int, error: PmError) -> PmError:
+    return error
+
+
+def _in_batch(index: int, error: PmError) -> PmError:
+    """The error of item `index` of a batch, its field named `items[index].field`."""
+    where = f"items[{index}]" + (f".{error.field}" if error.field else "")
+    return type(error)(error.message, field=where)
+
+
+def _resolve(session: Session, kind: Kind, payloads: Sequence[Any], locate: Locate) -> list[Any]:
+    """The rows to insert for validated payloads: parents and targets looked up, codes
+    checked against each other and the database. Raises NotFound, Conflict, Validation."""
+    rows: list[dict[str, Any]] = []
+    for index, payload in enumerate(payloads):
+        row = payload.model_dump()
+        if isinstance(payload, schemas.TaskIn):
+            row.pop("target_type")
+            row.pop("target_id")
+            row["name"] = payload.name or payload.step
+            row["shot_id"] = payload.target_id if payload.target_type == "shot" else None
+            row["asset_id"] = payload.target_id if payload.target_type == "asset" else None
+        try:
+            _check_rules(row)
+        except PmError as exc:
+            raise locate(index, exc) from None
+        rows.append(row)
+    if kind.name == "task":
+        wanted = {(p.target_type, p.target_id) for p in payloads}
+        projects = _task_targets(session, wanted)
+        for index, (payload, row) in enumerate(zip(payloads, rows, strict=True)):
+            project_id = projects.get((payload.target_type, payload.target_id))
+            if project_id is None:
+                missing = NotFound(
+                    f"no {payload.target_type} with id {payload.target_id}", "target_id"
+                )
+                raise locate(index, missing)
+            row["project_id"] = project_id
     for key, model in kind.parents.items():
-        if values.get(key) is not None:
-            _load(session, model, values[key], key)
+        existing = _existing_ids(session, model, {r[key] for r in rows if r.get(key)})
+        for index, row in enumerate(rows):
+            if row.get(key) and row[key] not in existing:
+                missing = NotFound(f"no {model.__tablename__[:-1]} with id {row[key]}", key)
+                raise locate(index, missing)
+    _check_unique(session, kind, rows, locate)
+    return rows
 
 
-def _integrity(kind: Kind, exc: IntegrityError) -> Exception:
+def _check_unique(
+    session: Session, kind: Kind, rows: Sequence[Mapping[str, Any]], locate: Locate
+) -> None:
+    """Refuse a code that exists already (in any case) or twice in `rows`."""
+    first: dict[tuple[tuple[str, ...], tuple[Any, ...]], int] = {}
+    groups: dict[tuple[str, ...], list[tuple[Any, ...]]] = {}
+    for index, row in enumerate(rows):
+        columns, key = _unique_key(kind, row)
+        if (columns, key) in first:
+            clash = Conflict(
+                f"{row[kind.lookup]!r} is given twice (also items[{first[columns, key]}]); "
+                "names are unique whatever their case",
+                field=kind.lookup,
+            )
+            raise locate(index, clash)
+        first[columns, key] = index
+        groups.setdefault(columns, []).append(key)
+    for columns, keys in groups.items():
+        taken = _taken(session, kind, columns, keys)
+        for key in keys:
+            if key in taken:
+                index = first[columns, key]
+                clash = Conflict(
+                    f"a {kind.name} {rows[index][kind.lookup]!r} already exists "
+                    f"(id {taken[key]}); names are unique whatever their case",
+                    field=kind.lookup,
+                )
+                raise locate(index, clash)
+
+
+def _integrity(kind: Kind, exc: IntegrityError) -> PmError:
+    """The pm error for a constraint the database enforced (a race the checks missed)."""
     message = str(exc.orig).lower()
     if "unique" in message or "duplicate" in message:
         return Conflict(f"a {kind.name} with this {kind.lookup} already exists", kind.lookup)
     if "foreign key" in message:
-        return Conflict(f"the {kind.name} is still referred to by other records", "id")
+        return Conflict(f"the {kind.name} refers to, or is referred to by, a changed record", "id")
     return ValidationError(f"breaks a rule of the {kind.name} table: {exc.orig}", kind.name)
 
 
-def _flush(session: Session, kind: Kind) -> None:
+def _plain(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if isinstance(v, str | int | bool | dict | None)}
+
+
+def _insert(session: Session, kind: Kind, rows: list[dict[str, Any]]) -> list[Any]:
+    """Insert `rows` in one statement per batch, with one `KIND.created` event each."""
+    model: Any = kind.model
+    statement = insert(model).returning(model, sort_by_parameter_order=True)
     try:
-        session.flush()
+        created = list(session.scalars(statement, rows))
     except IntegrityError as exc:
         raise _integrity(kind, exc) from None
-
-
-def _check_unique(session: Session, kind: Kind, values: dict[str, Any], row_id: int = 0) -> None:
-    """Refuse a code that differs only in case from an existing one, with a clear field."""
-    if kind.lookup not in values or values[kind.lookup] is None:
-        return
-    column = getattr(kind.model, kind.lookup)
-    query = select(kind.model.id).where(  # type: ignore[attr-defined]
-        func.lower(column) == values[kind.lookup].lower(),
-        kind.model.id != row_id,  # type: ignore[attr-defined]
+    now = utcnow()
+    session.execute(
+        insert(Event),
+        [
+            {
+                "kind": f"{kind.name}.created",
+                "entity_type": kind.name,
+                "entity_id": obj.id,
+                "artist_id": None,
+                "host": events.HOST,
+                "payload": {"values": _plain(row)},
+                "created_at": now,
+            }
+            for obj, row in zip(created, rows, strict=True)
+        ],
     )
-    for scope in ("project_id", "sequence_id", "shot_id", "asset_id"):
-        if scope in values and hasattr(kind.model, scope):
-            query = query.where(getattr(kind.model, scope) == values[scope])
-    existing = session.scalar(query.limit(1))
-    if existing is not None:
-        raise Conflict(
-            f"a {kind.name} {values[kind.lookup]!r} already exists (id {existing}); "
-            "names are unique whatever their case",
-            field=kind.lookup,
-        )
+    return created
+
+
+# The use cases ---------------------------------------------------------------------------
 
 
 def create(db: Database, kind_name: str, data: object) -> Any:
     """Create one entity from `data`. Raises ValidationError, NotFound (a parent), Conflict."""
     kind = kind_of(kind_name)
-    payload = schemas.parse(kind.create_schema, data)
+    payload = _payload(kind, kind.create_schema, data)
 
     def work(session: Session) -> schemas.Out:
-        if isinstance(payload, schemas.TaskIn):
-            values = _task_values(session, payload)
-        else:
-            values = payload.model_dump()
-        if isinstance(payload, schemas.ProjectIn) and not any(
-            values[f"root_{p}"] for p in ("linux", "windows", "mac")
-        ):
-            raise ValidationError("a project needs at least one root", field="root_linux")
-        if isinstance(payload, schemas.ShotIn) and payload.frame_end < payload.frame_start:
-            raise ValidationError("must not be before frame_start", field="frame_end")
-        _check_parents(session, kind, values)
-        _check_unique(session, kind, values)
-        row: Any = kind.model(**values)
-        session.add(row)
-        _flush(session, kind)
-        events.record(
-            session, f"{kind.name}.created", kind.name, row.id, payload={"values": _plain(values)}
-        )
-        return to_out(kind, row)
+        rows = _resolve(session, kind, [payload], _as_given)
+        return to_out(kind, _insert(session, kind, rows)[0])
 
     return db.write(work)
 
 
-def _plain(values: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in values.items() if isinstance(v, str | int | bool | dict | None)}
+def create_many(db: Database, kind_name: str, items: object) -> list[Any]:
+    """Create many entities of one kind in one transaction, all or nothing: an import from
+    a spreadsheet or another tracker. Raises ValidationError, NotFound or Conflict naming
+    the item (`items[3].code`); then nothing is written."""
+    kind = kind_of(kind_name)
+    if not isinstance(items, list | tuple) or not items:
+        raise ValidationError("must be a non-empty list of objects", field="items")
+    if len(items) > MAX_BATCH:
+        raise ValidationError(f"holds {len(items)} objects; the limit is {MAX_BATCH}", "items")
+    payloads = []
+    for index, item in enumerate(items):
+        try:
+            payloads.append(_payload(kind, kind.create_schema, item))
+        except PmError as exc:
+            raise _in_batch(index, exc) from None
+
+    def work(session: Session) -> list[schemas.Out]:
+        rows = _resolve(session, kind, payloads, _in_batch)
+        return [to_out(kind, row) for row in _insert(session, kind, rows)]
+
+    return db.write(work)
 
 
 def get(db: Database, kind_name: str, ident: int) -> Any:
-    """One entity by id; raises NotFound."""
+    """One entity by id; raises ValidationError (not an id), NotFound."""
     kind = kind_of(kind_name)
+    ident = _check_id(ident)
     return db.read(lambda session: to_out(kind, _load(session, kind.model, ident, "id")))
 
 
-def find(db: Database, kind_name: str, key: str, **scope: int) -> Any:
+def find(db: Database, kind_name: str, key: str, **scope: Any) -> Any:
     """One entity by its code (login for artists, name for tasks), case-insensitively,
-    within `scope` (e.g. project_id=1); raises NotFound naming the field."""
+    within `scope` (e.g. project_id=1); raises ValidationError, NotFound naming the field."""
     kind = kind_of(kind_name)
+    if not isinstance(key, str) or not key.strip():
+        raise ValidationError("must be a non-empty code", field=kind.lookup)
+    checked = _check_filters(kind, scope)
 
     def work(session: Session) -> schemas.Out:
         column = getattr(kind.model, kind.lookup)
-        query = select(kind.model).where(func.lower(column) == key.strip().lower())
-        for name, value in scope.items():
-            query = query.where(getattr(kind.model, name) == value)
-        row = session.scalars(query.limit(1)).first()
+        wanted = key.strip().lower()
+        # Logins are stored lower-case: comparing the column itself uses its unique index.
+        condition = column == wanted if kind.name == "artist" else func.lower(column) == wanted
+        query = select(kind.model).where(condition)
+        for name, value in checked.items():
+            query = query.where(_condition(kind, name, value))
+        row = session.scalars(query.order_by(kind.model.__table__.c.id).limit(1)).first()
         if row is None:
             where = "".join(f", {k}={v}" for k, v in scope.items())
             raise NotFound(f"no {kind.name} {key!r}{where}", field=kind.lookup)
@@ -237,60 +427,155 @@ def find(db: Database, kind_name: str, key: str, **scope: int) -> Any:
     return db.read(work)
 
 
-def list_(
-    db: Database, kind_name: str, limit: int = 1000, offset: int = 0, **filters: Any
-) -> list[Any]:
-    """Entities of one kind in id order, filtered by the kind's filter fields."""
-    kind = kind_of(kind_name)
+def _check_filters(kind: Kind, filters: Mapping[str, Any]) -> dict[str, Any]:
     unknown = set(filters) - set(kind.filters)
     if unknown:
         raise ValidationError(f"cannot filter {kind.name}s by this", field=sorted(unknown)[0])
-    if not 1 <= limit <= 100_000 or offset < 0:
-        raise ValidationError("must be 1 to 100000 (offset 0 or more)", field="limit")
+    checked: dict[str, Any] = {}
+    for name, value in filters.items():
+        if value is None:
+            continue
+        if name.endswith("_id"):
+            _check_id(value, name)
+        elif name in _BOOL_FILTERS and not isinstance(value, bool):
+            raise ValidationError(f"must be true or false, got {value!r}", field=name)
+        elif name not in _BOOL_FILTERS and not isinstance(value, str):
+            raise ValidationError(f"must be text, got {type(value).__name__}", field=name)
+        checked[name] = value
+    return checked
+
+
+def _condition(kind: Kind, name: str, value: Any) -> Any:
+    """The WHERE condition of one filter (a shot's project goes through its sequence)."""
+    if kind.model is Shot and name == "project_id":
+        sequences = select(models.Sequence.id).where(models.Sequence.project_id == value)
+        return Shot.sequence_id.in_(sequences)
+    return getattr(kind.model, name) == value
+
+
+def list_(
+    db: Database, kind_name: str, limit: int = 1000, offset: int = 0, **filters: Any
+) -> list[Any]:
+    """Entities of one kind in id order, filtered by the kind's filter fields (a shot's
+    project too). Raises ValidationError for an unknown filter or a bad value."""
+    kind = kind_of(kind_name)
+    checked = _check_filters(kind, filters)
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_BATCH:
+        raise ValidationError(f"must be 1 to {MAX_BATCH}", field="limit")
+    if isinstance(offset, bool) or not isinstance(offset, int) or offset < 0:
+        raise ValidationError("must be 0 or more", field="offset")
 
     def work(session: Session) -> list[schemas.Out]:
         query = select(kind.model).order_by(kind.model.__table__.c.id)
-        for name, value in filters.items():
-            if value is not None:
-                query = query.where(getattr(kind.model, name) == value)
+        for name, value in checked.items():
+            query = query.where(_condition(kind, name, value))
         rows = session.scalars(query.limit(limit).offset(offset))
         return [to_out(kind, row) for row in rows]
 
     return db.read(work)
 
 
+def _scenes_under(session: Session, kind: Kind, ident: int) -> int:
+    """How many scenes were saved under a sequence, shot or asset."""
+    query = select(func.count(Scene.id)).join(Task, Task.id == Scene.task_id)
+    if kind.name == "sequence":
+        query = query.join(Shot, Shot.id == Task.shot_id).where(Shot.sequence_id == ident)
+    elif kind.name == "shot":
+        query = query.where(Task.shot_id == ident)
+    else:
+        query = query.where(Task.asset_id == ident)
+    return session.scalar(query) or 0
+
+
 def update(db: Database, kind_name: str, ident: int, data: object) -> Any:
-    """Change the given fields of one entity; raises ValidationError, NotFound, Conflict."""
+    """Change the given fields of one entity; raises ValidationError, NotFound, Conflict
+    (a duplicate code, or a code that saved files' paths already use)."""
     kind = kind_of(kind_name)
-    payload = schemas.parse(kind.update_schema, data)
+    ident = _check_id(ident)
+    payload = _payload(kind, kind.update_schema, data)
     values = payload.model_dump(exclude_unset=True)
+    columns = kind.model.__table__.columns
+    for name, value in values.items():
+        # The update models allow null to mean "not given"; only some columns may be empty.
+        if value is None and not columns[name].nullable:
+            raise ValidationError("must not be null", field=name)
 
     def work(session: Session) -> schemas.Out:
         row = _load(session, kind.model, ident, "id")
-        _check_parents(session, kind, values)
-        scope = {k: getattr(row, k) for k in ("project_id", "sequence_id") if hasattr(row, k)}
-        _check_unique(session, kind, {**scope, **values}, row_id=ident)
-        for name, value in values.items():
+        changes = {k: v for k, v in values.items() if getattr(row, k) != v}
+        if not changes:
+            return to_out(kind, row)
+        for key, model in kind.parents.items():
+            if changes.get(key) is not None:
+                _load(session, model, changes[key], key)
+        moved = [f for f in kind.path_fields if f in changes]
+        if moved and _scenes_under(session, kind, ident):
+            raise Conflict(
+                f"scenes were saved under this {kind.name}; changing its {moved[0]} would "
+                "move the paths of its next saves away from them",
+                field=moved[0],
+            )
+        merged = {c.key: getattr(row, c.key) for c in row.__table__.columns} | changes
+        _check_rules(merged)
+        if kind.lookup in changes:
+            scoped = {c: merged[c] for c in kind.unique_scope} | {kind.lookup: merged[kind.lookup]}
+            columns, unique = _unique_key(kind, scoped)
+            taken = _taken(session, kind, columns, [unique])
+            if taken.get(unique, ident) != ident:
+                raise Conflict(
+                    f"a {kind.name} {merged[kind.lookup]!r} already exists "
+                    f"(id {taken[unique]}); "
+                    "names are unique whatever their case",
+                    field=kind.lookup,
+                )
+        for name, value in changes.items():
             setattr(row, name, value)
-        if isinstance(row, Shot) and row.frame_end < row.frame_start:
-            raise ValidationError("must not be before frame_start", field="frame_end")
-        _flush(session, kind)
+        try:
+            session.flush()
+        except IntegrityError as exc:
+            raise _integrity(kind, exc) from None
         events.record(
-            session, f"{kind.name}.updated", kind.name, ident, payload={"values": _plain(values)}
+            session, f"{kind.name}.updated", kind.name, ident, payload={"values": _plain(changes)}
         )
         return to_out(kind, row)
 
     return db.write(work)
 
 
+def _referrers(session: Session, kind: Kind, ident: int) -> list[str]:
+    """`table (count)` for every table whose rows still point at this record."""
+    target = kind.model.__table__
+    found: list[str] = []
+    for table in Base.metadata.sorted_tables:
+        for fk in table.foreign_keys:
+            if fk.column.table is target:
+                count = session.scalar(
+                    select(func.count()).select_from(table).where(fk.parent == ident)
+                )
+                if count:
+                    found.append(f"{table.name} ({count})")
+    return found
+
+
 def delete(db: Database, kind_name: str, ident: int) -> None:
-    """Delete one entity that nothing refers to; raises NotFound, Conflict (still used)."""
+    """Delete one entity that nothing refers to; raises ValidationError, NotFound, Conflict
+    (still used: the message says by what)."""
     kind = kind_of(kind_name)
+    ident = _check_id(ident)
 
     def work(session: Session) -> None:
         row = _load(session, kind.model, ident, "id")
+        users = _referrers(session, kind, ident)
+        if users:
+            raise Conflict(
+                f"{kind.name} {ident} is still used by {', '.join(users)}; delete those first",
+                field="id",
+            )
         session.delete(row)
-        _flush(session, kind)
+        try:
+            session.flush()
+        except IntegrityError as exc:
+            raise _integrity(kind, exc) from None
         events.record(session, f"{kind.name}.deleted", kind.name, ident)
 
     db.write(work)
