@@ -6,7 +6,7 @@ import argparse
 from typing import Any
 
 from pm_db.cli.common import database, group, leaf
-from pm_db.errors import ValidationError
+from pm_db.errors import PermissionDenied, ValidationError
 
 
 def register(commands: Any) -> None:
@@ -21,8 +21,8 @@ def register(commands: Any) -> None:
     reset.add_argument("--yes", action="store_true", help="really delete everything")
     reset.set_defaults(run=reset_db)
     setting = leaf(db, "set", "set a database setting, e.g. `pm db set production true`")
-    setting.add_argument("key")
-    setting.add_argument("value")
+    setting.add_argument("key", help="setting name: production")
+    setting.add_argument("value", help="new value: true or false")
     setting.set_defaults(run=set_value)
 
 
@@ -43,24 +43,35 @@ def info(args: argparse.Namespace) -> dict[str, Any]:
     settings = load_settings()
     handle = database()
     revision = migrate.current_revision(handle)
+    head = migrate.head_revision()
     result: dict[str, Any] = {
         "url": handle.masked_url,
+        "configured_by": settings.db_source,
         "dialect": handle.dialect,
         "revision": revision,
-        "head": migrate.head_revision(),
+        "head": head,
         "platform": settings.platform,
+        "environment": "production" if settings.production else "development",
     }
-    if revision is not None:
-        result["production"] = admin.is_production(handle)
-        result["counts"] = {**entities.counts(handle), "publish": publishes.count_publishes(handle)}
+    if revision is None:
+        result["hint"] = "no pm schema yet: run `pm db upgrade`"
+        return result
+    if revision != head:
+        result["hint"] = f"schema at {revision}, this pm expects {head}: run `pm db upgrade`"
+        return result
+    result["production"] = admin.is_production(handle)
+    result["counts"] = {**entities.counts(handle), "publish": publishes.count_publishes(handle)}
     return result
 
 
 def reset_db(args: argparse.Namespace) -> dict[str, Any]:
+    from pm_db.config import load_settings
     from pm_db.services import admin
 
     if not args.yes:
         raise ValidationError("reset deletes every row; pass --yes to confirm", field="--yes")
+    if load_settings().production:
+        raise PermissionDenied("PM_ENV is production; reset refused", field="PM_ENV")
     handle = database()
     return {"url": handle.masked_url, "deleted": admin.reset(handle)}
 

@@ -1,16 +1,48 @@
-"""Helpers every command module shares: the leaf parser and the database handle."""
+"""Helpers every command module shares: the parser class, leaf parsers, the database handle."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from pm_db.db import Database, open_database
+from pm_db.errors import ValidationError
 
-Subparsers = "argparse._SubParsersAction[argparse.ArgumentParser]"
+_ARGUMENT = re.compile(r"argument (?P<flags>[^:]+): (?P<message>.*)", re.S)
+_REQUIRED = re.compile(r"the following arguments are required: (?P<names>.*)", re.S)
+_UNKNOWN = re.compile(r"unrecognized arguments: (?P<names>.*)", re.S)
+
+
+def usage_error(message: str) -> ValidationError:
+    """argparse's complaint as a ValidationError naming the flag it is about."""
+    if match := _ARGUMENT.fullmatch(message):
+        flag = match["flags"].split("/")[-1]
+        return ValidationError(match["message"], field=flag)
+    if match := _REQUIRED.fullmatch(message):
+        first, *others = match["names"].split(", ")
+        also = f" (so are {', '.join(others)})" if others else ""
+        return ValidationError(f"is required{also}", field=first)
+    if match := _UNKNOWN.fullmatch(message):
+        first = match["names"].split()[0]
+        return ValidationError("is not an option of this command (see --help)", field=first)
+    return ValidationError(message)
+
+
+class CommandParser(argparse.ArgumentParser):
+    """A parser whose complaints are pm errors: one line on stderr naming the flag, exit 2,
+    and the JSON error envelope with --json, like every other error."""
+
+    def error(self, message: str) -> NoReturn:
+        raise usage_error(message)
+
+
+def wants_json(argv: list[str] | None) -> bool:
+    """Whether the command line asks for JSON (for errors found before parsing ends)."""
+    return "--json" in (sys.argv[1:] if argv is None else argv)
 
 
 def leaf(commands: Any, name: str, help_text: str) -> argparse.ArgumentParser:
@@ -34,9 +66,7 @@ def database() -> Database:
 
 
 def read_json(source: str) -> Any:
-    """JSON from a file path, or from stdin when `source` is '-'."""
-    from pm_db.errors import ValidationError
-
+    """JSON from a file path, or from stdin when `source` is '-'; raises ValidationError."""
     try:
         raw = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
     except OSError as exc:

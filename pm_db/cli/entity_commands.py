@@ -1,4 +1,9 @@
-"""`pm project|sequence|shot|asset|artist|task create|list|show|update|delete`."""
+"""`pm project|sequence|shot|asset|artist|task create|import|list|show|update|delete`.
+
+References on the command line (`--project FX3X`, `--shot SQ010/SH010`, `--artist jdoe`)
+are codes first: a code made of digits (sequence `010`) means that code; only when no
+record has that code is it read as an id. An error about a reference names its flag.
+"""
 
 from __future__ import annotations
 
@@ -6,8 +11,8 @@ import argparse
 import json
 from typing import Any
 
-from pm_db.cli.common import database, group, leaf
-from pm_db.errors import ValidationError
+from pm_db.cli.common import database, group, leaf, read_json
+from pm_db.errors import NotFound, ValidationError
 
 
 def _int(value: str) -> int:
@@ -21,75 +26,170 @@ def _templates(value: str) -> dict[str, Any]:
     try:
         data = json.loads(value)
     except json.JSONDecodeError as exc:
-        raise argparse.ArgumentTypeError(f"--templates is not valid JSON: {exc}") from None
+        raise argparse.ArgumentTypeError(f"is not valid JSON: {exc}") from None
     if not isinstance(data, dict):
-        raise argparse.ArgumentTypeError("--templates must be a JSON object")
+        raise argparse.ArgumentTypeError("must be a JSON object of template name to pattern")
     return data
 
 
-def project_id(ref: str) -> int:
-    """A project id from its id or code."""
+def _reference(kind: str, ref: str, flag: str, **scope: int) -> int:
+    """The id of the `kind` whose code (login for artists) is `ref` within `scope`, or whose
+    id is `ref` when no code matches; raises NotFound naming `flag`."""
     from pm_db.services import entities
 
-    if ref.isdigit():
-        return int(ref)
-    return int(entities.find(database(), "project", ref).id)
+    try:
+        return int(entities.find(database(), kind, ref, **scope).id)
+    except NotFound:
+        if not ref.isdigit():
+            where = "".join(f" in {k.removesuffix('_id')} {v}" for k, v in scope.items())
+            raise NotFound(f"no {kind} with code {ref!r}{where}", field=flag) from None
+    except ValidationError as exc:
+        raise ValidationError(exc.message, field=flag) from None
+    return _by_id(kind, ref, flag, **scope)
 
 
-def _sequence_id(project: str, ref: str) -> int:
+def _by_id(kind: str, ref: str, flag: str, **scope: int) -> int:
+    """The id `ref` of an existing `kind` (inside `scope`); raises NotFound naming `flag`."""
     from pm_db.services import entities
 
-    if ref.isdigit():
-        return int(ref)
-    found = entities.find(database(), "sequence", ref, project_id=project_id(project))
+    try:
+        found = entities.get(database(), kind, int(ref))
+    except (NotFound, ValidationError):
+        raise NotFound(f"no {kind} with code or id {ref!r}", field=flag) from None
+    for key, value in scope.items():
+        if getattr(found, key) != value:
+            raise NotFound(f"{kind} {ref} is not in {key.removesuffix('_id')} {value}", flag)
     return int(found.id)
 
 
-def shot_id(project: str, ref: str) -> int:
-    """A shot id from its id or `SEQ/SHOT` codes."""
-    from pm_db.services import entities
-
+def _scoped(kind: str, ref: str, project: str | None, flag: str) -> int:
+    """The id of a sequence or asset: its code inside `project`, or its id."""
+    if project:
+        return _reference(kind, ref, flag, project_id=project_id(project))
     if ref.isdigit():
-        return int(ref)
+        return _by_id(kind, ref, flag)
+    raise ValidationError(f"is needed to look the {kind} code {ref!r} up", field="--project")
+
+
+def project_id(ref: str, flag: str = "--project") -> int:
+    """A project id from its code or id; raises NotFound naming `flag`."""
+    return _reference("project", ref, flag)
+
+
+def sequence_id(project: str | None, ref: str, flag: str = "--sequence") -> int:
+    """A sequence id from its code (in `project`) or id; raises NotFound naming `flag`."""
+    return _scoped("sequence", ref, project, flag)
+
+
+def asset_id(project: str | None, ref: str, flag: str = "--asset") -> int:
+    """An asset id from its code (in `project`) or id; raises NotFound naming `flag`."""
+    return _scoped("asset", ref, project, flag)
+
+
+def shot_id(project: str | None, ref: str, flag: str = "--shot") -> int:
+    """A shot id from `SEQUENCE/SHOT` codes (in `project`) or its id; raises ValidationError
+    or NotFound naming `flag`."""
     if "/" not in ref:
-        raise ValidationError(f"give SEQUENCE/SHOT or an id, got {ref!r}", field="--shot")
+        if ref.isdigit():
+            return _by_id("shot", ref, flag)
+        raise ValidationError(f"give SEQUENCE/SHOT codes or an id, got {ref!r}", field=flag)
     sequence, shot = ref.split("/", 1)
-    found = entities.find(database(), "shot", shot, sequence_id=_sequence_id(project, sequence))
-    return int(found.id)
+    if not project:
+        raise ValidationError(f"is needed to look {ref!r} up", field="--project")
+    return _reference("shot", shot, flag, sequence_id=sequence_id(project, sequence, flag))
 
 
-def asset_id(project: str, ref: str) -> int:
-    """An asset id from its id or code."""
-    from pm_db.services import entities
-
-    if ref.isdigit():
-        return int(ref)
-    found = entities.find(database(), "asset", ref, project_id=project_id(project))
-    return int(found.id)
+def artist_id(ref: str, flag: str = "--artist") -> int:
+    """An artist id from the login or id; raises NotFound naming `flag`."""
+    return _reference("artist", ref, flag)
 
 
-def artist_id(ref: str) -> int:
-    """An artist id from its id or login."""
-    from pm_db.services import entities
+# The flags of each verb: (flag, argparse options); unset flags are left out.
+CREATE_FLAGS: dict[str, list[tuple[str, dict[str, Any]]]] = {
+    "project": [
+        ("--code", {"required": True}),
+        ("--name", {"required": True, "help": "display name"}),
+        ("--root-linux", {"help": "project root on Linux, e.g. /show/FX3X"}),
+        ("--root-windows", {"help": "project root on Windows, e.g. P:/FX3X"}),
+        ("--root-mac", {"help": "project root on macOS"}),
+        ("--templates", {"type": _templates, "help": "JSON object of template overrides"}),
+    ],
+    "sequence": [
+        ("--project", {"required": True, "help": "project code or id"}),
+        ("--code", {"required": True}),
+    ],
+    "shot": [
+        ("--project", {"help": "project code or id (to look the sequence code up)"}),
+        ("--sequence", {"required": True, "help": "sequence code or id"}),
+        ("--code", {"required": True}),
+        ("--frame-start", {"type": _int, "help": "first frame (default 1001)"}),
+        ("--frame-end", {"type": _int, "help": "last frame (default 1100)"}),
+    ],
+    "asset": [
+        ("--project", {"required": True, "help": "project code or id"}),
+        ("--code", {"required": True}),
+        ("--type", {"required": True, "help": "asset type, e.g. prop, character, fx"}),
+    ],
+    "artist": [
+        ("--login", {"required": True}),
+        ("--name", {"required": True, "help": "full name"}),
+        ("--email", {}),
+        ("--active", {"choices": ["yes", "no"]}),
+    ],
+    "task": [
+        ("--project", {"help": "project code or id (to look codes up)"}),
+        ("--shot", {"help": "SEQUENCE/SHOT codes or shot id"}),
+        ("--asset", {"help": "asset code or id"}),
+        ("--step", {"required": True, "help": "pipeline step, e.g. fx"}),
+        ("--name", {"help": "task name (default: the step)"}),
+        ("--artist", {"help": "assigned artist login or id"}),
+        ("--status", {"help": "todo (default), wip, review, approved, done or omit"}),
+    ],
+}
 
-    if ref.isdigit():
-        return int(ref)
-    return int(entities.find(database(), "artist", ref).id)
+UPDATE_FLAGS: dict[str, list[tuple[str, dict[str, Any]]]] = {
+    "project": [
+        ("--name", {}),
+        ("--root-linux", {"help": "new Linux root ('' removes it)"}),
+        ("--root-windows", {"help": "new Windows root ('' removes it)"}),
+        ("--root-mac", {"help": "new macOS root ('' removes it)"}),
+        ("--templates", {"type": _templates, "help": "JSON object of template overrides"}),
+    ],
+    "sequence": [("--code", {"help": "refused once scenes were saved under it"})],
+    "shot": [
+        ("--code", {"help": "refused once scenes were saved under it"}),
+        ("--frame-start", {"type": _int}),
+        ("--frame-end", {"type": _int}),
+    ],
+    "asset": [
+        ("--code", {"help": "refused once scenes were saved under it"}),
+        ("--type", {"help": "refused once scenes were saved under it"}),
+    ],
+    "artist": [("--name", {}), ("--email", {}), ("--active", {"choices": ["yes", "no"]})],
+    "task": [
+        ("--name", {}),
+        ("--artist", {"help": "assigned artist login or id"}),
+        ("--unassign", {"action": "store_true", "help": "remove the assigned artist"}),
+        ("--status", {"help": "todo, wip, review, approved, done or omit"}),
+    ],
+}
 
+LIST_FLAGS: dict[str, list[str]] = {
+    "project": [],
+    "sequence": ["--project"],
+    "shot": ["--project", "--sequence"],
+    "asset": ["--project", "--type"],
+    "artist": ["--active"],
+    "task": ["--project", "--shot", "--asset", "--artist", "--status", "--step"],
+}
 
-def _need_project(args: argparse.Namespace) -> str:
-    if not args.project:
-        raise ValidationError("is needed to look up codes", field="--project")
-    return str(args.project)
+_PLAIN_FIELDS = ("code", "name", "login", "email", "frame_start", "frame_end", "status", "step")
 
 
 def _values(kind: str, args: argparse.Namespace) -> dict[str, Any]:
     """The service payload of `pm KIND create/update` from its flags (unset flags left out)."""
     raw = {k: v for k, v in vars(args).items() if v is not None}
-    values: dict[str, Any] = {}
-    for key in ("code", "name", "email", "frame_start", "frame_end", "status", "step", "login"):
-        if key in raw:
-            values[key] = raw[key]
+    values: dict[str, Any] = {k: raw[k] for k in _PLAIN_FIELDS if k in raw}
     for platform in ("linux", "windows", "mac"):
         if f"root_{platform}" in raw:
             values[f"root_{platform}"] = raw[f"root_{platform}"]
@@ -99,93 +199,65 @@ def _values(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         values["asset_type"] = raw["type"]
     if "active" in raw:
         values["active"] = raw["active"] == "yes"
-    if "sequence" in raw and kind == "shot":
-        values["sequence_id"] = _sequence_id(_need_project(args), raw["sequence"])
-    elif kind in ("sequence", "asset") and "project" in raw:
+    if kind in ("sequence", "asset") and "project" in raw:
         values["project_id"] = project_id(raw["project"])
+    if kind == "shot" and "sequence" in raw:
+        values["sequence_id"] = sequence_id(raw.get("project"), raw["sequence"])
     if "artist" in raw:
         values["artist_id"] = artist_id(raw["artist"])
-    if kind == "task" and ("shot" in raw or "asset" in raw):
-        if "shot" in raw and "asset" in raw:
-            raise ValidationError("give --shot or --asset, not both", field="--shot")
-        if "shot" in raw:
-            values.update(target_type="shot", target_id=shot_id(_need_project(args), raw["shot"]))
-        else:
-            values.update(
-                target_type="asset", target_id=asset_id(_need_project(args), raw["asset"])
-            )
+    if raw.get("unassign"):
+        if "artist" in raw:
+            raise ValidationError("give --artist or --unassign, not both", field="--unassign")
+        values["artist_id"] = None
     return values
 
 
-FLAGS: dict[str, list[tuple[str, dict[str, Any]]]] = {
-    "project": [
-        ("--code", {}),
-        ("--name", {}),
-        ("--root-linux", {}),
-        ("--root-windows", {}),
-        ("--root-mac", {}),
-        ("--templates", {"type": _templates, "help": "JSON object of template overrides"}),
-    ],
-    "sequence": [("--project", {"help": "project code or id"}), ("--code", {})],
-    "shot": [
-        ("--project", {"help": "project code or id"}),
-        ("--sequence", {"help": "sequence code or id"}),
-        ("--code", {}),
-        ("--frame-start", {"type": _int}),
-        ("--frame-end", {"type": _int}),
-    ],
-    "asset": [
-        ("--project", {"help": "project code or id"}),
-        ("--code", {}),
-        ("--type", {"help": "asset type, e.g. prop, character, fx"}),
-    ],
-    "artist": [
-        ("--login", {}),
-        ("--name", {}),
-        ("--email", {}),
-        ("--active", {"choices": ["yes", "no"]}),
-    ],
-    "task": [
-        ("--project", {"help": "project code or id (to look up codes)"}),
-        ("--shot", {"help": "SEQ/SHOT codes or shot id"}),
-        ("--asset", {"help": "asset code or id"}),
-        ("--step", {"help": "pipeline step, e.g. fx"}),
-        ("--name", {"help": "task name (default: the step)"}),
-        ("--artist", {"help": "assigned artist login or id"}),
-        ("--status", {}),
-    ],
-}
+def _task_target(args: argparse.Namespace) -> dict[str, Any]:
+    """target_type and target_id of `pm task create` from --shot or --asset."""
+    if bool(args.shot) == bool(args.asset):
+        raise ValidationError("give either --shot SEQUENCE/SHOT or --asset CODE", "--shot")
+    if args.shot:
+        return {"target_type": "shot", "target_id": shot_id(args.project, args.shot)}
+    return {"target_type": "asset", "target_id": asset_id(args.project, args.asset)}
 
-LIST_FILTERS: dict[str, list[str]] = {
-    "sequence": ["--project"],
-    "shot": ["--project", "--sequence"],
-    "asset": ["--project", "--type"],
-    "artist": [],
-    "project": [],
-    "task": ["--project", "--artist", "--status", "--step"],
+
+_SHOW_HELP = {
+    "project": "project code or id",
+    "sequence": "sequence code (with --project) or id",
+    "shot": "SEQUENCE/SHOT codes (with --project) or shot id",
+    "asset": "asset code (with --project) or id",
+    "artist": "login or id",
+    "task": "task id",
 }
 
 
 def register(commands: Any) -> None:
-    for kind, flags in FLAGS.items():
-        verbs = group(commands, kind, f"create, list, show, update or delete {kind}s")
+    for kind, flags in CREATE_FLAGS.items():
+        verbs = group(commands, kind, f"create, import, list, show, update or delete {kind}s")
         create = leaf(verbs, "create", f"create a {kind}")
-        update = leaf(verbs, "update", f"change fields of a {kind}")
-        update.add_argument("id", type=_int)
         for flag, options in flags:
             create.add_argument(flag, **options)
-            update.add_argument(flag, **options)
         create.set_defaults(run=_create, kind=kind)
-        update.set_defaults(run=_update, kind=kind)
-        listing = leaf(verbs, "list", f"list {kind}s")
-        for flag in LIST_FILTERS[kind]:
-            listing.add_argument(flag)
-        listing.add_argument("--limit", type=_int, default=1000)
+        batch = leaf(verbs, "import", f"create many {kind}s at once, all or nothing")
+        batch.add_argument("file", help="JSON file of a list of objects (- for stdin)")
+        batch.set_defaults(run=_import, kind=kind)
+        listing = leaf(verbs, "list", f"list {kind}s in id order")
+        for flag in LIST_FLAGS[kind]:
+            options = {"choices": ["yes", "no"]} if flag == "--active" else {}
+            listing.add_argument(flag, **options)
+        listing.add_argument("--limit", type=_int, default=1000, help="at most this many")
+        listing.add_argument("--offset", type=_int, default=0, help="skip this many first")
         listing.set_defaults(run=_list, kind=kind)
         show = leaf(verbs, "show", f"show one {kind}")
-        show.add_argument("ref", help="id, or code/login")
-        show.add_argument("--project", help="project code (for codes inside a project)")
+        show.add_argument("ref", help=_SHOW_HELP[kind])
+        if kind in ("sequence", "shot", "asset"):
+            show.add_argument("--project", help="project code or id (to look codes up)")
         show.set_defaults(run=_show, kind=kind)
+        update = leaf(verbs, "update", f"change fields of a {kind}")
+        update.add_argument("id", type=_int)
+        for flag, options in UPDATE_FLAGS[kind]:
+            update.add_argument(flag, **options)
+        update.set_defaults(run=_update, kind=kind)
         delete = leaf(verbs, "delete", f"delete a {kind} nothing refers to")
         delete.add_argument("id", type=_int)
         delete.set_defaults(run=_delete, kind=kind)
@@ -194,51 +266,72 @@ def register(commands: Any) -> None:
 def _create(args: argparse.Namespace) -> Any:
     from pm_db.services import entities
 
-    return entities.create(database(), args.kind, _values(args.kind, args))
+    values = _values(args.kind, args)
+    if args.kind == "task":
+        values.update(_task_target(args))
+    return entities.create(database(), args.kind, values)
+
+
+def _import(args: argparse.Namespace) -> dict[str, Any]:
+    from pm_db.services import entities
+
+    created = entities.create_many(database(), args.kind, read_json(args.file))
+    return {
+        "kind": args.kind,
+        "created": len(created),
+        "first_id": created[0].id,
+        "last_id": created[-1].id,
+    }
 
 
 def _update(args: argparse.Namespace) -> Any:
     from pm_db.services import entities
 
-    values = _values(args.kind, args)
-    values.pop("project_id", None)
-    return entities.update(database(), args.kind, args.id, values)
+    return entities.update(database(), args.kind, args.id, _values(args.kind, args))
 
 
 def _list(args: argparse.Namespace) -> Any:
     from pm_db.services import entities
 
     filters: dict[str, Any] = {}
-    if getattr(args, "project", None):
-        if args.kind == "shot":
-            if args.sequence:
-                filters["sequence_id"] = _sequence_id(args.project, args.sequence)
-        else:
-            filters["project_id"] = project_id(args.project)
+    project = getattr(args, "project", None)
+    if args.kind == "shot" and args.sequence:
+        filters["sequence_id"] = sequence_id(project, args.sequence)
+    elif project:
+        filters["project_id"] = project_id(project)
+    if getattr(args, "shot", None):
+        filters["shot_id"] = shot_id(project, args.shot)
+    if getattr(args, "asset", None):
+        filters["asset_id"] = asset_id(project, args.asset)
     if getattr(args, "type", None):
         filters["asset_type"] = args.type
+    if getattr(args, "active", None):
+        filters["active"] = args.active == "yes"
     for key in ("status", "step"):
         if getattr(args, key, None):
             filters[key] = getattr(args, key)
     if getattr(args, "artist", None):
         filters["artist_id"] = artist_id(args.artist)
-    return entities.list_(database(), args.kind, limit=args.limit, **filters)
+    return entities.list_(database(), args.kind, limit=args.limit, offset=args.offset, **filters)
 
 
 def _show(args: argparse.Namespace) -> Any:
     from pm_db.services import entities
 
-    if args.ref.isdigit():
-        return entities.get(database(), args.kind, int(args.ref))
-    if args.kind in ("sequence", "asset"):
-        return entities.find(
-            database(), args.kind, args.ref, project_id=project_id(_need_project(args))
-        )
-    if args.kind == "shot":
-        return entities.get(database(), "shot", shot_id(_need_project(args), args.ref))
+    project = getattr(args, "project", None)
     if args.kind == "task":
-        raise ValidationError("show a task by its id", field="ref")
-    return entities.find(database(), args.kind, args.ref)
+        if not args.ref.isdigit():
+            raise ValidationError("show a task by its id", field="ref")
+        return entities.get(database(), "task", int(args.ref))
+    if args.kind == "project":
+        ident = project_id(args.ref, "ref")
+    elif args.kind == "artist":
+        ident = artist_id(args.ref, "ref")
+    elif args.kind == "shot":
+        ident = shot_id(project, args.ref, "ref")
+    else:
+        ident = _scoped(args.kind, args.ref, project, "ref")
+    return entities.get(database(), args.kind, ident)
 
 
 def _delete(args: argparse.Namespace) -> dict[str, Any]:
