@@ -91,8 +91,9 @@ async def json_body(request: Request) -> Any:
     return data
 
 
-def check_params(request: Request) -> None:
-    """Path and query parameters pass check_text; raises ValidationError naming one."""
+async def check_params(request: Request) -> None:
+    """Path and query parameters pass check_text; raises ValidationError naming one.
+    (Async only so that FastAPI runs it inline, not on a worker thread.)"""
     for name, value in request.path_params.items():
         if isinstance(value, str):
             check_text(value, name)

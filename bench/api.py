@@ -1,0 +1,343 @@
+"""The REST service under load: `python -m bench.api`.
+
+1. Latency on loopback: a real `pm serve` (a separate process, one worker, SQLite), one
+   client with a kept-alive connection; median and p90 of `POST /api/scenes/` (save) and
+   of `POST /api/publishes/` (the seed's one-call publish, its data layer written first).
+2. 16 concurrent clients against `pm serve --workers N` on PostgreSQL (a scratch database
+   on PM_TEST_PG_URL's server, dropped after): every client saves the SAME scene stream and
+   publishes from each of its saves, as fast as it can. Counts failed requests and
+   duplicate numbers (from the answers and from the database), and publishes per second.
+
+The same concurrency run on SQLite is printed too. Prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+PG_ADMIN_URL = os.environ.get(
+    "PM_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+)
+
+
+@dataclass
+class Show:
+    url: str
+    token: str
+    task_id: int
+    target_id: int
+
+
+@dataclass
+class Tally:
+    saves: list[tuple[int, int]] = field(default_factory=list)
+    publishes: list[str] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    save_ms: list[float] = field(default_factory=list)
+    publish_ms: list[float] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def prepare(db_url: str, root: Path) -> tuple[int, int, str]:
+    """A migrated database with one shot task for jdoe; returns (task, shot, token)."""
+    from pm_db import migrate
+    from pm_db.db import Database
+    from pm_db.services import entities, tokens
+
+    db = Database(db_url)
+    migrate.upgrade(db)
+    artist = entities.create(db, "artist", {"login": "jdoe", "name": "Jane Doe"})
+    project = entities.create(
+        db, "project", {"code": "FX3X", "name": "Bench", "root_linux": str(root)}
+    )
+    sequence = entities.create(db, "sequence", {"project_id": project.id, "code": "SQ010"})
+    shot = entities.create(db, "shot", {"sequence_id": sequence.id, "code": "SH010"})
+    task = entities.create(
+        db,
+        "task",
+        {"target_type": "shot", "target_id": shot.id, "step": "fx", "artist_id": artist.id},
+    )
+    token = tokens.create_token(db, "jdoe", label="bench").token
+    db.dispose()
+    return task.id, shot.id, token
+
+
+def serve(db_url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    """`pm serve` as its own process; returns it and its base URL once it answers."""
+    port = _free_port()
+    env = {**os.environ, "PM_DB_URL": db_url, "PM_PLATFORM": "linux"}
+    command = [sys.executable, "-m", "pm_db", "serve", "--port", str(port)]
+    command += ["--workers", str(workers), "--no-access-log"]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            requests.get(f"{base}/api/health/", timeout=1)
+            return process, base
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    process.kill()
+    raise RuntimeError("pm serve did not start")
+
+
+def data_layer(path: str) -> None:
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(
+        '#usda 1.0\n(\n    defaultPrim = "particles01"\n)\n\ndef Points "particles01" {\n}\n'
+    )
+
+
+def seed_payload(show: Show, scene: dict[str, Any]) -> dict[str, Any]:
+    """The seed's publish of particles01 of PinchIn from a saved scene."""
+    folder = scene["path"].rsplit("/", 1)[0]
+    numbers = f"v{scene['version']:03d}_i{scene['iteration']:03d}"
+    return {
+        "task_id": show.task_id,
+        "target_type": "shot",
+        "target_id": show.target_id,
+        "software": "houdini",
+        "source_version": scene["version"],
+        "source_iteration": scene["iteration"],
+        "item_usd_path": f"{folder}/usd/PinchIn/particles01/data/particles01_{numbers}.usd",
+        "asset_usd_path": f"{folder}/usd/PinchIn/PinchIn.usd",
+        "status": "published",
+        "metadata": {"asset_name": "PinchIn", "part_name": "particles01"},
+    }
+
+
+def save_and_publish(session: requests.Session, show: Show, tally: Tally) -> None:
+    """One save then one publish from it, timed and checked."""
+    start = time.perf_counter()
+    saved = session.post(
+        f"{show.url}/api/scenes/", json={"task_id": show.task_id, "scene_name": "PinchIn"}
+    )
+    elapsed = (time.perf_counter() - start) * 1000
+    if saved.status_code != 201:
+        with tally.lock:
+            tally.failures.append(f"save {saved.status_code} {saved.text[:200]}")
+        return
+    scene = saved.json()["data"]
+    payload = seed_payload(show, scene)
+    data_layer(payload["item_usd_path"])
+    start = time.perf_counter()
+    published = session.post(f"{show.url}/api/publishes/", json=payload)
+    publish_elapsed = (time.perf_counter() - start) * 1000
+    with tally.lock:
+        tally.saves.append((scene["version"], scene["iteration"]))
+        tally.save_ms.append(elapsed)
+        if published.status_code != 201:
+            tally.failures.append(f"publish {published.status_code} {published.text[:200]}")
+            return
+        tally.publishes.append(published.json()["data"]["publish_id"])
+        tally.publish_ms.append(publish_elapsed)
+
+
+def client(show: Show, count: int, tally: Tally, go: threading.Event) -> None:
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {show.token}"
+    go.wait()
+    for _ in range(count):
+        try:
+            save_and_publish(session, show, tally)
+        except requests.RequestException as exc:
+            with tally.lock:
+                tally.failures.append(f"request {type(exc).__name__}")
+
+
+def run_clients(show: Show, clients: int, per_client: int) -> tuple[Tally, float]:
+    tally = Tally()
+    go = threading.Event()
+    threads = [
+        threading.Thread(target=client, args=(show, per_client, tally, go)) for _ in range(clients)
+    ]
+    for thread in threads:
+        thread.start()
+    start = time.perf_counter()
+    go.set()
+    for thread in threads:
+        thread.join()
+    return tally, time.perf_counter() - start
+
+
+def stored_duplicates(db_url: str) -> int:
+    """Scene numbers or publish numbers the database holds twice (must be 0)."""
+    from sqlalchemy import func, select
+
+    from pm_db.db import Database
+    from pm_db.models import Publish, Scene
+
+    db = Database(db_url)
+
+    def work(session: Any) -> int:
+        total = 0
+        for columns in (
+            (Scene.stream_id, Scene.version, Scene.iteration),
+            (Publish.part_id, Publish.version, Publish.iteration),
+        ):
+            grouped = select(*columns).group_by(*columns).having(func.count() > 1)
+            total += len(session.execute(grouped).all())
+        return total
+
+    found = db.read(work)
+    db.dispose()
+    return found
+
+
+def in_process(db_url: str, root: Path, rounds: int) -> list[float]:
+    """Milliseconds of LocalBackend.publish_part itself (what a route calls), no HTTP."""
+    from pm_db.backend import LocalBackend
+    from pm_db.db import Database
+
+    task_id, shot_id, _ = prepare(db_url, root)
+    db = Database(db_url)
+    backend = LocalBackend(db=db)
+    timings: list[float] = []
+    for _ in range(rounds):
+        scene = backend.save_scene({"task_id": task_id, "artist": "jdoe", "scene_name": "PinchIn"})
+        payload = seed_payload(Show("", "", task_id, shot_id), scene.model_dump(mode="json"))
+        data_layer(payload["item_usd_path"])
+        start = time.perf_counter()
+        backend.publish_part(payload)
+        timings.append((time.perf_counter() - start) * 1000)
+    db.dispose()
+    return timings
+
+
+def latency(db_url: str, root: Path, rounds: int) -> dict[str, list[float]]:
+    """Milliseconds per request against a real `pm serve` (one worker)."""
+    task_id, shot_id, token = prepare(db_url, root)
+    process, base = serve(db_url, workers=1)
+    try:
+        show = Show(base, token, task_id, shot_id)
+        tally = Tally()
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {token}"
+        for _ in range(20):
+            save_and_publish(session, show, Tally())
+        for _ in range(rounds):
+            save_and_publish(session, show, tally)
+        floor: list[float] = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            session.get(f"{base}/api/me/").raise_for_status()
+            floor.append((time.perf_counter() - start) * 1000)
+    finally:
+        process.terminate()
+        process.wait()
+    assert not tally.failures, tally.failures[:3]
+    return {"publish": tally.publish_ms, "save": tally.save_ms, "me": floor}
+
+
+def _row(label: str, timings: list[float]) -> str:
+    p90 = statistics.quantiles(timings, n=10)[-1]
+    return f"| {label} | {statistics.median(timings):.2f} ms | {p90:.2f} ms |"
+
+
+def concurrency(
+    db_url: str, root: Path, workers: int, clients: int, per_client: int
+) -> dict[str, Any]:
+    task_id, shot_id, token = prepare(db_url, root)
+    process, base = serve(db_url, workers=workers)
+    try:
+        tally, wall = run_clients(Show(base, token, task_id, shot_id), clients, per_client)
+    finally:
+        process.terminate()
+        process.wait()
+    answered_twice = len(tally.saves) - len(set(tally.saves))
+    return {
+        "requests": 2 * clients * per_client,
+        "failed": len(tally.failures),
+        "first_failure": tally.failures[0] if tally.failures else "",
+        "duplicates": answered_twice + stored_duplicates(db_url),
+        "publishes_per_s": len(tally.publishes) / wall,
+        "publish_median": statistics.median(tally.publish_ms),
+        "save_median": statistics.median(tally.save_ms),
+        "wall_s": wall,
+    }
+
+
+def pg_scratch() -> tuple[str, Any]:
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    name = f"pm_bench_api_{os.getpid()}"
+    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+
+    def drop() -> None:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+    return make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False), drop
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=300, help="timed save+publish pairs")
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--per-client", type=int, default=25)
+    parser.add_argument("--workers", type=int, default=4, help="pm serve workers on PostgreSQL")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp)
+        sqlite_url = f"sqlite:///{home / 'latency.sqlite'}"
+        timing = latency(sqlite_url, home / "latency", args.rounds)
+        local = in_process(f"sqlite:///{home / 'local.sqlite'}", home / "local", args.rounds)
+        print("| measure (SQLite, loopback, one kept-alive client) | median | p90 |")
+        print("| --- | --- | --- |")
+        print(_row("POST /api/publishes/ (seed publish)", timing["publish"]))
+        print(_row("POST /api/scenes/ (save)", timing["save"]))
+        print(_row("GET /api/me/ (token check + framework)", timing["me"]))
+        print(_row("LocalBackend.publish_part in process, no HTTP", local))
+        runs = [("SQLite", f"sqlite:///{home / 'load.sqlite'}", 1, None)]
+        pg_url, drop = pg_scratch()
+        runs.append(("PostgreSQL", pg_url, args.workers, drop))
+        print()
+        print(
+            "| database | workers | clients | requests | failed | duplicates | publishes/s "
+            "| publish median | save median |"
+        )
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
+        for label, url, workers, cleanup in runs:
+            try:
+                found = concurrency(url, home / label, workers, args.clients, args.per_client)
+            finally:
+                if cleanup:
+                    cleanup()
+            print(
+                f"| {label} | {workers} | {args.clients} | {found['requests']} | {found['failed']} "
+                f"| {found['duplicates']} | {found['publishes_per_s']:.0f} "
+                f"| {found['publish_median']:.1f} ms | {found['save_median']:.1f} ms |"
+            )
+            if found["first_failure"]:
+                print(f"first failure ({label}): {found['first_failure']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
