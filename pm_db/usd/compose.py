@@ -11,6 +11,7 @@ the same database state always gives the same bytes. Layers are written as USD t
 
 from __future__ import annotations
 
+import functools
 import posixpath
 from datetime import timezone
 from typing import Any
@@ -49,23 +50,31 @@ def provenance(source: Source) -> dict[str, Any]:
 def part_layer(asset: AssetState, part: PartState) -> bytes:
     """The part layer: a sublayer of the data layer it points at (none if nothing is
     published), with its provenance."""
-    data: dict[str, Any] = {
-        "kind": "part",
-        "project": asset.project,
-        "asset": asset.key.asset_name,
-        "part": part.name,
-    }
+    return _part_layer(asset.project, asset.key.asset_name, part)
+
+
+# A pure function of its arguments, so a long-lived process (a Houdini session, the REST
+# service) keeps the bytes of unchanged part layers instead of composing them again.
+@functools.lru_cache(maxsize=4096)
+def _part_layer(project: str, asset_name: str, part: PartState) -> bytes:
+    data: dict[str, Any] = {"kind": "part", "project": project, "asset": asset_name}
+    data["part"] = part.name
     source = part.source
     if source is None:
         data["state"] = "none"
-        doc = f"pm part layer {asset.key.asset_name}/{part.name}: nothing published. {NOTE}"
+        doc = f"pm part layer {asset_name}/{part.name}: nothing published. {NOTE}"
         return _export([], data, doc)
     data_layer = relative_to(part.layer, source.data_layer)
     data.update(provenance(source), data_layer=data_layer)
     numbers = f"v{source.version:03d} i{source.iteration:03d}"
     pinned = " (pinned)" if source.pinned else ""
-    doc = f"pm part layer {asset.key.asset_name}/{part.name}: {numbers}{pinned}. {NOTE}"
+    doc = f"pm part layer {asset_name}/{part.name}: {numbers}{pinned}. {NOTE}"
     return _export([data_layer], data, doc)
+
+
+def clear_cache() -> None:
+    """Forget the part layer bytes kept by this process (benchmarks of a fresh process)."""
+    _part_layer.cache_clear()
 
 
 def asset_layer(asset: AssetState) -> bytes:

@@ -34,10 +34,18 @@ def read_bytes(path: str) -> bytes | None:
 
 def leftovers(path: str) -> list[str]:
     """Temporary files a crashed writer left beside the layer `path`, sorted."""
-    folder = Path(path).parent
-    if not folder.is_dir():
+    folder, name = os.path.split(path)
+    prefix = f".{name}."
+    try:
+        with os.scandir(folder) as entries:
+            found = [
+                entry.path
+                for entry in entries
+                if entry.name.startswith(prefix) and entry.name.endswith(TEMP_SUFFIX)
+            ]
+    except (FileNotFoundError, NotADirectoryError):
         return []
-    return sorted(str(p) for p in folder.glob(f".{Path(path).name}.*{TEMP_SUFFIX}"))
+    return sorted(found)
 
 
 def check_writable(path: str, field: str) -> None:

@@ -151,10 +151,9 @@ def sync_asset(db: Database, key: AssetKey) -> SyncResult | None:
 
 
 def sync_part(db: Database, part_id: int) -> SyncResult | None:
-    """Sync the layers of the asset a part belongs to. Raises NotFound, PermissionDenied,
-    PmError."""
-    key = db.read(lambda session: key_of_part(session, part_id))
-    return sync_asset(db, key)
+    """Sync the layers of the asset a part belongs to, in one transaction. Raises
+    NotFound, PermissionDenied, PmError."""
+    return db.write(lambda session: sync(session, key_of_part(session, part_id)))
 
 
 def problems(state: AssetState) -> list[LayerProblem]:

@@ -17,9 +17,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import and_, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Table, and_, bindparam, func, select
+from sqlalchemy.orm import Session
 
 from pm_db.errors import NotFound
 from pm_db.models import Artist, Part, PartPin, Project, Publish, Scene, SceneStream
@@ -109,46 +110,93 @@ def asset_keys(
 
 def key_of_part(session: Session, part_id: int) -> AssetKey:
     """The asset a part belongs to; raises NotFound."""
-    row = session.execute(select(Part.stream_id, Part.asset_name).where(Part.id == part_id)).first()
+    row = session.execute(_KEY_OF_PART, {"b_part": part_id}).first()
     if row is None:
         raise NotFound(f"no part with id {part_id}", field="part")
     return AssetKey(row[0], row[1])
 
 
+_PART = cast(Table, Part.__table__)
+_PUBLISH = cast(Table, Publish.__table__)
+_PIN = cast(Table, PartPin.__table__)
+
+
+def _state_statement() -> Any:
+    """One row per part of the asset `b_stream`/`b_asset` that ever completed a publish:
+    (id, name, withdrawn, newest completed publish's id, completed_at, part layer and
+    asset layer paths, pinned publish id if still published, latest publish id)."""
+    in_asset = and_(
+        _PART.c.stream_id == bindparam("b_stream"), _PART.c.asset_name == bindparam("b_asset")
+    )
+    completions = _PUBLISH.alias("completions")
+    newest_seq = (
+        select(completions.c.part_id, func.max(completions.c.published_seq).label("seq"))
+        .join(_PART, _PART.c.id == completions.c.part_id)
+        .where(in_asset, completions.c.published_seq.is_not(None))
+        .group_by(completions.c.part_id)
+        .subquery("newest_seq")
+    )
+    newest = _PUBLISH.alias("newest")
+    pinned = _PUBLISH.alias("pinned")
+    latest = _PUBLISH.alias("latest")
+    return (
+        select(
+            _PART.c.id,
+            _PART.c.name,
+            _PART.c.withdrawn,
+            newest.c.id,
+            newest.c.completed_at,
+            newest.c.part_usd_path,
+            newest.c.asset_usd_path,
+            pinned.c.id,
+            latest.c.id,
+        )
+        .join(newest_seq, newest_seq.c.part_id == _PART.c.id)
+        .join(
+            newest,
+            and_(newest.c.part_id == _PART.c.id, newest.c.published_seq == newest_seq.c.seq),
+        )
+        .outerjoin(_PIN, _PIN.c.part_id == _PART.c.id)
+        .outerjoin(pinned, and_(pinned.c.id == _PIN.c.publish_id, pinned.c.status == "published"))
+        .outerjoin(latest, and_(latest.c.part_id == _PART.c.id, latest.c.is_latest.is_(True)))
+        .where(in_asset)
+        .order_by(_PART.c.name, _PART.c.id)
+    )
+
+
+# Built once: a layer update runs these on every publish, and building a statement with
+# aliases costs more than running it.
+_STATE = _state_statement()
+_SOURCES = (
+    select(
+        _PUBLISH.c.id,
+        _PUBLISH.c.publish_id,
+        _PUBLISH.c.version,
+        _PUBLISH.c.iteration,
+        _PUBLISH.c.item_usd_path,
+        Scene.path,
+        Artist.login,
+        _PUBLISH.c.completed_at,
+    )
+    .join(Scene, Scene.id == _PUBLISH.c.scene_id)
+    .join(Artist, Artist.id == _PUBLISH.c.created_by)
+    .where(_PUBLISH.c.id.in_(bindparam("b_ids", expanding=True)))
+)
+_PROJECT = (
+    select(Project)
+    .join(SceneStream, SceneStream.project_id == Project.id)
+    .where(SceneStream.id == bindparam("b_stream"))
+)
+_KEY_OF_PART = select(_PART.c.stream_id, _PART.c.asset_name).where(
+    _PART.c.id == bindparam("b_part")
+)
+
+
 def asset_state(session: Session, key: AssetKey) -> AssetState | None:
     """The state of one asset's layers, or None if none of its parts ever completed a
     publish (it has no layers). Three queries whatever the number of parts."""
-    in_asset = and_(Part.stream_id == key.stream_id, Part.asset_name == key.asset_name)
-    newest_seq = (
-        select(Publish.part_id, func.max(Publish.published_seq).label("seq"))
-        .join(Part, Part.id == Publish.part_id)
-        .where(in_asset, Publish.published_seq.is_not(None))
-        .group_by(Publish.part_id)
-        .subquery()
-    )
-    newest = aliased(Publish, name="newest")
-    pinned = aliased(Publish, name="pinned")
-    latest = aliased(Publish, name="latest")
-    rows = session.execute(
-        select(
-            Part.id,
-            Part.name,
-            Part.withdrawn,
-            newest.id,
-            newest.completed_at,
-            newest.part_usd_path,
-            newest.asset_usd_path,
-            pinned.id,
-            latest.id,
-        )
-        .join(newest_seq, newest_seq.c.part_id == Part.id)
-        .join(newest, and_(newest.part_id == Part.id, newest.published_seq == newest_seq.c.seq))
-        .outerjoin(PartPin, PartPin.part_id == Part.id)
-        .outerjoin(pinned, and_(pinned.id == PartPin.publish_id, pinned.status == "published"))
-        .outerjoin(latest, and_(latest.part_id == Part.id, latest.is_latest.is_(True)))
-        .where(in_asset)
-        .order_by(Part.name, Part.id)
-    ).all()
+    params = {"b_stream": key.stream_id, "b_asset": key.asset_name}
+    rows = session.execute(_STATE, params).all()
     if not rows:
         return None
     shown = {row[7] or row[8] for row in rows} - {None}
@@ -166,11 +214,7 @@ def asset_state(session: Session, key: AssetKey) -> AssetState | None:
     # Every part records the asset layer path; the most recent completion decides, so a
     # template change moves the asset layer with the next publish.
     newest_row = max(rows, key=lambda row: (row[4], row[3]))
-    project = session.execute(
-        select(Project)
-        .join(SceneStream, SceneStream.project_id == Project.id)
-        .where(SceneStream.id == key.stream_id)
-    ).scalar_one()
+    project = session.execute(_PROJECT, {"b_stream": key.stream_id}).scalar_one()
     return AssetState(
         key=key,
         project=project.code,
@@ -187,21 +231,7 @@ def _pinned(sources: dict[int, Source], publish_id: int) -> Source:
 def _sources(session: Session, publish_ids: set[int]) -> dict[int, Source]:
     if not publish_ids:
         return {}
-    rows = session.execute(
-        select(
-            Publish.id,
-            Publish.publish_id,
-            Publish.version,
-            Publish.iteration,
-            Publish.item_usd_path,
-            Scene.path,
-            Artist.login,
-            Publish.completed_at,
-        )
-        .join(Scene, Scene.id == Publish.scene_id)
-        .join(Artist, Artist.id == Publish.created_by)
-        .where(Publish.id.in_(sorted(publish_ids)))
-    )
+    rows = session.execute(_SOURCES, {"b_ids": sorted(publish_ids)})
     return {
         row[0]: Source(
             id=row[0],
