@@ -206,3 +206,25 @@ def test_the_progress_bar_draws_only_on_a_terminal(monkeypatch: pytest.MonkeyPat
     quiet(4, 4)
     quiet.close()
     assert piped.getvalue() == ""
+
+
+def test_doctor_and_usd_show_read_well_on_a_terminal(
+    studio: Studio, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pm_db.cli import main
+
+    done = publish(studio, "particles01")
+    Path(done.part_usd_path).write_text("#usda 1.0\n")
+
+    assert main(["doctor"]) == 1
+    out = capsys.readouterr().out
+    assert out.startswith("pm doctor: problems remain; 1 problem(s), 0 repaired")
+    assert "layer_stale: asset FX3X PinchIn" in out and "--repair would rewrite it" in out
+
+    assert main(["doctor", "--repair"]) == 0
+    assert "repaired: rewrite it" in capsys.readouterr().out
+
+    assert main(["usd", "show", "--asset", "PinchIn"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"FX3X PinchIn  {done.asset_usd_path}"
+    assert lines[1].split()[:4] == ["particles01", "v001", "i001", "latest"]

@@ -8,6 +8,7 @@ and the run lasts more than half a second; stdout keeps the one result (JSON wit
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from typing import Any, TextIO
@@ -147,7 +148,26 @@ def _show(args: argparse.Namespace) -> Any:
 
     handle = database()
     keys = layers.find_assets(handle, args.project, args.asset)
-    return [resolve_asset_layer(layers.asset_layer_path(handle, key)) for key in keys]
+    assets = [resolve_asset_layer(layers.asset_layer_path(handle, key)) for key in keys]
+    return assets if args.json else "\n".join(_asset_text(asset) for asset in assets)
+
+
+def _asset_text(asset: Any) -> str:
+    """An asset as the stage resolves it, one line per part."""
+    folder = os.path.dirname(asset.layer)
+    lines = [f"{asset.project} {asset.asset}  {asset.layer}"]
+    width = max((len(part.part) for part in asset.parts), default=0)
+    for part in asset.parts:
+        data = os.path.relpath(part.data_layer, folder) if part.data_layer else "-"
+        lines.append(
+            f"  {part.part:<{width}}  v{part.version:03d} i{part.iteration:03d}  "
+            f"{part.state:<6}  {data}  prims: {' '.join(part.prims) or '-'}"
+        )
+    if not asset.parts:
+        lines.append("  (no part composed)")
+    if asset.withdrawn:
+        lines.append(f"  withdrawn: {', '.join(asset.withdrawn)}")
+    return "\n".join(lines)
 
 
 def _doctor(args: argparse.Namespace) -> Any:
@@ -168,28 +188,77 @@ def _doctor(args: argparse.Namespace) -> Any:
         bar.close()
     if not report.ok:
         args.exit_status = PROBLEMS_EXIT
-    return report
+    return report if args.json else _doctor_text(report)
+
+
+def _doctor_text(report: Any) -> str:
+    """The doctor's report for a terminal: a summary line, then one line per problem."""
+    checked = ", ".join(f"{count} {name}" for name, count in report.checked.items())
+    repaired = sum(1 for problem in report.problems if problem.repaired)
+    verdict = "ok" if report.ok else "problems remain"
+    lines = [f"pm doctor: {verdict}; {len(report.problems)} problem(s), {repaired} repaired"]
+    lines.append(f"  checked: {checked}")
+    for problem in report.problems:
+        if problem.repaired:
+            outcome = f"repaired: {problem.repair}"
+        elif problem.error:
+            outcome = f"not repaired: {problem.error}"
+        elif problem.repair is None:
+            outcome = "cannot be derived; see the message"
+        else:
+            outcome = f"--repair would {problem.repair}"
+        lines.append(f"  {problem.kind}: {problem.subject}: {problem.message}")
+        if problem.path:
+            lines.append(f"      {problem.path}")
+        lines.append(f"      {outcome}")
+    return "\n".join(lines)
 
 
 def _list_parts(args: argparse.Namespace) -> Any:
     from pm_db.services import parts
 
-    return parts.list_parts(database(), asset_name=args.asset, project=args.project)
+    found = parts.list_parts(database(), asset_name=args.asset, project=args.project)
+    return found if args.json else [_part_row(part) for part in found]
+
+
+def _numbers(ref: Any) -> str:
+    return "" if ref is None else f"v{ref.version:03d} i{ref.iteration:03d}"
+
+
+def _part_row(part: Any) -> dict[str, Any]:
+    """A part as one table row: what its layer points at, pinned or withdrawn."""
+    state = "none" if part.resolved is None else "latest"
+    if part.pinned is not None and part.resolved == part.pinned:
+        state = "pinned"
+    return {
+        "id": part.id,
+        "project": part.project,
+        "part": f"{part.asset_name}/{part.part_name}",
+        "resolves": _numbers(part.resolved),
+        "state": state,
+        "latest": _numbers(part.latest),
+        "withdrawn": "yes" if part.withdrawn else "",
+        "folder": part.folder,
+    }
 
 
 def _part(args: argparse.Namespace) -> Any:
     from pm_db.services import parts
 
     handle = database()
+    request: dict[str, Any] = {"part": args.part, "project": args.project}
     if args.verb == "show":
-        return parts.get_part(handle, args.part, args.project)
-    request: dict[str, Any] = {"part": args.part, "project": args.project, "artist": args.artist}
-    if args.verb == "pin":
-        request.update(version=args.version, iteration=args.iteration, publish=args.publish)
-        return parts.pin_part(handle, request)
-    actions = {
-        "unpin": parts.unpin_part,
-        "withdraw": parts.withdraw_part,
-        "restore": parts.restore_part,
-    }
-    return actions[args.verb](handle, request)
+        found = parts.get_part(handle, args.part, args.project)
+    elif args.verb == "pin":
+        request.update(
+            artist=args.artist, version=args.version, iteration=args.iteration, publish=args.publish
+        )
+        found = parts.pin_part(handle, request)
+    else:
+        actions = {
+            "unpin": parts.unpin_part,
+            "withdraw": parts.withdraw_part,
+            "restore": parts.restore_part,
+        }
+        found = actions[args.verb](handle, {**request, "artist": args.artist})
+    return found if args.json else _part_row(found)
