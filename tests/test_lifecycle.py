@@ -37,6 +37,11 @@ def _no_prims(path: str) -> None:
     Path(path).write_text("#usda 1.0\n")
 
 
+def _truncated(path: str) -> None:
+    """What a ROP killed half-way through a text layer leaves."""
+    Path(path).write_text('#usda 1.0\ndef Points "particles01" {\n')
+
+
 def _nothing(path: str) -> None:
     """A ROP that reported success but wrote nothing."""
 
@@ -46,6 +51,7 @@ BAD_DATA_LAYERS = {
     "empty": (_empty_file, "is empty"),
     "not USD": (_not_usd, "is not a USD layer"),
     "no prim": (_no_prims, "without any prim"),
+    "truncated": (_truncated, "is not a USD layer: "),
 }
 
 

@@ -37,10 +37,17 @@ def verify_data_layer(path: str, root: str) -> int:
     try:
         layer = Sdf.Layer.OpenAsAnonymous(str(file))
     except Tf.ErrorException as exc:
-        raise ValidationError(f"data layer {path} is not a USD layer: {exc}", FIELD) from exc
+        reason = _reason(str(exc))
+        raise ValidationError(f"data layer {path} is not a USD layer: {reason}", FIELD) from exc
     if layer is None:
         raise ValidationError(f"data layer {path} is not a USD layer", FIELD)
     prims = len(layer.rootPrims)
     if prims == 0:
         raise ValidationError(f"data layer {path} is a USD layer without any prim", FIELD)
     return prims
+
+
+def _reason(error: str) -> str:
+    """The reader's own words from a USD error, without its C++ source location."""
+    _, _, said = error.rpartition(" : '")
+    return " ".join((said or error).strip().rstrip("'").split())
