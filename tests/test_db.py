@@ -18,9 +18,9 @@ from pm_db import db as db_module
 from pm_db import migrate
 from pm_db.config import load_settings
 from pm_db.db import Database, open_database
-from pm_db.errors import ConfigError, Conflict, NotFound, Unavailable
+from pm_db.errors import ConfigError, Conflict, NotFound, PermissionDenied, Unavailable
 from pm_db.models import Artist
-from pm_db.services import entities
+from pm_db.services import admin, entities, events
 
 
 def test_sqlite_pragmas_are_in_effect_on_every_connection(tmp_path: Path) -> None:
@@ -283,3 +283,26 @@ def test_open_database_gives_one_handle_per_url(db: Database) -> None:
     first = open_database()
     assert open_database() is first
     assert first.url == load_settings().db_url == db.url
+
+
+def test_reset_empties_every_table_keeps_settings_and_starts_ids_again(db: Database) -> None:
+    first = entities.create(db, "artist", {"login": "jdoe", "name": "Jane Doe"})
+    entities.create(db, "artist", {"login": "bob", "name": "Bob"})
+    admin.set_setting(db, "production", "false")
+    deleted = admin.reset(db)
+    assert deleted["artists"] == 2 and deleted["events"] == 3
+    assert set(entities.counts(db).values()) == {0}
+    assert admin.get_setting(db, "production") == "false"
+    again = entities.create(db, "artist", {"login": "carol", "name": "Carol"})
+    assert again.id == first.id == 1
+
+
+def test_reset_is_refused_on_a_production_database(db: Database) -> None:
+    entities.create(db, "artist", {"login": "jdoe", "name": "Jane Doe"})
+    admin.set_setting(db, "production", "true")
+    with pytest.raises(PermissionDenied) as caught:
+        admin.reset(db)
+    assert caught.value.field == "production" and caught.value.exit_code == 5
+    assert entities.counts(db)["artist"] == 1
+    changes = events.list_events(db, kind="setting.changed")
+    assert [e.payload for e in changes] == [{"key": "production", "from": None, "to": "true"}]

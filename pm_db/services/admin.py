@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, text
 from sqlalchemy.orm import Session
 
 from pm_db.db import Database
@@ -45,8 +45,8 @@ def is_production(db: Database) -> bool:
 
 
 def reset(db: Database) -> dict[str, int]:
-    """Delete every row of every table, keeping the schema and the settings; returns the
-    rows deleted per table. Ids are not reused afterwards on PostgreSQL. Raises
+    """Delete every row of every table, keeping the schema and the settings; ids start
+    again from 1, as on a new database. Returns the rows deleted per table. Raises
     PermissionDenied on a database marked production."""
 
     def work(session: Session) -> dict[str, int]:
@@ -60,6 +60,15 @@ def reset(db: Database) -> dict[str, int]:
                 continue
             result = session.execute(delete(table))
             deleted[table.name] = int(getattr(result, "rowcount", 0))
+        if session.get_bind().dialect.name == "postgresql":
+            # SQLite hands out max(id) + 1, so 1 on an empty table; PostgreSQL's sequences
+            # would go on counting: start them again so both databases behave alike.
+            for table in Base.metadata.sorted_tables:
+                if "id" in table.c and table.c.id.autoincrement is not False:
+                    session.execute(
+                        text("SELECT setval(pg_get_serial_sequence(:t, 'id'), 1, false)"),
+                        {"t": table.name},
+                    )
         return deleted
 
     return db.write(work)
