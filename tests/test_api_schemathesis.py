@@ -16,7 +16,7 @@ from pm_db.api.app import create_app
 from pm_db.db import Database
 from tests.test_api_support import auth, token_for
 
-EXAMPLES_PER_OPERATION = 10
+EXAMPLES_PER_OPERATION = 6
 
 
 @pytest.fixture

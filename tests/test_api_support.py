@@ -17,6 +17,7 @@ import uvicorn
 
 from pm_db.api.app import create_app
 from pm_db.db import Database
+from pm_db.errors import NotFound
 from pm_db.services import entities, tokens
 
 SERVER_START_SECONDS = 20
@@ -50,7 +51,7 @@ def token_for(db: Database, login: str, admin: bool = False, label: str = "") ->
     """A fresh token of artist `login` (created if missing)."""
     try:
         entities.find(db, "artist", login)
-    except Exception:
+    except NotFound:
         entities.create(db, "artist", {"login": login, "name": login.title()})
     return tokens.create_token(db, login, label=label, is_admin=admin).token
 

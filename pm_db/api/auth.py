@@ -9,6 +9,8 @@ never logged: they travel in a header, never in the URL.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import Request
 
 from pm_db.db import Database
@@ -54,3 +56,13 @@ def check_acts_as(who: Caller, artist: str, what: str) -> None:
         f"the token is {who.login!r}'s; it cannot {what} of artist {artist.lower()!r}",
         field="artist",
     )
+
+
+def acting_as(who: Caller, data: Any, what: str) -> Any:
+    """A request body acting for the caller: its `artist` defaults to the token's artist
+    and must be it unless the token is an admin's. Raises PermissionDenied."""
+    if isinstance(data, dict):
+        data.setdefault("artist", who.login)
+        if isinstance(data["artist"], str):
+            check_acts_as(who, data["artist"].strip(), what)
+    return data

@@ -22,7 +22,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pm_db.config import mask_url
 from pm_db.errors import Conflict, PmError, ValidationError
-from pm_db.schemas import Out
 
 log = logging.getLogger("pm.api")
 
@@ -76,7 +75,7 @@ def _dump(value: Any) -> Any:
 
 def ok(data: Any, status: int = 200) -> Response:
     """The success envelope around `data` (a pydantic model, a list of them, or plain)."""
-    if isinstance(data, Out):
+    if isinstance(data, BaseModel):
         body = b'{"ok":true,"data":' + data.__pydantic_serializer__.to_json(data) + b"}"
     else:
         body = json.dumps({"ok": True, "data": _dump(data)}, separators=(",", ":")).encode()

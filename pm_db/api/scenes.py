@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from pm_db import schemas
-from pm_db.api.auth import caller, check_acts_as
+from pm_db.api.auth import acting_as, caller
 from pm_db.api.entities import Ident, OptionalId, OptionalText
 from pm_db.api.envelope import ERROR_RESPONSES, Envelope, ok
 from pm_db.api.inputs import json_body
@@ -40,11 +40,7 @@ def save_scene(
     who: Annotated[Caller, Depends(caller)],
     data: Annotated[Any, Depends(json_body)],
 ) -> Response:
-    if isinstance(data, dict):
-        data.setdefault("artist", who.login)
-        if isinstance(data["artist"], str):
-            check_acts_as(who, data["artist"].strip(), "save scenes")
-    return ok(backend(request).save_scene(data), status=201)
+    return ok(backend(request).save_scene(acting_as(who, data, "save scenes")), status=201)
 
 
 @router.get(
