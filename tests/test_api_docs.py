@@ -212,3 +212,13 @@ def test_pm_serve_refuses_unsafe_or_unready_configurations(
     unready = _pm(env, "serve", "--port", str(_free_port()))
     _, err = unready.communicate(timeout=60)
     assert unready.returncode == 7 and "pm db upgrade" in err
+
+
+def test_pm_serve_without_the_serve_extra_says_how_to_install(
+    db: Database, monkeypatch: Any, capsys: Any
+) -> None:
+    from pm_db.cli import main
+
+    monkeypatch.setitem(sys.modules, "uvicorn", None)
+    assert main(["serve", "--port", str(_free_port())]) == 7
+    assert "pip install 'pm[serve]'" in capsys.readouterr().err

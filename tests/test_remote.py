@@ -6,10 +6,13 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -225,3 +228,32 @@ def test_pm_api_url_selects_the_remote_backend(tmp_path: Any) -> None:
     assert chosen._headers["Authorization"] == "Bearer pm_from_file"
     local = get_backend(load_settings({"PM_HOME": str(tmp_path)}))
     assert isinstance(local, LocalBackend)
+
+
+def test_the_remote_backend_needs_neither_the_database_stack_nor_the_web_framework() -> None:
+    """Farm nodes and vendors' machines import only the HTTP client."""
+    probe = (
+        "import sys\n"
+        "from pm_db.backend import get_backend\n"
+        "from pm_db.config import load_settings\n"
+        "get_backend(load_settings({'PM_API_URL': 'http://pm:8002', 'PM_HOME': '.'}))\n"
+        "heavy = ('sqlalchemy', 'fastapi', 'starlette', 'uvicorn')\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_only_pm_db_api_imports_the_web_framework() -> None:
+    package = Path(__file__).resolve().parent.parent / "pm_db"
+    offenders = [
+        str(path.relative_to(package))
+        for path in package.rglob("*.py")
+        if "api" not in path.relative_to(package).parts[:1]
+        and any(
+            line.lstrip().startswith((f"import {m}", f"from {m}"))
+            for line in path.read_text().splitlines()
+            for m in ("fastapi", "starlette")
+        )
+    ]
+    assert offenders == []
