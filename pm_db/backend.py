@@ -16,10 +16,10 @@ from pm_db.config import Settings, load_settings
 
 if TYPE_CHECKING:
     from pm_db.db import Database
-    from pm_db.services.browse import BrowseNode, TaskRow
     from pm_db.services.events import EventOut
     from pm_db.services.parts import PartOut
     from pm_db.usd.layers import RebuildReport
+    from pm_db.views import BrowseNode, TaskRow
 
 
 class Backend(Protocol):

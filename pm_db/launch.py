@@ -37,7 +37,7 @@ from pm_db.names import check_login, check_lower_name
 
 if TYPE_CHECKING:
     from pm_db.backend import Backend
-    from pm_db.services.browse import TaskRow
+    from pm_db.views import TaskRow
 
 PACKAGE_FILE = "houdini_package.json"
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent

@@ -15,10 +15,6 @@ from tests.helpers import row_counts
 from tests.test_browser_support import publish, save, shot_history
 
 
-def by_key(nodes: list[browse.BrowseNode]) -> dict[str, browse.BrowseNode]:
-    return {n.key: n for n in nodes}
-
-
 def test_empty_database_has_no_roots(db: object) -> None:
     assert browse.roots(db) == []  # type: ignore[arg-type]
 

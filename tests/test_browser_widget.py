@@ -47,6 +47,8 @@ def rows(browser: AssetBrowser) -> Rows:
 
     def walk(parent: Any, depth: int) -> None:
         for row in range(model.rowCount(parent)):
+            if browser.tree.isRowHidden(row, parent):
+                continue
             index = model.index(row, NAME, parent)
             status = model.index(row, STATUS, parent).data() or ""
             shown.append((depth, index.data(), status))

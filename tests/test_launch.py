@@ -17,7 +17,7 @@ from pm_db.backend import LocalBackend
 from pm_db.cli import main
 from pm_db.errors import ConfigError, NotFound, ValidationError
 from pm_db.services import entities
-from pm_db.services.browse import TaskRow
+from pm_db.views import TaskRow
 from pm_db.services.events import list_events
 from tests.conftest import Studio
 

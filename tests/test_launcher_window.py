@@ -64,8 +64,8 @@ def test_an_artist_sees_their_tasks(qtbot: Any, studio: Studio, env: dict[str, s
     assert artists == ["Jane Doe (jdoe)", "Amy Lee (amy)"]
     assert window.current_artist() == "jdoe"
     assert table(window) == [
-        ("FX3X", "Rock  (prop)", "fx", "fx", "todo"),
-        ("FX3X", "SQ010/SH010  (1001-1100)", "fx", "fx", "todo"),
+        ("FX3X", "Rock  (prop)", "fx", "todo"),
+        ("FX3X", "SQ010/SH010  (1001-1100)", "fx", "todo"),
     ]
     assert window.launch_button.isEnabled()
     assert window.executable.text() == env["PM_DCC_HOUDINI"]
@@ -94,7 +94,9 @@ def test_launch_starts_houdini_with_the_context(
     assert seen["PM_ARTIST"] == "jdoe"
     assert seen["PM_DB_URL"] == env["PM_DB_URL"]
     assert seen["HOUDINI_PACKAGE_DIR"] == env["PM_HOUDINI_PACKAGE_DIR"]
-    assert f"pid {result.pid}" in window.message.text()
+    assert window.message.text() == (
+        f"Started houdini (pid {result.pid}) for FX3X SQ010/SH010 fx as jdoe."
+    )
     [event] = list_events(studio.db, kind="dcc.launched")
     assert (event.entity_id, event.payload["pid"]) == (studio.shot_task_id, result.pid)
 

@@ -67,13 +67,13 @@ def _launcher(args: argparse.Namespace) -> Any:
     from pm_db.errors import ConfigError
 
     try:
-        from pm_houdini import launcher
+        from pm_houdini.launcher import run
     except ImportError as exc:
         raise ConfigError(
             f"the launcher needs Qt ({exc}); install it with: pip install 'pm[ui]'",
             field="PySide6",
         ) from exc
-    code = launcher.run()
+    code = run()
     if code:
         raise SystemExit(code)
     return None

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
 from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import Session
 
@@ -38,74 +36,14 @@ from pm_db.models import (
 from pm_db.models import (
     Sequence as SequenceRow,
 )
-from pm_db.services.context import absolute_path
+from pm_db.services.context import absolute_path, root_for
+from pm_db.views import BrowseNode, TaskRow
 
 PAGE = 200
 MAX_PAGE = 2000
 MAX_KEYS = 1000
 SEARCH_LIMIT = 200
 NODE_KINDS = ("project", "sequence", "shot", "asset", "usd_asset", "part", "publish")
-
-
-class BrowseNode(BaseModel):
-    """One row of the browser's tree. Which fields are set depends on `kind`:
-
-    project (name: code, info: title), sequence, shot (info: frame range), asset (info:
-    asset type), usd_asset (path: asset layer; info: step, artist/scene), part (path: part
-    layer; version/status: the publish in use, pinned or latest), publish (path: data
-    layer; the source scene, the stable layer paths, metadata). `children` is how many
-    rows the next level holds (for a part: its versions).
-    """
-
-    key: str
-    parent: str | None
-    kind: str
-    name: str
-    project: str
-    info: str = ""
-    children: int = 0
-    version: str | None = None
-    status: str | None = None
-    artist: str | None = None
-    time: datetime | None = None
-    path: str | None = None
-    latest: bool = False
-    pinned: bool = False
-    withdrawn: bool = False
-    part_id: int | None = None
-    publish_id: int | None = None
-    publish_uid: str | None = None
-    asset_name: str | None = None
-    part_name: str | None = None
-    pinned_version: str | None = None
-    scene_id: int | None = None
-    scene_name: str | None = None
-    scene_version: int | None = None
-    scene_iteration: int | None = None
-    scene_path: str | None = None
-    part_path: str | None = None
-    asset_path: str | None = None
-    completed_at: datetime | None = None
-    error: str | None = None
-    metadata: dict[str, Any] = Field(default_factory=dict)
-
-
-class TaskRow(BaseModel):
-    """A task as the launcher lists it: where it is (project, shot or asset) and its state.
-    `target` is None for a task whose shot or asset cannot be found."""
-
-    id: int
-    name: str
-    step: str
-    status: str
-    project_id: int
-    project: str
-    project_name: str
-    target_type: str | None
-    target_id: int | None
-    target: str | None
-    target_info: str = ""
-    artist: str | None = None
 
 
 def numbers(version: int, iteration: int) -> str:
@@ -479,9 +417,37 @@ def _publishes_with_context(
     return {publish.id: (publish, login, project) for publish, login, project in rows}
 
 
+_VERSION_COLUMNS = (
+    Publish.id,
+    Publish.part_id,
+    Publish.publish_id,
+    Publish.status,
+    Publish.is_latest,
+    Publish.version,
+    Publish.iteration,
+    Publish.item_usd_path,
+    Publish.part_usd_path,
+    Publish.asset_usd_path,
+    Publish.asset_name,
+    Publish.part_name,
+    Publish.completed_at,
+    Publish.created_at,
+    Publish.error,
+    Publish.meta,
+    Scene.id.label("scene_id"),
+    Scene.name.label("scene_name"),
+    Scene.version.label("scene_version"),
+    Scene.iteration.label("scene_iteration"),
+    Scene.path.label("scene_path"),
+    Artist.login,
+    Task.project_id,
+)
+
+
 def _versions(session: Session, part_ids: list[int], limit: int, offset: int) -> list[BrowseNode]:
     """A page of each part's publishes, newest first; the first page also carries the
-    latest and pinned publish wherever they are in the history."""
+    latest and pinned publish wherever they are in the history. Plain columns, not ORM
+    objects: a page is hundreds of rows and the browser waits for it."""
     order = (Publish.version.desc(), Publish.iteration.desc(), Publish.id.desc())
     rank = func.row_number().over(partition_by=Publish.part_id, order_by=order).label("rank")
     ranked = select(Publish.id, rank).where(Publish.part_id.in_(part_ids)).subquery()
@@ -499,60 +465,71 @@ def _versions(session: Session, part_ids: list[int], limit: int, offset: int) ->
             Publish.id.in_(list(pins.values())),
         )
     query = (
-        select(Publish, Scene, Artist.login, Project)
+        select(*_VERSION_COLUMNS)
         .join(Scene, Scene.id == Publish.scene_id)
         .join(Artist, Artist.id == Publish.created_by)
         .join(Task, Task.id == Publish.task_id)
-        .join(Project, Project.id == Task.project_id)
         .where(condition)
         .order_by(Publish.part_id, *order)
     )
+    rows = session.execute(query).all()
+    projects = _project_roots(session, {row.project_id for row in rows})
     pinned_ids = set(pins.values())
-    return [
-        _version_node(
-            publish,
-            scene,
-            login,
-            project,
-            publish.id in pinned_ids and publish.status == "published",
-        )
-        for publish, scene, login, project in session.execute(query)
-    ]
+    return [_version_node(row, *projects[row.project_id], row.id in pinned_ids) for row in rows]
 
 
-def _version_node(
-    publish: Publish, scene: Scene, login: str, project: Project, pinned: bool
-) -> BrowseNode:
-    data_path = _absolute(project, publish.item_usd_path)
-    label = numbers(publish.version, publish.iteration)
-    return BrowseNode(
-        key=f"publish:{publish.id}",
-        parent=f"part:{publish.part_id}",
+def _project_roots(session: Session, project_ids: set[int]) -> dict[int, tuple[str, str | None]]:
+    """(code, root on this platform or None) of each project."""
+    found = {}
+    for project in _projects(session, project_ids).values():
+        try:
+            root: str | None = root_for(project).rstrip("/")
+        except ValidationError:
+            root = None
+        found[project.id] = (project.code, root)
+    return found
+
+
+def _under(root: str | None, relative: str | None) -> str | None:
+    return f"{root}/{relative}" if root and relative else None
+
+
+def _version_node(row: Any, code: str, root: str | None, pinned: bool) -> BrowseNode:
+    data_path = _under(root, row.item_usd_path)
+    label = numbers(row.version, row.iteration)
+    # Built without validation: every value comes straight from the database.
+    return BrowseNode.model_construct(
+        key=f"publish:{row.id}",
+        parent=f"part:{row.part_id}",
         kind="publish",
         name=data_path.rsplit("/", 1)[-1] if data_path else label,
-        project=project.code,
+        project=code,
+        info="",
+        children=0,
         version=label,
-        status=publish.status,
-        artist=login,
-        time=publish.completed_at or publish.created_at,
+        status=row.status,
+        artist=row.login,
+        time=row.completed_at or row.created_at,
         path=data_path,
-        latest=publish.is_latest,
-        pinned=pinned,
-        part_id=publish.part_id,
-        publish_id=publish.id,
-        publish_uid=publish.publish_id,
-        asset_name=publish.asset_name,
-        part_name=publish.part_name,
-        scene_id=scene.id,
-        scene_name=scene.name,
-        scene_version=scene.version,
-        scene_iteration=scene.iteration,
-        scene_path=_absolute(project, scene.path),
-        part_path=_absolute(project, publish.part_usd_path),
-        asset_path=_absolute(project, publish.asset_usd_path),
-        completed_at=publish.completed_at,
-        error=publish.error,
-        metadata=publish.meta or {},
+        latest=row.is_latest,
+        pinned=pinned and row.status == "published",
+        withdrawn=False,
+        part_id=row.part_id,
+        publish_id=row.id,
+        publish_uid=row.publish_id,
+        asset_name=row.asset_name,
+        part_name=row.part_name,
+        pinned_version=None,
+        scene_id=row.scene_id,
+        scene_name=row.scene_name,
+        scene_version=row.scene_version,
+        scene_iteration=row.scene_iteration,
+        scene_path=_under(root, row.scene_path),
+        part_path=_under(root, row.part_usd_path),
+        asset_path=_under(root, row.asset_usd_path),
+        completed_at=row.completed_at,
+        error=row.error,
+        metadata=row.meta or {},
     )
 
 

@@ -23,9 +23,9 @@ from pm_houdini.qt import QtCore, QtGui, QtWidgets, Signal, application, exec_di
 if TYPE_CHECKING:
     from pm_db.backend import Backend
     from pm_db.launch import LaunchResult
-    from pm_db.services.browse import TaskRow
+    from pm_db.views import TaskRow
 
-COLUMNS = ("Project", "Shot / Asset", "Step", "Task", "Status")
+COLUMNS = ("Project", "Shot / Asset", "Task", "Status")
 NO_TARGET = "(no shot or asset)"
 Index = QtCore.QModelIndex | QtCore.QPersistentModelIndex
 NO_INDEX = QtCore.QModelIndex()
@@ -67,17 +67,18 @@ class TaskTable(QtCore.QAbstractTableModel):
             target = task.target or NO_TARGET
             if task.target and task.target_info:
                 target = f"{task.target}  ({task.target_info})"
-            return (task.project, target, task.step, task.name, task.status)[column]
+            work = task.step if task.name == task.step else f"{task.step} · {task.name}"
+            return (task.project, target, work, task.status)[column]
         if role == _ROLES.ToolTipRole and column == 0:
             return task.project_name
-        if role == _ROLES.DecorationRole and column == 4:
+        if role == _ROLES.DecorationRole and column == 3:
             return style.status_icon(task.status)
         if role == _ROLES.DecorationRole and column == 1 and task.target_type:
             return style.kind_icon(task.target_type)
         if role == _ROLES.ForegroundRole:
             if column == 1 and task.target is None:
                 return style.colour("failed")
-            if column == 4:
+            if column == 3:
                 return style.colour(task.status)
         return None
 
@@ -152,7 +153,10 @@ class LauncherWindow(QtWidgets.QWidget):
         self.view.verticalHeader().setDefaultSectionSize(26)
         columns = self.view.horizontalHeader()
         columns.setStretchLastSection(True)
-        for column, width in enumerate((110, 230, 90, 110)):
+        columns.setDefaultAlignment(
+            QtCore.Qt.AlignmentFlag.AlignLeft | QtCore.Qt.AlignmentFlag.AlignVCenter
+        )
+        for column, width in enumerate((110, 280, 160)):
             columns.resizeSection(column, width)
         self.view.doubleClicked.connect(lambda _index: self.launch())
         self.view.selectionModel().currentRowChanged.connect(lambda *_: self._update())
@@ -177,6 +181,13 @@ class LauncherWindow(QtWidgets.QWidget):
         self.launch_button = QtWidgets.QPushButton("Launch")
         self.launch_button.setMinimumWidth(140)
         self.launch_button.setMinimumHeight(32)
+        self.launch_button.setStyleSheet(
+            "QPushButton { background: #3d6a9e; color: white; font-weight: 600;"
+            " border: 1px solid #2c4f77; border-radius: 3px; padding: 4px 16px; }"
+            " QPushButton:hover { background: #4a7bb3; }"
+            " QPushButton:disabled { background: #4a4a4a; color: #8a8a8a;"
+            " border-color: #3a3a3a; }"
+        )
         self.launch_button.setDefault(True)
         self.launch_button.clicked.connect(self.launch)
         bottom.addWidget(self.launch_button)
@@ -210,8 +221,12 @@ class LauncherWindow(QtWidgets.QWidget):
         except PmError as exc:
             self.where.setText(str(exc))
             return
-        where = settings.api_url or settings.masked_db_url
-        self.where.setText(f"pm: {where}")
+        if settings.api_url:
+            self.where.setText(f"REST service: {settings.api_url}")
+        elif settings.is_sqlite:
+            self.where.setText(f"Database: {settings.db_url.split(':///', 1)[-1]}")
+        else:
+            self.where.setText(f"Database: {settings.masked_db_url}")
 
     def _load_dccs(self) -> None:
         from pm_db import launch
@@ -334,9 +349,13 @@ class LauncherWindow(QtWidgets.QWidget):
 
     def _launched(self, result: LaunchResult) -> None:
         self._update()
+        where = result.context.get("PM_PROJECT", "")
+        task = next((t for t in self.table.tasks if t.id == result.task_id), None)
+        if task is not None:
+            where = f"{task.project} {task.target} {task.step}"
         self._say(
-            f"Started {result.dcc} (pid {result.pid}) for task {result.task_id} as "
-            f"{result.artist}." + "".join(f"\nNote: {note}" for note in result.notes)
+            f"Started {result.dcc} (pid {result.pid}) for {where} as {result.artist}."
+            + "".join(f"\nNote: {note}" for note in result.notes)
         )
         self.launched.emit(result)
 

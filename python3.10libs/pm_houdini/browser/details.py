@@ -11,7 +11,7 @@ from pm_houdini.browser.model import Node, plural, when
 from pm_houdini.qt import QtCore, QtGui, QtWidgets, Signal
 
 if TYPE_CHECKING:
-    from pm_db.services.browse import BrowseNode
+    from pm_db.views import BrowseNode
 
 ACTIONS = (
     ("sublayer", "Add as Sublayer", "Add this layer to the current LOP network as a sublayer"),
@@ -35,7 +35,8 @@ class PathField(QtWidgets.QWidget):
         layout.setSpacing(4)
         self.edit = QtWidgets.QLineEdit(path)
         self.edit.setReadOnly(True)
-        self.edit.setCursorPosition(0)
+        # The end of a path (the file name, the numbers) is what an artist reads first.
+        self.edit.setCursorPosition(len(path))
         self.edit.setToolTip(path)
         if missing:
             self.edit.setStyleSheet(f"QLineEdit {{ color: {style.STATUS_COLOURS['missing']}; }}")
@@ -91,8 +92,13 @@ class DetailsPane(QtWidgets.QWidget):
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QtWidgets.QFrame.Shape.NoFrame)
         body = QtWidgets.QWidget()
-        self.form = QtWidgets.QFormLayout(body)
-        self.form.setContentsMargins(0, 4, 0, 4)
+        column = QtWidgets.QVBoxLayout(body)
+        column.setContentsMargins(0, 4, 0, 4)
+        self.form = QtWidgets.QFormLayout()
+        self.form.setContentsMargins(0, 0, 0, 0)
+        self.form.setVerticalSpacing(6)
+        column.addLayout(self.form)
+        column.addStretch(1)
         self.form.setLabelAlignment(
             QtCore.Qt.AlignmentFlag.AlignRight | QtCore.Qt.AlignmentFlag.AlignVCenter
         )

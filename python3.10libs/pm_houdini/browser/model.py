@@ -1,32 +1,33 @@
-"""The browser's Qt model: a lazily filled tree of pm nodes, and the filter in front of it.
+"""The browser's Qt model: a lazily filled tree of pm nodes, and the filter over it.
 
-`BrowseModel` holds only what has been loaded. A level is asked for when the view expands
-a node (`canFetchMore`/`fetchMore` emit `fetch_requested`); a "Loading..." row stands in
-until the answer arrives. A part's versions come in pages with a "Show more" row.
-`BrowseFilter` shows rows whose name, or an ancestor's name, holds the search text, plus
-the ancestors of such rows; "latest only" hides the versions that are neither latest
-nor pinned.
+The rows live in a `QStandardItemModel`, so painting and scrolling run in Qt's C++ without
+calling Python: the view stays fluid with thousands of rows, even while a worker thread
+holds Python's interpreter lock. Python keeps a `Node` per row (its pm item and loading
+state), found by the key stored in the row.
+
+A node with children not loaded yet holds one "Loading…" row, so the view draws its
+expand arrow; expanding it asks for the level (`BrowseModel.expand` emits
+`fetch_requested`). A part's versions come in pages with a "Show more" row. `RowFilter`
+applies the search text and "latest only" by hiding rows of the view.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pm_houdini.browser import style
-from pm_houdini.qt import QtCore, QtGui, Signal, change_filter
+from pm_houdini.qt import QtCore, QtGui, QtWidgets, Signal
 
 if TYPE_CHECKING:
-    from pm_db.services.browse import BrowseNode
+    from pm_db.views import BrowseNode
 
 COLUMNS = ("Name", "Status", "Artist", "Published", "Details")
 NAME, STATUS, ARTIST, TIME, INFO = range(len(COLUMNS))
 PLACEHOLDERS = ("loading", "more", "error")
-NODE_ROLE = QtCore.Qt.ItemDataRole.UserRole + 1
-Index = QtCore.QModelIndex | QtCore.QPersistentModelIndex
-NO_INDEX = QtCore.QModelIndex()
 _ROLES = QtCore.Qt.ItemDataRole
+KEY_ROLE = _ROLES.UserRole + 1
 
 
 def plural(count: int, word: str) -> str:
@@ -45,16 +46,17 @@ class Node:
         "cells",
         "children",
         "extras",
+        "is_placeholder",
         "item",
         "key",
         "kind",
         "loaded",
         "loading",
-        "lower",
         "missing",
         "parent",
+        "qitem",
         "ranked",
-        "row",
+        "search",
         "status_key",
     )
 
@@ -68,19 +70,21 @@ class Node:
         missing: bool = False,
     ) -> None:
         self.kind = kind
+        self.is_placeholder = kind in PLACEHOLDERS
         self.key = key
         self.parent = parent
         self.item = item
         self.children: list[Node] = []
-        self.row = 0
         self.loaded = False
         self.loading = False
         self.missing = missing
         self.ranked = 0
         self.extras: list[str] = []
+        self.qitem: QtGui.QStandardItem | None = None
         self.cells = _cells(item, missing) if item is not None else (text, "", "", "", "")
-        self.lower = self.cells[0].lower()
         self.status_key = _status_key(item, missing) if item is not None else ""
+        searchable = item is not None and item.kind != "publish"
+        self.search = self.cells[0].lower() if searchable else ""
 
     @property
     def expected(self) -> int:
@@ -88,8 +92,8 @@ class Node:
         return self.item.children if self.item is not None else 0
 
     @property
-    def is_placeholder(self) -> bool:
-        return self.kind in PLACEHOLDERS
+    def expandable(self) -> bool:
+        return self.item is not None and self.kind != "publish" and self.expected > 0
 
     def ancestors(self) -> Iterable[Node]:
         node = self.parent
@@ -147,13 +151,17 @@ def _cells(item: BrowseNode, missing: bool) -> tuple[str, str, str, str, str]:
     return (name, _status_text(item, missing), item.artist or "", when(item.time), info)
 
 
-def _numbers(version: int | None, iteration: int | None) -> str:
-    if version is None or iteration is None:
-        return ""
-    return f"v{version:03d} i{iteration:03d}"
+class _Fonts:
+    def __init__(self) -> None:
+        self.bold = QtGui.QFont()
+        self.bold.setBold(True)
+        self.italic = QtGui.QFont()
+        self.italic.setItalic(True)
+        self.struck = QtGui.QFont()
+        self.struck.setStrikeOut(True)
 
 
-class BrowseModel(QtCore.QAbstractItemModel):
+class BrowseModel(QtGui.QStandardItemModel):
     """The loaded part of pm's tree; see the module docstring."""
 
     fetch_requested = Signal(str)
@@ -161,187 +169,57 @@ class BrowseModel(QtCore.QAbstractItemModel):
 
     def __init__(self, parent: QtCore.QObject | None = None) -> None:
         super().__init__(parent)
+        self.setHorizontalHeaderLabels(list(COLUMNS))
         self.root = Node("root", "", None)
         self.root.loaded = True
         self._by_key: dict[str, Node] = {}
-        self._bold = QtGui.QFont()
-        self._bold.setBold(True)
-        self._italic = QtGui.QFont()
-        self._italic.setItalic(True)
-        self._struck = QtGui.QFont()
-        self._struck.setStrikeOut(True)
+        self._fonts = _Fonts()
 
     # Access ---------------------------------------------------------------------------
 
-    def node(self, index: Index) -> Node:
-        """The node behind `index` (the invisible root for an invalid index)."""
+    def node(self, index: QtCore.QModelIndex) -> Node | None:
+        """The node of a row of this model (any column), or None."""
         if not index.isValid():
-            return self.root
-        node: Node = index.internalPointer()
-        return node
+            return None
+        key = index.siblingAtColumn(NAME).data(KEY_ROLE)
+        return self._by_key.get(key) if key else None
 
     def node_for_key(self, key: str) -> Node | None:
         return self._by_key.get(key)
 
-    def index_for(self, node: Node, column: int = 0) -> QtCore.QModelIndex:
-        if node is self.root or node.parent is None:
-            return QtCore.QModelIndex()
-        return self.createIndex(node.row, column, node)
+    def index_for(self, node: Node) -> QtCore.QModelIndex:
+        return node.qitem.index() if node.qitem is not None else QtCore.QModelIndex()
 
     def loaded_keys(self) -> set[str]:
         """Keys of the nodes whose next level is loaded."""
         return {key for key, node in self._by_key.items() if node.loaded}
 
     def walk(self) -> Iterable[Node]:
-        """Every loaded node, depth first."""
+        """Every node in the tree (placeholders included), depth first."""
         stack = list(reversed(self.root.children))
         while stack:
             node = stack.pop()
             yield node
             stack.extend(reversed(node.children))
 
-    # Qt's model interface -------------------------------------------------------------
-
-    def index(self, row: int, column: int, parent: Index = NO_INDEX) -> QtCore.QModelIndex:
-        owner = self.node(parent)
-        if not 0 <= row < len(owner.children) or not 0 <= column < len(COLUMNS):
-            return QtCore.QModelIndex()
-        return self.createIndex(row, column, owner.children[row])
-
-    def parent(self, index: Index = NO_INDEX) -> QtCore.QModelIndex:  # type: ignore[override]
-        if not index.isValid():
-            return QtCore.QModelIndex()
-        owner = self.node(index).parent
-        if owner is None or owner is self.root:
-            return QtCore.QModelIndex()
-        return self.createIndex(owner.row, 0, owner)
-
-    def rowCount(self, parent: Index = NO_INDEX) -> int:
-        if parent.column() > 0:
-            return 0
-        return len(self.node(parent).children)
-
-    def columnCount(self, parent: Index = NO_INDEX) -> int:
-        return len(COLUMNS)
-
-    def hasChildren(self, parent: Index = NO_INDEX) -> bool:
-        node = self.node(parent)
-        if node.children:
-            return True
-        return not node.is_placeholder and not node.loaded and node.expected > 0
-
-    def canFetchMore(self, parent: Index) -> bool:
-        node = self.node(parent)
-        return node is not self.root and not node.loaded and not node.loading and node.expected > 0
-
-    def fetchMore(self, parent: Index) -> None:
-        node = self.node(parent)
-        if self.canFetchMore(parent):
-            self.start_loading(node)
-            self.fetch_requested.emit(node.key)
-
-    def headerData(
-        self,
-        section: int,
-        orientation: QtCore.Qt.Orientation,
-        role: int = _ROLES.DisplayRole,
-    ) -> Any:
-        horizontal = orientation == QtCore.Qt.Orientation.Horizontal
-        if horizontal and role == _ROLES.DisplayRole and 0 <= section < len(COLUMNS):
-            return COLUMNS[section]
-        return None
-
-    def flags(self, index: Index) -> QtCore.Qt.ItemFlag:
-        if not index.isValid():
-            return QtCore.Qt.ItemFlag.NoItemFlags
-        flags = QtCore.Qt.ItemFlag.ItemIsEnabled
-        if not self.node(index).is_placeholder or self.node(index).kind == "more":
-            flags |= QtCore.Qt.ItemFlag.ItemIsSelectable
-        return flags
-
-    def data(self, index: Index, role: int = _ROLES.DisplayRole) -> Any:
-        if not index.isValid():
-            return None
-        node: Node = index.internalPointer()
-        column = index.column()
-        if role == _ROLES.DisplayRole:
-            return node.cells[column]
-        if role == NODE_ROLE:
-            return node
-        if role == _ROLES.DecorationRole:
-            return self._decoration(node, column)
-        if role == _ROLES.ForegroundRole:
-            return self._foreground(node, column)
-        if role == _ROLES.FontRole:
-            return self._font(node, column)
-        if role == _ROLES.ToolTipRole:
-            return self._tooltip(node, column)
-        return None
-
-    def _decoration(self, node: Node, column: int) -> Any:
-        if column == NAME and node.item is not None:
-            if node.kind == "publish":
-                return style.status_icon(node.status_key or "pending")
-            return style.kind_icon(node.kind)
-        if column == STATUS and node.status_key:
-            return style.status_icon(node.status_key)
-        return None
-
-    def _foreground(self, node: Node, column: int) -> Any:
-        if node.is_placeholder:
-            return style.colour("failed" if node.kind == "error" else "muted")
-        if node.status_key in ("deprecated", "withdrawn"):
-            return style.colour(node.status_key)
-        if column == STATUS and node.status_key:
-            return style.colour(node.status_key)
-        if column in (INFO, TIME):
-            return style.colour("muted")
-        return None
-
-    def _font(self, node: Node, column: int) -> Any:
-        if node.is_placeholder:
-            return self._italic
-        item = node.item
-        if item is None:
-            return None
-        if item.kind == "publish" and item.status == "deprecated" and column == NAME:
-            return self._struck
-        if item.kind == "publish" and (item.latest or item.pinned):
-            return self._bold
-        if item.kind == "project" and column == NAME:
-            return self._bold
-        return None
-
-    def _tooltip(self, node: Node, column: int) -> Any:
-        item = node.item
-        if item is None:
-            return node.cells[0]
-        if node.missing:
-            return f"The file is missing:\n{item.path}"
-        if item.kind == "publish" and item.error:
-            return f"{item.status}: {item.error}"
-        return item.path or item.info or None
-
     # Changes --------------------------------------------------------------------------
 
     def set_roots(self, items: Sequence[BrowseNode]) -> None:
         """Replace the whole tree by the given projects (nothing below them loaded)."""
-        self.beginResetModel()
+        # One reset, not a removal per row: the filters and the view drop it all at once.
+        self.clear()
+        self.setHorizontalHeaderLabels(list(COLUMNS))
         self.root.children = []
         self._by_key = {}
-        for row, item in enumerate(items):
-            node = Node(item.kind, item.key, self.root, item)
-            node.row = row
-            self.root.children.append(node)
-            self._by_key[node.key] = node
-        self.endResetModel()
+        self._append(self.root, items, set())
 
-    def start_loading(self, node: Node) -> None:
-        """Mark `node` as loading and show a "Loading..." row under it."""
+    def expand(self, node: Node) -> bool:
+        """The view opened `node`: ask for its level unless it is loaded or on its way."""
+        if node.loaded or node.loading or not node.expandable:
+            return False
         node.loading = True
-        self._replace_placeholders(
-            node, [Node("loading", f"{node.key}#loading", node, text="Loading…")]
-        )
+        self.fetch_requested.emit(node.key)
+        return True
 
     def set_children(
         self, key: str, items: Sequence[BrowseNode], missing: set[str], page: int = 0
@@ -357,7 +235,7 @@ class BrowseModel(QtCore.QAbstractItemModel):
         ranked = list(items[:page]) if page else list(items)
         extras = list(items[page:]) if page else []
         node.ranked = len(ranked)
-        self._replace_placeholders(node, [])
+        self._clear_placeholders(node)
         self._append(node, ranked, missing)
         self._finish_versions(node, extras, missing)
         return True
@@ -368,25 +246,24 @@ class BrowseModel(QtCore.QAbstractItemModel):
         if node is None:
             return False
         node.loading = False
-        self._replace_placeholders(node, [])
+        self._clear_placeholders(node)
         stale = [self._by_key[k] for k in node.extras if k in self._by_key]
         self._remove(node, stale)
         known = {child.key for child in node.children}
-        page = [item for item in items if item.key not in known]
         node.ranked += len(items)
-        self._append(node, page, missing)
+        self._append(node, [item for item in items if item.key not in known], missing)
         kept = [n.item for n in stale if n.item is not None]
         self._finish_versions(node, kept, missing)
         return True
 
     def load_failed(self, key: str, message: str) -> None:
-        """Show why a level could not be loaded under its node; expanding again retries."""
+        """Show why a level could not be loaded under its node; clicking it retries."""
         node = self._by_key.get(key)
         if node is None:
             return
         node.loading = False
-        error = Node("error", f"{key}#error", node, text=f"Could not load: {message}")
-        self._replace_placeholders(node, [error])
+        self._clear_placeholders(node)
+        self._add_placeholder(node, "error", f"Could not load: {message}")
 
     def request_more(self, node: Node) -> None:
         """The "Show more" row was chosen: load the next page of its part."""
@@ -394,12 +271,12 @@ class BrowseModel(QtCore.QAbstractItemModel):
         if owner is None or owner.loading:
             return
         owner.loading = True
-        loading = Node("loading", f"{owner.key}#loading", owner, text="Loading…")
-        self._replace_placeholders(owner, [loading])
+        self._clear_placeholders(owner)
+        self._add_placeholder(owner, "loading", "Loading…")
         self.more_requested.emit(owner.key)
 
     def unload(self, key: str) -> None:
-        """Forget the level under `key`, so it loads again the next time it is needed."""
+        """Forget the level under `key`, so it loads again the next time it is opened."""
         node = self._by_key.get(key)
         if node is None:
             return
@@ -408,20 +285,8 @@ class BrowseModel(QtCore.QAbstractItemModel):
         node.loading = False
         node.ranked = 0
         node.extras = []
-
-    def replace_item(self, item: BrowseNode, missing: bool) -> None:
-        """Refresh one row in place from a newer copy of its item."""
-        node = self._by_key.get(item.key)
-        if node is None or node.parent is None:
-            return
-        node.item = item
-        node.missing = missing
-        node.cells = _cells(item, missing)
-        node.lower = node.cells[0].lower()
-        node.status_key = _status_key(item, missing)
-        first = self.index_for(node, 0)
-        last = self.index_for(node, len(COLUMNS) - 1)
-        self.dataChanged.emit(first, last)
+        if node.expandable:
+            self._add_placeholder(node, "loading", "Loading…")
 
     def _finish_versions(self, node: Node, extras: Sequence[BrowseNode], missing: set[str]) -> None:
         if node.kind != "part":
@@ -432,95 +297,193 @@ class BrowseModel(QtCore.QAbstractItemModel):
         node.extras = [item.key for item in tail]
         left = node.expected - node.ranked
         if left > 0:
-            more = Node("more", f"{node.key}#more", node, text=f"Show more ({left:,} older)")
-            self._replace_placeholders(node, [more])
+            self._add_placeholder(node, "more", f"Show more ({left:,} older)")
 
     def _append(self, owner: Node, items: Sequence[BrowseNode], missing: set[str]) -> None:
-        fresh = [item for item in items if item.key not in self._by_key]
-        if not fresh:
-            return
-        first = len(owner.children)
-        self.beginInsertRows(self.index_for(owner), first, first + len(fresh) - 1)
-        for offset, item in enumerate(fresh):
+        parent = owner.qitem if owner.qitem is not None else self.invisibleRootItem()
+        for item in items:
+            if item.key in self._by_key:
+                continue
             child = Node(item.kind, item.key, owner, item, missing=item.key in missing)
-            child.row = first + offset
             owner.children.append(child)
             self._by_key[child.key] = child
-        self.endInsertRows()
+            parent.appendRow(self._row(child))
+            if child.expandable:
+                self._add_placeholder(child, "loading", "Loading…")
 
-    def _replace_placeholders(self, owner: Node, placeholders: list[Node]) -> None:
-        old = [child for child in owner.children if child.is_placeholder]
-        self._remove(owner, old)
-        if not placeholders:
-            return
-        first = len(owner.children)
-        self.beginInsertRows(self.index_for(owner), first, first + len(placeholders) - 1)
-        for offset, placeholder in enumerate(placeholders):
-            placeholder.row = first + offset
-            owner.children.append(placeholder)
-        self.endInsertRows()
+    def _add_placeholder(self, owner: Node, kind: str, text: str) -> None:
+        placeholder = Node(kind, f"{owner.key}#{kind}", owner, text=text)
+        owner.children.append(placeholder)
+        self._by_key[placeholder.key] = placeholder
+        assert owner.qitem is not None
+        owner.qitem.appendRow(self._row(placeholder))
+
+    def _clear_placeholders(self, owner: Node) -> None:
+        self._remove(owner, [child for child in owner.children if child.is_placeholder])
 
     def _remove(self, owner: Node, nodes: list[Node]) -> None:
         """Remove `nodes` (children of `owner`) and everything under them."""
-        for node in sorted(nodes, key=lambda n: n.row, reverse=True):
-            if node.parent is not owner or owner.children[node.row] is not node:
+        parent = owner.qitem if owner.qitem is not None else self.invisibleRootItem()
+        for node in nodes:
+            if node.qitem is None or node not in owner.children:
                 continue
-            self.beginRemoveRows(self.index_for(owner), node.row, node.row)
-            del owner.children[node.row]
-            for row in range(node.row, len(owner.children)):
-                owner.children[row].row = row
+            parent.removeRow(node.qitem.row())
+            owner.children.remove(node)
             self._forget(node)
-            self.endRemoveRows()
 
     def _forget(self, node: Node) -> None:
         stack = [node]
         while stack:
             current = stack.pop()
+            current.qitem = None
             if self._by_key.get(current.key) is current:
                 del self._by_key[current.key]
             stack.extend(current.children)
 
+    def _row(self, node: Node) -> list[QtGui.QStandardItem]:
+        """The row of standard items showing `node`; column 0 carries its key."""
+        # Not editable in practice: the view has no edit triggers.
+        cells = [QtGui.QStandardItem(text) for text in node.cells]
+        first = cells[NAME]
+        node.qitem = first
+        first.setData(node.key, KEY_ROLE)
+        self._decorate(node, cells)
+        return cells
 
-class BrowseFilter(QtCore.QSortFilterProxyModel):
-    """Name search and "latest only" in front of a BrowseModel; see the module docstring."""
+    def _decorate(self, node: Node, cells: list[QtGui.QStandardItem]) -> None:
+        fonts = self._fonts
+        item = node.item
+        if item is None:
+            for cell in cells:
+                cell.setFont(fonts.italic)
+                cell.setForeground(style.colour("failed" if node.kind == "error" else "muted"))
+            if node.kind == "loading":
+                cells[NAME].setSelectable(False)
+            cells[NAME].setToolTip(node.cells[0])
+            return
+        if item.kind == "publish":
+            cells[NAME].setIcon(style.status_icon(node.status_key or "pending"))
+        else:
+            cells[NAME].setIcon(style.kind_icon(item.kind))
+        if node.status_key:
+            cells[STATUS].setIcon(style.status_icon(node.status_key))
+            cells[STATUS].setForeground(style.colour(node.status_key))
+        for column in (TIME, INFO):
+            cells[column].setForeground(style.colour("muted"))
+        if node.status_key in ("deprecated", "withdrawn"):
+            for column in (NAME, ARTIST):
+                cells[column].setForeground(style.colour(node.status_key))
+        if item.kind == "publish" and item.status == "deprecated":
+            cells[NAME].setFont(fonts.struck)
+        elif (item.kind == "publish" and (item.latest or item.pinned)) or item.kind == "project":
+            cells[NAME].setFont(fonts.bold)
+        tip = item.path or item.info or ""
+        if node.missing:
+            tip = f"The file is missing:\n{item.path}"
+        elif item.kind == "publish" and item.error:
+            tip = f"{item.status}: {item.error}"
+        if tip:
+            cells[NAME].setToolTip(tip)
 
-    def __init__(self, parent: QtCore.QObject | None = None) -> None:
-        super().__init__(parent)
-        self.setRecursiveFilteringEnabled(True)
+
+class RowFilter:
+    """Search text and "latest only", applied by hiding rows of the view.
+
+    A row shows if its name holds the text (case-insensitive), if an ancestor's does (so
+    everything under a matching shot shows), or if a row under it does (so the way to a
+    match shows). "Latest only" hides the versions that are neither latest nor pinned.
+    Only the top-most rows whose state changes are touched (under a hidden row, rows keep
+    whatever state they had), hidden rows keep their expanded state, and the model is never
+    re-filtered by Qt: a keystroke costs a walk over the loaded nodes, and typing on only
+    visits the rows still shown.
+    """
+
+    def __init__(self, view: QtWidgets.QTreeView, model: BrowseModel) -> None:
+        self.view = view
+        self.model = model
         self.text = ""
         self.latest_only = False
+        self._hidden: dict[str, QtGui.QStandardItem] = {}
 
-    def set_text(self, text: str) -> None:
-        """Filter by `text` (case-insensitive, part of a name); '' shows everything."""
+    @property
+    def active(self) -> bool:
+        return bool(self.text) or self.latest_only
+
+    def set_text(self, text: str) -> bool:
+        """Filter by `text` ('' shows everything); True if that changed anything."""
         wanted = text.strip().lower()
-        if wanted != self.text:
-            change_filter(self, lambda: setattr(self, "text", wanted))
+        if wanted == self.text:
+            return False
+        # Typing on only hides more: rows hidden now stay hidden and need no visit.
+        narrowing = bool(self.text) and wanted.startswith(self.text)
+        self.text = wanted
+        self.apply(narrowing)
+        return True
 
     def set_latest_only(self, latest_only: bool) -> None:
         if latest_only != self.latest_only:
-            change_filter(self, lambda: setattr(self, "latest_only", latest_only))
+            self.latest_only = latest_only
+            self.apply()
 
-    def source(self) -> BrowseModel:
-        model = self.sourceModel()
-        assert isinstance(model, BrowseModel)
-        return model
+    def apply(self, narrowing: bool = False) -> None:
+        """Hide and show rows to match the current text and toggle."""
+        if not self.active:
+            for key, qitem in list(self._hidden.items()):
+                shown = self.model.node_for_key(key)
+                if shown is not None and shown.qitem is qitem:
+                    self._set_hidden(shown, False)
+            self._hidden.clear()
+            return
+        changes: list[tuple[Node, bool]] = []
+        for child in self.model.root.children:
+            self._walk(child, False, narrowing, changes)
+        for node, hidden in changes:
+            self._set_hidden(node, hidden)
+        if not narrowing:
+            self._hidden = {
+                key: qitem
+                for key, qitem in self._hidden.items()
+                if (kept := self.model.node_for_key(key)) is not None and kept.qitem is qitem
+            }
 
-    def filterAcceptsRow(self, source_row: int, source_parent: Index) -> bool:
-        owner: Node = (
-            source_parent.internalPointer() if source_parent.isValid() else self.source().root
-        )
-        if not 0 <= source_row < len(owner.children):
+    def _is_hidden(self, node: Node) -> bool:
+        qitem = self._hidden.get(node.key)
+        return qitem is not None and qitem is node.qitem
+
+    def _walk(
+        self, node: Node, inherited: bool, narrowing: bool, changes: list[tuple[Node, bool]]
+    ) -> bool:
+        """Whether `node` shows; appends the rows whose state must change."""
+        hidden_now = self._is_hidden(node)
+        if narrowing and hidden_now:
             return False
-        node = owner.children[source_row]
-        if self.latest_only:
-            if node.kind == "more":
-                return False
-            item = node.item
-            if item is not None and item.kind == "publish" and not (item.latest or item.pinned):
-                return False
         text = self.text
-        if not text:
-            return True
-        if text in node.lower and not node.is_placeholder:
-            return True
-        return any(text in ancestor.lower for ancestor in node.ancestors())
+        if node.is_placeholder:
+            shown = (inherited or not text) and not (self.latest_only and node.kind == "more")
+        else:
+            matched = inherited or not text or (text in node.search)
+            below = False
+            inside: list[tuple[Node, bool]] = []
+            for child in node.children:
+                below = self._walk(child, matched, narrowing, inside) or below
+            shown = matched or below
+            item = node.item
+            if self.latest_only and item is not None and item.kind == "publish":
+                shown = shown and (item.latest or item.pinned)
+            # Under a hidden row nothing shows whatever its own state: leave it be.
+            if shown:
+                changes.extend(inside)
+        if shown == hidden_now:
+            changes.append((node, not shown))
+        return shown
+
+    def _set_hidden(self, node: Node, hidden: bool) -> None:
+        if node.qitem is None:
+            return
+        parent = node.parent.qitem if node.parent is not None else None
+        index = parent.index() if parent is not None else QtCore.QModelIndex()
+        self.view.setRowHidden(node.qitem.row(), index, hidden)
+        if hidden:
+            self._hidden[node.key] = node.qitem
+        else:
+            self._hidden.pop(node.key, None)

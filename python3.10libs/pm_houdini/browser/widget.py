@@ -10,7 +10,8 @@ empty one says how to start; a publish whose file is gone is marked.
 from __future__ import annotations
 
 import os
-from collections import defaultdict
+import time
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from typing import TYPE_CHECKING, Any
@@ -19,15 +20,16 @@ from pm_houdini import lop
 from pm_houdini.browser import style
 from pm_houdini.browser.details import ACTIONS, DetailsPane
 from pm_houdini.browser.loader import BackendFactory, Loader, default_backend
-from pm_houdini.browser.model import COLUMNS, BrowseFilter, BrowseModel, Node
+from pm_houdini.browser.model import COLUMNS, BrowseModel, Node, RowFilter
 from pm_houdini.qt import QtCore, QtGui, QtWidgets, exec_dialog
 
 if TYPE_CHECKING:
     from pm_db.backend import Backend
-    from pm_db.services.browse import BrowseNode
+    from pm_db.views import BrowseNode
 
 PAGE = 200
 SEARCH_DELAY_MS = 250
+SLICE_MS = 8
 MAX_SEARCH_EXPAND = 150
 COLUMN_WIDTHS = (230, 175, 80, 130, 200)
 FILE_STATUSES = ("published", "deprecated")
@@ -87,8 +89,6 @@ class AssetBrowser(QtWidgets.QWidget):
         self.setWindowTitle("pm Asset Browser")
         self.loader = Loader(backend_factory, self)
         self.model = BrowseModel(self)
-        self.proxy = BrowseFilter(self)
-        self.proxy.setSourceModel(self.model)
         self._restore: set[str] = set()
         self._expanded: set[str] = set()
         self._restore_current: str | None = None
@@ -101,6 +101,11 @@ class AssetBrowser(QtWidgets.QWidget):
         self._search_timer.setSingleShot(True)
         self._search_timer.setInterval(SEARCH_DELAY_MS)
         self._search_timer.timeout.connect(self._search)
+        self._tasks: deque[Callable[[], object]] = deque()
+        self._drain = QtCore.QTimer(self)
+        self._drain.setSingleShot(True)
+        self._drain.setInterval(0)
+        self._drain.timeout.connect(self._run_tasks)
         self._build()
         self.model.fetch_requested.connect(self._queue_load)
         self.model.more_requested.connect(self._load_more)
@@ -134,7 +139,8 @@ class AssetBrowser(QtWidgets.QWidget):
         layout.addWidget(self.banner)
 
         self.tree = QtWidgets.QTreeView()
-        self.tree.setModel(self.proxy)
+        self.tree.setModel(self.model)
+        self.filter = RowFilter(self.tree, self.model)
         self.tree.setUniformRowHeights(True)
         self.tree.setAlternatingRowColors(True)
         self.tree.setSelectionMode(QtWidgets.QAbstractItemView.SelectionMode.SingleSelection)
@@ -143,8 +149,8 @@ class AssetBrowser(QtWidgets.QWidget):
         self.tree.customContextMenuRequested.connect(self._context_menu)
         self.tree.clicked.connect(self._clicked)
         self.tree.doubleClicked.connect(self._double_clicked)
-        self.tree.expanded.connect(lambda index: self._expanded.add(self._key(index)))
-        self.tree.collapsed.connect(lambda index: self._expanded.discard(self._key(index)))
+        self.tree.expanded.connect(self._opened)
+        self.tree.collapsed.connect(self._closed)
         header = self.tree.header()
         header.setStretchLastSection(True)
         header.setSectionResizeMode(QtWidgets.QHeaderView.ResizeMode.Interactive)
@@ -183,12 +189,17 @@ class AssetBrowser(QtWidgets.QWidget):
         if current is not None and current.item is not None:
             self._restore_current = current.key
         self.loader.forget()
+        self._tasks.clear()
         self.banner.hide()
         self.status.setText("Loading…")
         self.loader.submit(lambda backend: backend.browse_roots(), self._roots_loaded, self._failed)
 
     def _roots_loaded(self, items: Sequence[BrowseNode]) -> None:
+        header = self.tree.header()
+        widths = [header.sectionSize(column) for column in range(header.count())]
         self.model.set_roots(items)
+        for column, width in enumerate(widths):
+            header.resizeSection(column, width)
         if not items:
             self.empty.setText(
                 "No projects in the database yet.\n\nCreate one with `pm project create`, "
@@ -204,6 +215,8 @@ class AssetBrowser(QtWidgets.QWidget):
             if len(items) == 1 or item.name.lower() == wanted:
                 self._restore.add(item.key)
         self._restore_rows(self.model.root.children)
+        if self.filter.active:
+            self.filter.apply()
 
     def _queue_load(self, key: str) -> None:
         """Collect the levels asked for in this turn of the event loop into one call."""
@@ -225,16 +238,34 @@ class AssetBrowser(QtWidgets.QWidget):
             lambda exc: self._children_failed(keys, exc),
         )
 
+    def _later(self, *tasks: Callable[[], object]) -> None:
+        """Apply an answer in slices (see _run_tasks)."""
+        self._tasks.extend(tasks)
+        self._drain.start()
+
+    def _run_tasks(self) -> None:
+        """Turn answers into rows for at most SLICE_MS, then let Qt paint and take input: a
+        big answer (a hundred shots opened at once) never freezes the panel."""
+        deadline = time.perf_counter() + SLICE_MS / 1000
+        while self._tasks and time.perf_counter() < deadline:
+            self._tasks.popleft()()
+        if self.filter.active:
+            self.filter.apply()
+        if self._tasks:
+            self._drain.start()
+
     def _children_loaded(self, keys: list[str], items: list[BrowseNode], missing: set[str]) -> None:
         by_parent: dict[str, list[BrowseNode]] = defaultdict(list)
         for item in items:
             by_parent[item.parent or ""].append(item)
-        for key in keys:
-            page = PAGE if key.startswith("part:") else 0
-            if self.model.set_children(key, by_parent.get(key, []), missing, page):
-                node = self.model.node_for_key(key)
-                if node is not None:
-                    self._restore_rows(node.children)
+        self._later(*(partial(self._fill, key, by_parent.get(key, []), missing) for key in keys))
+
+    def _fill(self, key: str, items: list[BrowseNode], missing: set[str]) -> None:
+        page = PAGE if key.startswith("part:") else 0
+        if self.model.set_children(key, items, missing, page):
+            node = self.model.node_for_key(key)
+            if node is not None:
+                self._restore_rows(node.children)
 
     def _children_failed(self, keys: list[str], exc: Exception) -> None:
         for key in keys:
@@ -252,7 +283,7 @@ class AssetBrowser(QtWidgets.QWidget):
             return items, missing_files(items)
 
         def done(answer: tuple[list[BrowseNode], set[str]]) -> None:
-            self.model.append_page(key, *answer)
+            self._later(partial(self.model.append_page, key, *answer))
 
         self.loader.submit(work, done, lambda exc: self._children_failed([key], exc))
 
@@ -270,27 +301,33 @@ class AssetBrowser(QtWidgets.QWidget):
 
     # Expansion state ------------------------------------------------------------------
 
-    def _key(self, index: QtCore.QModelIndex) -> str:
-        return self.model.node(self.proxy.mapToSource(index)).key
+    def node_at(self, index: QtCore.QModelIndex) -> Node | None:
+        """The node of a row of the view."""
+        return self.model.node(index)
+
+    def view_index(self, node: Node) -> QtCore.QModelIndex:
+        """The view's index of `node`."""
+        return self.model.index_for(node)
+
+    def _opened(self, index: QtCore.QModelIndex) -> None:
+        node = self.node_at(index)
+        if node is not None:
+            self._expanded.add(node.key)
+            self.model.expand(node)
+
+    def _closed(self, index: QtCore.QModelIndex) -> None:
+        node = self.node_at(index)
+        if node is not None:
+            self._expanded.discard(node.key)
 
     def _expanded_keys(self) -> set[str]:
         return {key for key in self._expanded if self.model.node_for_key(key) is not None}
-
-    def _reexpand(self) -> None:
-        """Open again the rows a filter change hid and showed (the view forgets them)."""
-        for key in list(self._expanded):
-            node = self.model.node_for_key(key)
-            if node is None:
-                continue
-            index = self.proxy.mapFromSource(self.model.index_for(node))
-            if index.isValid() and not self.tree.isExpanded(index):
-                self.tree.expand(index)
 
     def _restore_rows(self, nodes: Iterable[Node]) -> None:
         for node in list(nodes):
             if node.key in self._restore:
                 self._restore.discard(node.key)
-                self.tree.expand(self.proxy.mapFromSource(self.model.index_for(node)))
+                self._expand(node)
             if node.key == self._restore_current:
                 self._restore_current = None
                 self.select(node)
@@ -300,21 +337,26 @@ class AssetBrowser(QtWidgets.QWidget):
         node = self.model.node_for_key(key)
         if node is None:
             return False
-        self.tree.expand(self.proxy.mapFromSource(self.model.index_for(node)))
+        self._expand(node)
         return True
+
+    def _expand(self, node: Node) -> None:
+        """Expand `node` in the view (loading its level), or remember to once it shows."""
+        self._expanded.add(node.key)
+        index = self.view_index(node)
+        if index.isValid():
+            self.tree.expand(index)
+        self.model.expand(node)
 
     def select(self, node: Node) -> None:
         """Make `node` the current row, scrolled into view."""
-        index = self.proxy.mapFromSource(self.model.index_for(node))
+        index = self.view_index(node)
         if index.isValid():
             self.tree.setCurrentIndex(index)
             self.tree.scrollTo(index)
 
     def current_node(self) -> Node | None:
-        index = self.tree.currentIndex()
-        if not index.isValid():
-            return None
-        return self.model.node(self.proxy.mapToSource(index))
+        return self.node_at(self.tree.currentIndex())
 
     def reload(self, keys: Iterable[str]) -> None:
         """Load the levels under `keys` again (after an action changed them)."""
@@ -328,8 +370,7 @@ class AssetBrowser(QtWidgets.QWidget):
             expanded = {k for k in self._expanded_keys() if self._is_under(k, node)}
             self._restore |= expanded
             self.model.unload(key)
-            self.model.start_loading(node)
-            self._queue_load(key)
+            self._expand(node)
 
     def _is_under(self, key: str, owner: Node) -> bool:
         node = self.model.node_for_key(key)
@@ -338,12 +379,10 @@ class AssetBrowser(QtWidgets.QWidget):
     # Search ---------------------------------------------------------------------------
 
     def _latest_only_changed(self, latest_only: bool) -> None:
-        self.proxy.set_latest_only(latest_only)
-        self._reexpand()
+        self.filter.set_latest_only(latest_only)
 
     def _filter_changed(self, text: str) -> None:
-        self.proxy.set_text(text)
-        self._reexpand()
+        self.filter.set_text(text)
         if text.strip():
             self._search_timer.start()
         else:
@@ -382,15 +421,21 @@ class AssetBrowser(QtWidgets.QWidget):
         by_parent: dict[str, list[BrowseNode]] = defaultdict(list)
         for item in items:
             by_parent[item.parent or ""].append(item)
+        fills = []
         for chain in sorted(chains, key=len):
             for key in chain[:-1]:
                 if key in by_parent:
-                    self.model.set_children(key, by_parent.pop(key), missing)
+                    fills.append(partial(self.model.set_children, key, by_parent.pop(key), missing))
+        self._later(*fills, partial(self._show_matches, text, chains))
+
+    def _show_matches(self, text: str, chains: list[list[str]]) -> None:
+        if self.search.text().strip() != text:
+            return
         for chain in chains[:MAX_SEARCH_EXPAND]:
             for key in chain[:-1]:
                 node = self.model.node_for_key(key)
                 if node is not None and node.loaded:
-                    self.tree.expand(self.proxy.mapFromSource(self.model.index_for(node)))
+                    self._expand(node)
         self.status.setText(
             f"{len(chains)} match{'es' if len(chains) != 1 else ''} for “{text}”"
             if chains
@@ -400,22 +445,24 @@ class AssetBrowser(QtWidgets.QWidget):
     # Selection and actions ------------------------------------------------------------
 
     def _current_changed(self, current: QtCore.QModelIndex, _previous: Any) -> None:
-        node = self.model.node(self.proxy.mapToSource(current)) if current.isValid() else None
+        node = self.node_at(current)
         if node is not None and node.item is None:
             node = None
         self.details.show_node(node)
         self._update_actions(node)
 
     def _clicked(self, index: QtCore.QModelIndex) -> None:
-        node = self.model.node(self.proxy.mapToSource(index))
+        node = self.node_at(index)
+        if node is None:
+            return
         if node.kind == "more":
             self.model.request_more(node)
         elif node.kind == "error" and node.parent is not None:
             self.reload([node.parent.key])
 
     def _double_clicked(self, index: QtCore.QModelIndex) -> None:
-        node = self.model.node(self.proxy.mapToSource(index))
-        if node.kind in ("part", "publish", "usd_asset") and lop.available():
+        node = self.node_at(index)
+        if node is not None and node.kind in ("part", "publish", "usd_asset") and lop.available():
             self.run_action("sublayer")
 
     def action_state(self, node: Node | None) -> dict[str, tuple[bool, str]]:
@@ -551,11 +598,12 @@ class AssetBrowser(QtWidgets.QWidget):
     def is_idle(self) -> bool:
         """True when no query is running or waiting to start."""
         timers = self._flush.isActive() or self._search_timer.isActive()
-        return not self.loader.busy and not self._queued and not timers
+        return not self.loader.busy and not self._queued and not self._tasks and not timers
 
     def shutdown(self) -> None:
         """Wait for running queries and drop their answers (the panel is closing)."""
         self.loader.forget()
+        self._tasks.clear()
         self._search_timer.stop()
         self.loader.wait()
 
