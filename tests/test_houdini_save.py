@@ -259,3 +259,14 @@ def test_headless_shelf_errors_are_log_lines(
     assert shelf.version_up() is None
     assert any("Version Up failed" in r.getMessage() for r in caplog.records)
     assert houdini._session.messages == []
+
+
+def test_shelf_save_of_a_foreign_file_suggests_its_name(
+    launched: Any, houdini: types.ModuleType, tmp_path: Path
+) -> None:
+    session = houdini._reset(ui=True)
+    houdini.hipFile.save(str(tmp_path / "downloads" / "rock_sim.hip"))
+    session.answers = [(0, "rock_sim")]
+    scene = shelf.save()
+    assert scene is not None and Path(scene.path).name == "rock_sim_v001_i001.hip"
+    assert session.messages[-1]["initial"] == "rock_sim"

@@ -8,6 +8,7 @@ Houdini.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import hou
@@ -79,7 +80,7 @@ def ask_scene_name(ctx: pm_context.HoudiniContext) -> str | None:
         raise ValidationError(
             f"{ctx.hip_path} has no pm scene name; pass one (Save As)", field="scene_name"
         )
-    initial = ctx.scene_name or ""
+    initial = ctx.scene_name or _name_from_file(ctx)
     prompt = "Scene name (letters, digits, _ and -):"
     while True:
         answer = messages.ask_text(prompt, initial, title="pm: Save As", proceed="Save")
@@ -90,6 +91,17 @@ def ask_scene_name(ctx: pm_context.HoudiniContext) -> str | None:
         except ValidationError as exc:
             initial = answer
             prompt = f"{exc.message}\n\nScene name (letters, digits, _ and -):"
+
+
+def _name_from_file(ctx: pm_context.HoudiniContext) -> str:
+    """A foreign file's name as the suggested scene name (`rock_sim.hip` -> `rock_sim`)."""
+    if hou.hipFile.isNewFile():
+        return ""
+    stem = Path(ctx.hip_path).stem
+    try:
+        return check_name(stem, "scene_name")
+    except ValidationError:
+        return ""
 
 
 def _saved(scene: SceneOut, verb: str) -> SceneOut:
