@@ -16,6 +16,12 @@ What it models:
   PythonModule, so its parameters exist and pressing its buttons runs the real callback;
 - the UI: `isUIAvailable()` is a switch; message boxes record what they showed and
   answer from a queue the test fills.
+
+Test controls: `_reset(ui=..., license=...)` returns the session (`answers`, `messages`,
+`status`, `operations`, `saves`, `renders`, `saving_fails`, `interrupt_at`, `playbar`);
+`_select(*nodes)`; on a node, `_fail_render = "message"` (a cook error anywhere in a
+ROP's LOP chain fails the render), `_render_writes_nothing`, `_bypassed`. Fixtures that
+use them are in tests/fake_hou/support.py.
 """
 
 from __future__ import annotations
