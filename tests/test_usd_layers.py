@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import errno
 import shutil
 from pathlib import Path
 
-from pm_db.services import entities, publishes
-from pm_db.usd import layers
+import pytest
+
+from pm_db.errors import PermissionDenied, PmError
+from pm_db.services import entities, parts, publishes
+from pm_db.usd import files, layers
 from tests.helpers import Studio
-from tests.test_usd_support import composed_parts, provenance, publish, save, sublayers
+from tests.test_usd_support import (
+    composed_parts,
+    provenance,
+    publish,
+    save,
+    snapshot,
+    sublayers,
+)
 
 
 def test_publish_writes_a_part_layer_and_an_asset_layer_that_compose(studio: Studio) -> None:
@@ -116,3 +127,44 @@ def test_assets_of_two_scene_folders_have_their_own_layers(studio: Studio) -> No
     assert composed_parts(other.asset_usd_path) == {"particles01": (1, 1)}
     assert len(publishes.latest_per_part(studio.db, "PinchIn")) == 2
     assert layers.rebuild(studio.db, asset_name="PinchIn").assets == 2
+
+
+def test_a_failed_write_changes_no_layer_and_leaves_no_temporary_file(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish(studio, "particles01")
+    publish(studio, "debris01")
+    done = publish(studio, "smoke01")
+    paths = [p.part_usd_path for p in parts.list_parts(studio.db)] + [done.asset_usd_path]
+    for path in paths:
+        Path(path).write_text("#usda 1.0\n")
+    before = snapshot(*paths)
+    real_stage = files.stage
+
+    def disk_full_for_debris(path: str, data: bytes) -> str:
+        if path.endswith("/debris01.usd"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_stage(path, data)
+
+    monkeypatch.setattr(files, "stage", disk_full_for_debris)
+    with pytest.raises(PmError) as caught:
+        layers.sync_part(studio.db, done.part_id)
+
+    assert caught.value.field == "part_usd_path"
+    assert "No space left on device" in caught.value.message
+    assert snapshot(*paths) == before
+    assert [p for p in studio.root.rglob("*") if p.name.endswith(".pm-tmp")] == []
+
+
+def test_a_file_where_a_layer_folder_should_be_is_refused(studio: Studio) -> None:
+    done = publish(studio, "particles01")
+    publish(studio, "debris01")
+    folder = Path(done.part_usd_path).parent
+    shutil.rmtree(folder)
+    folder.write_text("not a folder")
+
+    with pytest.raises(PermissionDenied) as caught:
+        layers.sync_part(studio.db, done.part_id)
+
+    assert caught.value.field == "part_usd_path"
+    assert "is a file, not a folder" in caught.value.message

@@ -12,7 +12,6 @@ the same database state always gives the same bytes. Layers are written as USD t
 from __future__ import annotations
 
 import functools
-import posixpath
 from datetime import timezone
 from typing import Any
 
@@ -21,11 +20,20 @@ from pm_db.usd.state import AssetState, PartState, Source
 NOTE = "Written by pm from its database; edits are overwritten (pm usd rebuild)."
 
 
+@functools.lru_cache(maxsize=65536)
 def relative_to(layer: str, target: str) -> str:
     """`target` as an anchored path relative to the folder of `layer` (both
-    project-relative): `./data/x.usd` or `../other/x.usd`."""
-    path = posixpath.relpath(target, posixpath.dirname(layer) or ".")
-    return path if path.startswith("../") else f"./{path}"
+    project-relative, '/'-separated, without '.' or '..'): `./data/x.usd` or
+    `../other/x.usd`."""
+    # Plain string work: posixpath.relpath would ask the OS for the working directory.
+    start = layer.split("/")[:-1]
+    parts = target.split("/")
+    common = 0
+    while common < min(len(start), len(parts) - 1) and start[common] == parts[common]:
+        common += 1
+    up = len(start) - common
+    rest = "/".join(parts[common:])
+    return f"{'../' * up}{rest}" if up else f"./{rest}"
 
 
 def _stamp(source: Source) -> str:

@@ -25,8 +25,9 @@ TEMP_SUFFIX = ".pm-tmp"
 def read_bytes(path: str) -> bytes | None:
     """The file's bytes, or None if it does not exist."""
     try:
-        return Path(path).read_bytes()
-    except FileNotFoundError:
+        with open(path, "rb") as handle:
+            return handle.read()
+    except (FileNotFoundError, NotADirectoryError):
         return None
     except IsADirectoryError:
         return b""
@@ -53,10 +54,14 @@ def check_writable(path: str, field: str) -> None:
     the file is read-only, or the nearest existing folder above it is not writable."""
     try:
         mode = os.stat(path).st_mode
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):
         folder = Path(path).parent
         while not folder.exists() and folder != folder.parent:
             folder = folder.parent
+        if not folder.is_dir():
+            raise PermissionDenied(
+                f"cannot create {path}: {folder} is a file, not a folder", field
+            ) from None
         if not os.access(folder, os.W_OK):
             raise PermissionDenied(
                 f"cannot create {path}: {folder} is not writable", field
@@ -70,23 +75,44 @@ def check_writable(path: str, field: str) -> None:
         )
 
 
-def replace(path: str, data: bytes, fault_point: str) -> None:
-    """Write `data` to `path` atomically (temporary file beside it, fsync, rename).
-    Raises OSError; a failure leaves the old file in place and no temporary file."""
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    temp = target.parent / f".{target.name}.{uuid.uuid4().hex[:12]}{TEMP_SUFFIX}"
+def stage(path: str, data: bytes) -> str:
+    """Write `data` to a new temporary file beside `path`, flushed to disk (fsync);
+    returns its path. Raises OSError, leaving no temporary file."""
+    folder, name = os.path.split(path)
+    os.makedirs(folder, exist_ok=True)
+    temp = os.path.join(folder, f".{name}.{uuid.uuid4().hex[:12]}{TEMP_SUFFIX}")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        checkpoint(fault_point)
-        os.replace(temp, target)
     except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink()
+        discard(temp)
+        raise
+    return temp
+
+
+def commit(temp: str, path: str, fault_point: str) -> None:
+    """Rename a staged temporary file over `path` (atomic). Raises OSError."""
+    checkpoint(fault_point)
+    os.replace(temp, path)
+
+
+def discard(temp: str) -> None:
+    """Delete a staged temporary file that will not be committed."""
+    with contextlib.suppress(OSError):
+        os.unlink(temp)
+
+
+def replace(path: str, data: bytes, fault_point: str) -> None:
+    """Write `data` to `path` atomically: stage, then commit. Raises OSError; a failure
+    leaves the old file in place and no temporary file."""
+    temp = stage(path, data)
+    try:
+        commit(temp, path, fault_point)
+    except BaseException:
+        discard(temp)
         raise
 
 
