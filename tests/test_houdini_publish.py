@@ -20,7 +20,7 @@ from pm_houdini import save as pm_save
 from pm_houdini import shelf
 from pm_houdini.errors import Interrupted, WriteFailed
 
-from pm_db.errors import ValidationError
+from pm_db.errors import NotFound, ValidationError
 from pm_db.services import publishes, scenes
 
 houdini = support.houdini
@@ -176,9 +176,9 @@ def test_a_missing_or_bypassed_node_changes_nothing(
     launched: Any, houdini: types.ModuleType
 ) -> None:
     pm_save.save_scene(scene_name="PinchIn")
-    with pytest.raises(ValidationError) as caught:
+    with pytest.raises(NotFound) as missing:
         pm_publish.collect("/stage/nothing", "PinchIn", "debris")
-    assert caught.value.field == "node"
+    assert missing.value.field == "node"
     rop = houdini.node("/out").createNode("usd")
     rop._bypassed = True
     with pytest.raises(ValidationError, match="bypassed"):

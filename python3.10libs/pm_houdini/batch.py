@@ -11,8 +11,8 @@ part, frame range), so a job that already published returns the first record and
 renders nothing, and a job that failed is retried.
 
 Exit codes (docs/houdini.md): 0 every job published (now or before); 1 an unexpected
-error (a bug: the traceback is logged); 2 invalid input (arguments, job file, node);
-3 not found (hip file, node's scene not saved by pm); 4 conflict (published from this
+error (a bug: the traceback is logged); 2 invalid input (arguments, job file, node
+type); 3 not found (hip file, node, or a hip pm did not save); 4 conflict (published from this
 iteration by another request); 5 permission denied; 6 database or service unreachable,
 retry later; 7 configuration; 8 the ROP failed or wrote nothing; 9 some jobs of a job
 list failed (the report says which and why); 130 interrupted.

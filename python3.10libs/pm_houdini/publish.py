@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import hou
 
-from pm_db.errors import PmError, ValidationError
+from pm_db.errors import NotFound, PmError, ValidationError
 from pm_db.names import check_name
 from pm_houdini import context as pm_context
 from pm_houdini.errors import Interrupted, WriteFailed, describe
@@ -72,10 +72,11 @@ class PublishResult:
 
 
 def find_node(node_path: str) -> hou.OpNode:
-    """The node at `node_path`; raises NotFound-like ValidationError naming `node`."""
+    """The node at `node_path`; raises NotFound or ValidationError (not an operator),
+    naming `node`."""
     node = hou.node(node_path)
     if node is None:
-        raise ValidationError(f"no node at {node_path!r} in {hou.hipFile.path()}", field="node")
+        raise NotFound(f"no node at {node_path!r} in {hou.hipFile.path()}", field="node")
     if not isinstance(node, hou.OpNode):
         raise ValidationError(f"{node_path} is not an operator node", field="node")
     return node
@@ -156,7 +157,8 @@ def collect(
     """Step 1: the node, its kind and the checked asset and part names.
 
     Names come from the arguments, else from the node's parameters, else `default_asset`
-    for the asset. Raises ValidationError naming node, asset, part or frame_range."""
+    for the asset. Raises NotFound (node) or ValidationError naming node, asset, part or
+    frame_range."""
     node = find_node(node_path)
     kind = node_kind(node)
     own_asset, own_part = node_names(node)
