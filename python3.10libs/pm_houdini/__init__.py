@@ -5,7 +5,8 @@
 - `publish`: collect -> reserve -> render -> verify -> complete, for LOP nodes and USD ROPs;
 - `shelf` and `hda`: the shelf tools and the pm::publish_part button (dialogs, reports);
 - `batch`: `hython -m pm_houdini.batch` for the farm;
-- `messages`, `errors`: message boxes in the UI, log lines headless; pm's error family.
+- `messages`, `errors`: message boxes in the UI, log lines headless; pm's error family;
+- `qt`, `browser`, `launcher`, `lop`: the asset browser panel and launcher (docs/panels.md).
 
 Importing this package imports nothing else: Houdini may load it at any time for free.
 """
