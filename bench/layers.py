@@ -6,7 +6,8 @@ PostgreSQL:
   new version of one part (reserve, write, verify, complete: not timed), then times the
   layer step alone (`lifecycle.update_layers`: lock, read the state, compose 51 layers,
   compare with disk, replace the part layer and the asset layer); median and p95;
-- `pm usd rebuild --all` over `--assets` x `--parts` bulk-loaded published parts, as a
+- `pm usd rebuild --all` over `--assets` x `--parts` bulk-loaded published parts (skipped
+  with `--assets 0`), as a
   real command in a new process (start-up included): cold (no layer on disk), then warm
   (every layer already right, nothing written); then `pm doctor` over the same show.
 """
@@ -217,6 +218,9 @@ def run(label: str, url: str, rounds: int, assets: int, parts: int) -> None:
                 f"median {statistics.median(times):.2f} ms, "
                 f"p95 {sorted(times)[int(len(times) * 0.95)]:.2f} ms over {rounds}"
             )
+        if assets == 0:
+            db.dispose()
+            return
         started = time.perf_counter()
         bulk_load(db, task_id, assets, parts, root)
         print(

@@ -143,10 +143,10 @@ def _stage(layers: list[LayerFile]) -> list[str]:
     """Stage every layer's new bytes beside it (the flushes run in parallel: a rebuild
     writes thousands), returning the temporary paths in order. Raises PmError naming the
     first layer that failed, after discarding what was staged."""
-    if len(layers) <= 2:
+    if len(layers) <= 1:
         outcomes = [_try_stage(layer) for layer in layers]
     else:
-        with ThreadPoolExecutor(max_workers=STAGING_THREADS) as pool:
+        with ThreadPoolExecutor(max_workers=min(STAGING_THREADS, len(layers))) as pool:
             outcomes = list(pool.map(_try_stage, layers))
     failed = [
         (layer, o) for layer, o in zip(layers, outcomes, strict=True) if isinstance(o, OSError)
