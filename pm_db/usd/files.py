@@ -1,8 +1,8 @@
 """Layer files on disk: atomic replacement and the checks before it.
 
-A layer is written to a hidden temporary file beside its final name
-(`.PinchIn.usd.<random>.pm-tmp`), flushed to disk, then renamed over the old one, so a
-reader sees the old bytes or the new ones, never a partial file. Only a writer holding the
+A layer is staged in a hidden temporary file beside its final name
+(`.PinchIn.usd.<random>.pm-tmp`), flushed to disk, then committed: renamed over the old
+one, so a reader sees the old bytes or the new ones, never a partial file. Only a writer holding the
 asset's lock creates these files, so one found while holding it is a leftover of a crash.
 A layer whose file has no write permission is refused (PermissionDenied): pipelines
 mark files read-only to freeze them, and a rename would silently replace them.
