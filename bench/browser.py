@@ -22,6 +22,7 @@ Then, on the real widget (Qt offscreen):
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import statistics
 import subprocess
@@ -30,6 +31,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -380,28 +382,65 @@ def type_key(widget: Any, character: str) -> None:
         QtWidgets.QApplication.sendEvent(widget, event)
 
 
+@dataclass
+class Beats:
+    """What a UI-thread heartbeat saw: the gaps between beats and Python's full garbage
+    collections meanwhile (each an interval of perf_counter seconds)."""
+
+    gaps: list[tuple[float, float]] = field(default_factory=list)
+    collections: list[tuple[float, float]] = field(default_factory=list)
+
+    def longest(self) -> float:
+        return max(((end - start) * 1000 for start, end in self.gaps), default=0.0)
+
+    def longest_apart_from_collections(self) -> float:
+        """The longest gap that no garbage collection overlapped."""
+        return max(
+            (
+                (end - start) * 1000
+                for start, end in self.gaps
+                if not any(s < end and start < e for s, e in self.collections)
+            ),
+            default=0.0,
+        )
+
+    def longest_collection(self) -> float:
+        return max(((end - start) * 1000 for start, end in self.collections), default=0.0)
+
+
 @contextmanager
-def heartbeat(app: Any) -> Iterator[list[float]]:
-    """Gaps (ms) between beats of a 2 ms UI-thread timer while the block runs."""
+def heartbeat(app: Any) -> Iterator[Beats]:
+    """The beats of a 2 ms UI-thread timer while the block runs."""
     from pm_houdini.qt import QtCore
 
-    gaps: list[float] = []
+    beats = Beats()
     last = [time.perf_counter()]
+    started: list[float] = []
 
     def beat() -> None:
         now = time.perf_counter()
-        gaps.append((now - last[0]) * 1000)
+        beats.gaps.append((last[0], now))
         last[0] = now
+
+    def collection(phase: str, info: dict[str, int]) -> None:
+        if info["generation"] != 2:
+            return
+        if phase == "start":
+            started.append(time.perf_counter())
+        elif started:
+            beats.collections.append((started.pop(), time.perf_counter()))
 
     timer = QtCore.QTimer()
     timer.setTimerType(QtCore.Qt.TimerType.PreciseTimer)
     timer.setInterval(2)
     timer.timeout.connect(beat)
+    gc.callbacks.append(collection)
     timer.start()
     try:
-        yield gaps
+        yield beats
     finally:
         timer.stop()
+        gc.callbacks.remove(collection)
 
 
 @contextmanager
@@ -425,12 +464,12 @@ def timed_answers(durations: list[float]) -> Iterator[None]:
 
 def idle_gap(app: Any, seconds: float = 2.0) -> float:
     """The longest heartbeat gap with nothing to do: this machine's scheduling noise."""
-    with heartbeat(app) as gaps:
+    with heartbeat(app) as beats:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             app.processEvents()
             time.sleep(0.0005)
-    return max(gaps)
+    return beats.longest()
 
 
 def session(url: str, heavy_part_versions: int) -> dict[str, Any]:
@@ -446,7 +485,7 @@ def session(url: str, heavy_part_versions: int) -> dict[str, Any]:
         browser = AssetBrowser(lambda: TimedBackend(db, calls))
     browser.resize(1400, 800)
     browser.show()
-    with heartbeat(app) as gaps:
+    with heartbeat(app) as loading:
         _wait(app, browser.is_idle)
         project = browser.model.root.children[0]
         for sequence in list(project.children):
@@ -472,9 +511,8 @@ def session(url: str, heavy_part_versions: int) -> dict[str, Any]:
             browser.model.request_more(heavy.children[-1])
             _wait(app, browser.is_idle)
         figures["heavy_versions_loaded"] = sum(1 for c in heavy.children if c.kind == "publish")
-        loading_gaps = list(gaps)
     figures["rows_loaded"] = sum(1 for _ in browser.model.walk())
-    figures["max_gap_loading"] = max(loading_gaps)
+    figures["loading"] = loading
 
     # The first key event of a process builds some of PySide's enum types; Houdini has long
     # done that by the time an artist types, so one key goes elsewhere first.
@@ -494,7 +532,7 @@ def session(url: str, heavy_part_versions: int) -> dict[str, Any]:
     figures["keystroke"] = keystrokes
     figures["delete"] = deletes
 
-    with heartbeat(app) as gaps:
+    with heartbeat(app) as searching:
         for word in ("debris", "SH0150", "Hero"):
             started = time.perf_counter()
             browser.search.setText(word)
@@ -509,8 +547,7 @@ def session(url: str, heavy_part_versions: int) -> dict[str, Any]:
         _wait(app, browser.is_idle)
         _wait(app, browser.is_idle)
         figures["refresh"] = (time.perf_counter() - started) * 1000
-        search_gaps = list(gaps)
-    figures["max_gap_search_refresh"] = max(search_gaps)
+    figures["searching"] = searching
     figures["longest_query"] = max(calls, key=lambda c: c[1])
     figures["longest_answer"] = max(answers)
     figures["queries"] = len(calls)
@@ -555,9 +592,15 @@ def run(label: str, url: str, args: argparse.Namespace) -> None:
             f"{figures['refresh']:.0f} ms"
         )
         name, longest = figures["longest_query"]
+        loading, searching = figures["loading"], figures["searching"]
+        collection = max(loading.longest_collection(), searching.longest_collection())
         print(
-            f"{label}: longest UI-thread gap: {figures['max_gap_loading']:.1f} ms while "
-            f"loading, {figures['max_gap_search_refresh']:.1f} ms during search and refresh; "
+            f"{label}: longest UI-thread gap while loading: "
+            f"{figures['loading'].longest_apart_from_collections():.1f} ms apart from garbage "
+            f"collections ({figures['loading'].longest():.1f} ms with them); during search and "
+            f"refresh: {figures['searching'].longest_apart_from_collections():.1f} ms "
+            f"({figures['searching'].longest():.1f} ms); longest full garbage collection: "
+            f"{collection:.1f} ms; "
             f"longest query (worker): {name} {longest:.0f} ms of {figures['queries']} queries; "
             f"longest UI work on an answer: {figures['longest_answer']:.1f} ms; "
             f"idle machine gap: {figures['idle_gap']:.1f} ms"

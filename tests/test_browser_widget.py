@@ -306,6 +306,45 @@ def test_versions_come_in_pages(
     ]
 
 
+def test_the_latest_stays_on_the_first_page_and_pages_never_repeat(
+    qtbot: Any, studio: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(widget, "PAGE", 2)
+    first = publish(studio.db, save(studio.db, studio.shot_task_id).id, "PinchIn", "smoke01")
+    for _ in range(4):
+        scene = save(studio.db, studio.shot_task_id)
+        publish(studio.db, scene.id, "PinchIn", "smoke01", status="deprecated")
+    browser = open_browser(qtbot, local(studio))
+    from pm_db.services import browse
+
+    [usd] = browse.children(studio.db, [f"shot:{studio.shot_id}"])
+    part = f"part:{first.part_id}"
+    open_keys(qtbot, browser, f"sequence:{studio.sequence_id}", f"shot:{studio.shot_id}")
+    open_keys(qtbot, browser, usd.key, part)
+    shown = [(n, s) for _, n, s in rows(browser) if n.startswith(("v0", "Show"))]
+    assert shown == [
+        ("v001 i005", "deprecated"),
+        ("v001 i004", "deprecated"),
+        ("v001 i001", "published · latest"),
+        ("Show more (3 older)", ""),
+    ]
+    browser.latest_only.setChecked(True)
+    assert [n for n in names(browser) if n.startswith(("v0", "Show"))] == ["v001 i001"]
+    browser.latest_only.setChecked(False)
+    node = browser.model.node_for_key(part)
+    assert node is not None
+    for _ in range(2):
+        browser.model.request_more(node.children[-1])
+        settle(qtbot, browser)
+    assert [n for n in names(browser) if n.startswith(("v0", "Show"))] == [
+        "v001 i005",
+        "v001 i004",
+        "v001 i003",
+        "v001 i002",
+        "v001 i001",
+    ]
+
+
 def test_refresh_keeps_what_was_open_and_shows_new_publishes(
     qtbot: Any, studio: Studio, shot: dict[str, str]
 ) -> None:

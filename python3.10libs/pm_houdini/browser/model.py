@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pm_houdini.browser import style
 from pm_houdini.qt import QtCore, QtGui, QtWidgets, Signal
@@ -54,8 +54,8 @@ class Node:
         "loading",
         "missing",
         "parent",
-        "qitem",
         "ranked",
+        "row",
         "search",
         "status_key",
     )
@@ -79,8 +79,8 @@ class Node:
         self.loading = False
         self.missing = missing
         self.ranked = 0
-        self.extras: list[str] = []
-        self.qitem: QtGui.QStandardItem | None = None
+        self.extras: tuple[str, ...] = ()
+        self.row = -1
         self.cells = _cells(item, missing) if item is not None else (text, "", "", "", "")
         self.status_key = _status_key(item, missing) if item is not None else ""
         searchable = item is not None and item.kind != "publish"
@@ -94,6 +94,11 @@ class Node:
     @property
     def expandable(self) -> bool:
         return self.item is not None and self.kind != "publish" and self.expected > 0
+
+    @property
+    def attached(self) -> bool:
+        """Whether the node is a row of the model (not removed, not replaced)."""
+        return self.row >= 0
 
     def ancestors(self) -> Iterable[Node]:
         node = self.parent
@@ -153,6 +158,7 @@ def _cells(item: BrowseNode, missing: bool) -> tuple[str, str, str, str, str]:
 
 class _Fonts:
     def __init__(self) -> None:
+        self.normal = QtGui.QFont()
         self.bold = QtGui.QFont()
         self.bold.setBold(True)
         self.italic = QtGui.QFont()
@@ -187,8 +193,11 @@ class BrowseModel(QtGui.QStandardItemModel):
     def node_for_key(self, key: str) -> Node | None:
         return self._by_key.get(key)
 
-    def index_for(self, node: Node) -> QtCore.QModelIndex:
-        return node.qitem.index() if node.qitem is not None else QtCore.QModelIndex()
+    def index_for(self, node: Node, column: int = NAME) -> QtCore.QModelIndex:
+        """The model index of `node`'s row (invalid for the root or a detached node)."""
+        if node.parent is None or not node.attached:
+            return QtCore.QModelIndex()
+        return self.index(node.row, column, self.index_for(node.parent))
 
     def loaded_keys(self) -> set[str]:
         """Keys of the nodes whose next level is loaded."""
@@ -233,11 +242,11 @@ class BrowseModel(QtGui.QStandardItemModel):
         node.loading = False
         node.loaded = True
         ranked = list(items[:page]) if page else list(items)
-        extras = list(items[page:]) if page else []
         node.ranked = len(ranked)
-        self._clear_placeholders(node)
-        self._append(node, ranked, missing)
-        self._finish_versions(node, extras, missing)
+        rows = self._fresh(node, ranked, missing)
+        if node.kind == "part":
+            rows += self._versions_tail(node, list(items[page:]) if page else [], missing)
+        self._replace_tail(node, rows)
         return True
 
     def append_page(self, key: str, items: Sequence[BrowseNode], missing: set[str]) -> bool:
@@ -246,14 +255,14 @@ class BrowseModel(QtGui.QStandardItemModel):
         if node is None:
             return False
         node.loading = False
-        self._clear_placeholders(node)
-        stale = [self._by_key[k] for k in node.extras if k in self._by_key]
-        self._remove(node, stale)
-        known = {child.key for child in node.children}
+        extras = [self._by_key[k] for k in node.extras if k in self._by_key]
+        staying = {child.key for child in node.children} - {n.key for n in extras}
         node.ranked += len(items)
-        self._append(node, [item for item in items if item.key not in known], missing)
-        kept = [n.item for n in stale if n.item is not None]
-        self._finish_versions(node, kept, missing)
+        rows = self._make(node, [item for item in items if item.key not in staying], missing)
+        placed = {row.key for row in rows}
+        kept = [n.item for n in extras if n.item is not None and n.key not in placed]
+        rows += self._versions_tail(node, kept, missing)
+        self._replace_tail(node, rows, extras)
         return True
 
     def load_failed(self, key: str, message: str) -> None:
@@ -262,8 +271,7 @@ class BrowseModel(QtGui.QStandardItemModel):
         if node is None:
             return
         node.loading = False
-        self._clear_placeholders(node)
-        self._add_placeholder(node, "error", f"Could not load: {message}")
+        self._replace_tail(node, [self._placeholder(node, "error", f"Could not load: {message}")])
 
     def request_more(self, node: Node) -> None:
         """The "Show more" row was chosen: load the next page of its part."""
@@ -271,8 +279,7 @@ class BrowseModel(QtGui.QStandardItemModel):
         if owner is None or owner.loading:
             return
         owner.loading = True
-        self._clear_placeholders(owner)
-        self._add_placeholder(owner, "loading", "Loading…")
+        self._replace_tail(owner, [self._placeholder(owner, "loading", "Loading…")])
         self.more_requested.emit(owner.key)
 
     def unload(self, key: str) -> None:
@@ -284,106 +291,141 @@ class BrowseModel(QtGui.QStandardItemModel):
         node.loaded = False
         node.loading = False
         node.ranked = 0
-        node.extras = []
+        node.extras = ()
         if node.expandable:
-            self._add_placeholder(node, "loading", "Loading…")
+            self._replace_tail(node, [self._placeholder(node, "loading", "Loading…")])
 
-    def _finish_versions(self, node: Node, extras: Sequence[BrowseNode], missing: set[str]) -> None:
-        if node.kind != "part":
-            return
-        known = {child.key for child in node.children}
-        tail = [item for item in extras if item.key not in known]
-        self._append(node, tail, missing)
-        node.extras = [item.key for item in tail]
+    def _fresh(self, owner: Node, items: Sequence[BrowseNode], missing: set[str]) -> list[Node]:
+        """Nodes for the items not in the tree yet."""
+        return self._make(owner, [item for item in items if item.key not in self._by_key], missing)
+
+    def _make(self, owner: Node, items: Sequence[BrowseNode], missing: set[str]) -> list[Node]:
+        return [
+            Node(item.kind, item.key, owner, item, missing=item.key in missing) for item in items
+        ]
+
+    def _versions_tail(
+        self, node: Node, extras: Sequence[BrowseNode], missing: set[str]
+    ) -> list[Node]:
+        """The rows after a part's ranked versions: its latest/pinned ones further down the
+        history, then "Show more" if versions are left."""
+        tail = self._make(node, extras, missing)
+        node.extras = tuple(n.key for n in tail)
         left = node.expected - node.ranked
         if left > 0:
-            self._add_placeholder(node, "more", f"Show more ({left:,} older)")
+            tail.append(self._placeholder(node, "more", f"Show more ({left:,} older)"))
+        return tail
+
+    def _placeholder(self, owner: Node, kind: str, text: str) -> Node:
+        return Node(kind, f"{owner.key}#{kind}", owner, text=text)
+
+    def _replace_tail(self, owner: Node, rows: list[Node], also: Sequence[Node] = ()) -> None:
+        """Make `rows` the end of `owner`'s rows, in place of its placeholders (and of
+        `also`, rows at its end). Rows are rewritten rather than removed where possible:
+        Qt lays out the whole tree again after any removal, but not after new data."""
+        old = [child for child in owner.children if child.is_placeholder or child in also]
+        for node, reused in zip(rows, old, strict=False):
+            node.row = reused.row
+            owner.children[reused.row] = node
+            self._forget(reused)
+            self._paint(owner, node)
+            self._enter(node)
+        self._remove(owner, old[len(rows) :])
+        added = rows[len(old) :]
+        if not added:
+            return
+        first = len(owner.children)
+        parent = self.index_for(owner)
+        holder = self.itemFromIndex(parent) if parent.isValid() else self.invisibleRootItem()
+        if holder.columnCount() < len(COLUMNS):
+            holder.setColumnCount(len(COLUMNS))
+        self.insertRows(first, len(added), parent)
+        for offset, node in enumerate(added):
+            node.row = first + offset
+            owner.children.append(node)
+            self._paint(owner, node)
+            self._enter(node)
+
+    def _enter(self, node: Node) -> None:
+        self._by_key[node.key] = node
+        if node.expandable and not node.children:
+            self._replace_tail(node, [self._placeholder(node, "loading", "Loading…")])
 
     def _append(self, owner: Node, items: Sequence[BrowseNode], missing: set[str]) -> None:
-        parent = owner.qitem if owner.qitem is not None else self.invisibleRootItem()
-        for item in items:
-            if item.key in self._by_key:
-                continue
-            child = Node(item.kind, item.key, owner, item, missing=item.key in missing)
-            owner.children.append(child)
-            self._by_key[child.key] = child
-            parent.appendRow(self._row(child))
-            if child.expandable:
-                self._add_placeholder(child, "loading", "Loading…")
+        self._replace_tail(owner, self._fresh(owner, items, missing))
 
-    def _add_placeholder(self, owner: Node, kind: str, text: str) -> None:
-        placeholder = Node(kind, f"{owner.key}#{kind}", owner, text=text)
-        owner.children.append(placeholder)
-        self._by_key[placeholder.key] = placeholder
-        assert owner.qitem is not None
-        owner.qitem.appendRow(self._row(placeholder))
-
-    def _clear_placeholders(self, owner: Node) -> None:
-        self._remove(owner, [child for child in owner.children if child.is_placeholder])
-
-    def _remove(self, owner: Node, nodes: list[Node]) -> None:
+    def _remove(self, owner: Node, nodes: Sequence[Node]) -> None:
         """Remove `nodes` (children of `owner`) and everything under them."""
-        parent = owner.qitem if owner.qitem is not None else self.invisibleRootItem()
-        for node in nodes:
-            if node.qitem is None or node not in owner.children:
+        for node in sorted(nodes, key=lambda n: n.row, reverse=True):
+            if not node.attached or node.parent is not owner:
                 continue
-            parent.removeRow(node.qitem.row())
-            owner.children.remove(node)
+            self.removeRows(node.row, 1, self.index_for(owner))
+            del owner.children[node.row]
+            for row in range(node.row, len(owner.children)):
+                owner.children[row].row = row
             self._forget(node)
 
     def _forget(self, node: Node) -> None:
         stack = [node]
         while stack:
             current = stack.pop()
-            current.qitem = None
+            current.row = -1
             if self._by_key.get(current.key) is current:
                 del self._by_key[current.key]
             stack.extend(current.children)
 
-    def _row(self, node: Node) -> list[QtGui.QStandardItem]:
-        """The row of standard items showing `node`; column 0 carries its key."""
-        # Not editable in practice: the view has no edit triggers.
-        cells = [QtGui.QStandardItem(text) for text in node.cells]
-        first = cells[NAME]
-        node.qitem = first
-        first.setData(node.key, KEY_ROLE)
-        self._decorate(node, cells)
-        return cells
+    def _paint(self, owner: Node, node: Node) -> None:
+        """Show `node` in its row (`node.row` under `owner`), overwriting whatever the row
+        showed; column 0 carries the node's key. The cells are made by Qt from their data,
+        with no Python object kept per cell (fewer objects for Python's garbage collector
+        to walk: its full passes stall the UI thread). Not editable in practice: the view
+        has no edit triggers."""
+        parent = self.index_for(owner)
+        for column, data in enumerate(self._cell_data(node)):
+            self.setItemData(self.index(node.row, column, parent), data)
 
-    def _decorate(self, node: Node, cells: list[QtGui.QStandardItem]) -> None:
+    def _cell_data(self, node: Node) -> list[dict[int, Any]]:
         fonts = self._fonts
         item = node.item
+        cells: list[dict[int, Any]] = [
+            {
+                _ROLES.DisplayRole: text,
+                _ROLES.FontRole: fonts.italic if item is None else fonts.normal,
+            }
+            for text in node.cells
+        ]
+        first = cells[NAME]
+        first[KEY_ROLE] = node.key
         if item is None:
+            colour = style.colour("failed" if node.kind == "error" else "muted")
             for cell in cells:
-                cell.setFont(fonts.italic)
-                cell.setForeground(style.colour("failed" if node.kind == "error" else "muted"))
-            if node.kind == "loading":
-                cells[NAME].setSelectable(False)
-            cells[NAME].setToolTip(node.cells[0])
-            return
+                cell[_ROLES.ForegroundRole] = colour
+            first[_ROLES.ToolTipRole] = node.cells[0]
+            return cells
         if item.kind == "publish":
-            cells[NAME].setIcon(style.status_icon(node.status_key or "pending"))
+            first[_ROLES.DecorationRole] = style.status_icon(node.status_key or "pending")
         else:
-            cells[NAME].setIcon(style.kind_icon(item.kind))
+            first[_ROLES.DecorationRole] = style.kind_icon(item.kind)
         if node.status_key:
-            cells[STATUS].setIcon(style.status_icon(node.status_key))
-            cells[STATUS].setForeground(style.colour(node.status_key))
+            cells[STATUS][_ROLES.DecorationRole] = style.status_icon(node.status_key)
+            cells[STATUS][_ROLES.ForegroundRole] = style.colour(node.status_key)
         for column in (TIME, INFO):
-            cells[column].setForeground(style.colour("muted"))
+            cells[column][_ROLES.ForegroundRole] = style.colour("muted")
         if node.status_key in ("deprecated", "withdrawn"):
             for column in (NAME, ARTIST):
-                cells[column].setForeground(style.colour(node.status_key))
+                cells[column][_ROLES.ForegroundRole] = style.colour(node.status_key)
         if item.kind == "publish" and item.status == "deprecated":
-            cells[NAME].setFont(fonts.struck)
+            first[_ROLES.FontRole] = fonts.struck
         elif (item.kind == "publish" and (item.latest or item.pinned)) or item.kind == "project":
-            cells[NAME].setFont(fonts.bold)
+            first[_ROLES.FontRole] = fonts.bold
         tip = item.path or item.info or ""
         if node.missing:
             tip = f"The file is missing:\n{item.path}"
         elif item.kind == "publish" and item.error:
             tip = f"{item.status}: {item.error}"
         if tip:
-            cells[NAME].setToolTip(tip)
+            first[_ROLES.ToolTipRole] = tip
+        return cells
 
 
 class RowFilter:
@@ -403,7 +445,7 @@ class RowFilter:
         self.model = model
         self.text = ""
         self.latest_only = False
-        self._hidden: dict[str, QtGui.QStandardItem] = {}
+        self._hidden: dict[str, Node] = {}
 
     @property
     def active(self) -> bool:
@@ -428,10 +470,9 @@ class RowFilter:
     def apply(self, narrowing: bool = False) -> None:
         """Hide and show rows to match the current text and toggle."""
         if not self.active:
-            for key, qitem in list(self._hidden.items()):
-                shown = self.model.node_for_key(key)
-                if shown is not None and shown.qitem is qitem:
-                    self._set_hidden(shown, False)
+            for key, node in list(self._hidden.items()):
+                if self.model.node_for_key(key) is node:
+                    self._set_hidden(node, False)
             self._hidden.clear()
             return
         changes: list[tuple[Node, bool]] = []
@@ -441,14 +482,13 @@ class RowFilter:
             self._set_hidden(node, hidden)
         if not narrowing:
             self._hidden = {
-                key: qitem
-                for key, qitem in self._hidden.items()
-                if (kept := self.model.node_for_key(key)) is not None and kept.qitem is qitem
+                key: node
+                for key, node in self._hidden.items()
+                if self.model.node_for_key(key) is node
             }
 
     def _is_hidden(self, node: Node) -> bool:
-        qitem = self._hidden.get(node.key)
-        return qitem is not None and qitem is node.qitem
+        return self._hidden.get(node.key) is node
 
     def _walk(
         self, node: Node, inherited: bool, narrowing: bool, changes: list[tuple[Node, bool]]
@@ -478,12 +518,10 @@ class RowFilter:
         return shown
 
     def _set_hidden(self, node: Node, hidden: bool) -> None:
-        if node.qitem is None:
+        if not node.attached or node.parent is None:
             return
-        parent = node.parent.qitem if node.parent is not None else None
-        index = parent.index() if parent is not None else QtCore.QModelIndex()
-        self.view.setRowHidden(node.qitem.row(), index, hidden)
+        self.view.setRowHidden(node.row, self.model.index_for(node.parent), hidden)
         if hidden:
-            self._hidden[node.key] = node.qitem
+            self._hidden[node.key] = node
         else:
             self._hidden.pop(node.key, None)

@@ -12,7 +12,8 @@ from __future__ import annotations
 import os
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -91,6 +92,7 @@ class AssetBrowser(QtWidgets.QWidget):
         self.model = BrowseModel(self)
         self._restore: set[str] = set()
         self._expanded: set[str] = set()
+        self._quiet = False
         self._restore_current: str | None = None
         self._queued: list[str] = []
         self._flush = QtCore.QTimer(self)
@@ -260,16 +262,41 @@ class AssetBrowser(QtWidgets.QWidget):
             by_parent[item.parent or ""].append(item)
         self._later(*(partial(self._fill, key, by_parent.get(key, []), missing) for key in keys))
 
-    def _fill(self, key: str, items: list[BrowseNode], missing: set[str]) -> None:
-        page = PAGE if key.startswith("part:") else 0
-        if self.model.set_children(key, items, missing, page):
-            node = self.model.node_for_key(key)
-            if node is not None:
-                self._restore_rows(node.children)
+    @contextmanager
+    def _folded(self, key: str) -> Iterator[None]:
+        """Change the rows under `key` while it is collapsed, then open it again: Qt lays out
+        the whole tree again for rows added under an open row, but only the new rows when
+        a row opens (with 10,000 rows shown that is 100 ms against under 1 ms)."""
+        node = self.model.node_for_key(key)
+        index = self.view_index(node) if node is not None else QtCore.QModelIndex()
+        folded = index.isValid() and self.tree.isExpanded(index)
+        if folded:
+            self._quiet = True
+            self.tree.collapse(index)
+        try:
+            yield
+        finally:
+            if folded and node is not None:
+                self.tree.expand(self.view_index(node))
+            self._quiet = False
+
+    def _fill(self, key: str, items: list[BrowseNode], missing: set[str], page: int = -1) -> None:
+        if page < 0:
+            page = PAGE if key.startswith("part:") else 0
+        with self._folded(key):
+            filled = self.model.set_children(key, items, missing, page)
+        node = self.model.node_for_key(key)
+        if filled and node is not None:
+            self._restore_rows(node.children)
+
+    def _page(self, key: str, items: list[BrowseNode], missing: set[str]) -> None:
+        with self._folded(key):
+            self.model.append_page(key, items, missing)
 
     def _children_failed(self, keys: list[str], exc: Exception) -> None:
         for key in keys:
-            self.model.load_failed(key, str(exc))
+            with self._folded(key):
+                self.model.load_failed(key, str(exc))
         self._failed(exc)
 
     def _load_more(self, key: str) -> None:
@@ -283,7 +310,7 @@ class AssetBrowser(QtWidgets.QWidget):
             return items, missing_files(items)
 
         def done(answer: tuple[list[BrowseNode], set[str]]) -> None:
-            self._later(partial(self.model.append_page, key, *answer))
+            self._later(partial(self._page, key, *answer))
 
         self.loader.submit(work, done, lambda exc: self._children_failed([key], exc))
 
@@ -311,13 +338,13 @@ class AssetBrowser(QtWidgets.QWidget):
 
     def _opened(self, index: QtCore.QModelIndex) -> None:
         node = self.node_at(index)
-        if node is not None:
+        if node is not None and not self._quiet:
             self._expanded.add(node.key)
             self.model.expand(node)
 
     def _closed(self, index: QtCore.QModelIndex) -> None:
         node = self.node_at(index)
-        if node is not None:
+        if node is not None and not self._quiet:
             self._expanded.discard(node.key)
 
     def _expanded_keys(self) -> set[str]:
@@ -369,7 +396,8 @@ class AssetBrowser(QtWidgets.QWidget):
                 continue
             expanded = {k for k in self._expanded_keys() if self._is_under(k, node)}
             self._restore |= expanded
-            self.model.unload(key)
+            with self._folded(key):
+                self.model.unload(key)
             self._expand(node)
 
     def _is_under(self, key: str, owner: Node) -> bool:
@@ -425,7 +453,7 @@ class AssetBrowser(QtWidgets.QWidget):
         for chain in sorted(chains, key=len):
             for key in chain[:-1]:
                 if key in by_parent:
-                    fills.append(partial(self.model.set_children, key, by_parent.pop(key), missing))
+                    fills.append(partial(self._fill, key, by_parent.pop(key), missing, 0))
         self._later(*fills, partial(self._show_matches, text, chains))
 
     def _show_matches(self, text: str, chains: list[list[str]]) -> None:
@@ -456,7 +484,8 @@ class AssetBrowser(QtWidgets.QWidget):
         if node is None:
             return
         if node.kind == "more":
-            self.model.request_more(node)
+            with self._folded(node.parent.key if node.parent is not None else ""):
+                self.model.request_more(node)
         elif node.kind == "error" and node.parent is not None:
             self.reload([node.parent.key])
 
