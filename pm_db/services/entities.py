@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel
-from sqlalchemy import func, insert, select, tuple_
+from sqlalchemy import func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -217,21 +217,24 @@ def _taken(
 ) -> dict[tuple[Any, ...], int]:
     """Which of `keys` (scope values + lower-cased code) exist already, with their ids."""
     table = kind.model.__table__
-    code = func.lower(table.c[kind.lookup])
+    # Logins are stored lower-case: the column itself is what its unique index holds.
+    code = table.c.login if kind.name == "artist" else func.lower(table.c[kind.lookup])
     scope = [table.c[c] for c in columns]
-    other_scope = [table.c[c] for c in kind.unique_scope if c not in columns]
+    # Scope columns the row leaves empty must be empty in the match too: a task on a
+    # shot never shares a scope with a task on an asset.
+    empty = [table.c[c].is_(None) for c in kind.unique_scope if c not in columns]
+    wanted = set(keys)
     found: dict[tuple[Any, ...], int] = {}
     for chunk in _in_chunks(keys):
-        if scope:
-            condition = tuple_(*scope, code).in_(chunk)
-        else:
-            condition = code.in_([key[-1] for key in chunk])
-        query = select(table.c.id, *scope, code).where(condition)
-        # Scope columns the row leaves empty must be empty in the match too: a task on a
-        # shot never shares a scope with a task on an asset.
-        query = query.where(*(c.is_(None) for c in other_scope))
-        for row in session.execute(query):
-            found[tuple(row[1:])] = row[0]
+        # One IN list per column, which the indexes serve (a row-value IN is not served
+        # by SQLite's); the exact combinations are matched here.
+        narrow = [column.in_({key[i] for key in chunk}) for i, column in enumerate(scope)]
+        condition = code.in_({key[-1] for key in chunk})
+        for row in session.execute(
+            select(table.c.id, *scope, code).where(*narrow, condition, *empty)
+        ):
+            if tuple(row[1:]) in wanted:
+                found[tuple(row[1:])] = row[0]
     return found
 
 
