@@ -165,7 +165,11 @@ UPDATE_FLAGS: dict[str, list[tuple[str, dict[str, Any]]]] = {
         ("--code", {"help": "refused once scenes were saved under it"}),
         ("--type", {"help": "refused once scenes were saved under it"}),
     ],
-    "artist": [("--name", {}), ("--email", {}), ("--active", {"choices": ["yes", "no"]})],
+    "artist": [
+        ("--name", {}),
+        ("--email", {"help": "new address ('' removes it)"}),
+        ("--active", {"choices": ["yes", "no"]}),
+    ],
     "task": [
         ("--name", {}),
         ("--artist", {"help": "assigned artist login or id"}),
@@ -183,7 +187,7 @@ LIST_FLAGS: dict[str, list[str]] = {
     "task": ["--project", "--shot", "--asset", "--artist", "--status", "--step"],
 }
 
-_PLAIN_FIELDS = ("code", "name", "login", "email", "frame_start", "frame_end", "status", "step")
+_PLAIN_FIELDS = ("code", "name", "login", "frame_start", "frame_end", "status", "step")
 
 
 def _values(kind: str, args: argparse.Namespace) -> dict[str, Any]:
@@ -197,6 +201,8 @@ def _values(kind: str, args: argparse.Namespace) -> dict[str, Any]:
         values["templates"] = raw["templates"]
     if "type" in raw:
         values["asset_type"] = raw["type"]
+    if "email" in raw:
+        values["email"] = raw["email"] or None  # '' removes it
     if "active" in raw:
         values["active"] = raw["active"] == "yes"
     if kind in ("sequence", "asset") and "project" in raw:
