@@ -17,7 +17,7 @@ import random
 import socket
 import threading
 import time
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
 import requests
@@ -26,6 +26,12 @@ from pydantic import BaseModel
 import pm_db
 from pm_db import schemas
 from pm_db.errors import ERRORS_BY_CODE, ConfigError, PmError, Unavailable, ValidationError
+
+if TYPE_CHECKING:
+    from pm_db.services.events import EventOut
+    from pm_db.services.parts import PartOut
+    from pm_db.usd.layers import RebuildReport
+    from pm_db.views import BrowseNode, TaskRow
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -244,6 +250,98 @@ class RemoteBackend:
     def _publishes(self, params: dict[str, Any]) -> list[schemas.PublishOut]:
         found = self.call("GET", "/api/publishes/", params=params, idempotent=True)
         return [schemas.PublishOut.model_validate(item) for item in found]
+
+    # Parts and layers --------------------------------------------------------------------
+
+    def get_part(self, ref: int | str, project: str | None = None) -> PartOut:
+        from pm_db.services.parts import PartOut
+
+        params = _given(part=ref, project=project)
+        return PartOut.model_validate(
+            self.call("GET", "/api/parts/find/", params=params, idempotent=True)
+        )
+
+    def list_parts(
+        self, asset_name: str | None = None, project: str | None = None
+    ) -> list[PartOut]:
+        from pm_db.services.parts import PartOut
+
+        params = _given(asset=asset_name, project=project)
+        found = self.call("GET", "/api/parts/", params=params, idempotent=True)
+        return [PartOut.model_validate(item) for item in found]
+
+    def _part(self, verb: str, data: object) -> PartOut:
+        from pm_db.services.parts import PartOut
+
+        # Pinning, withdrawing and their reverses set a state: repeating one is harmless.
+        found = self.call("POST", f"/api/parts/{verb}/", body=data, idempotent=True)
+        return PartOut.model_validate(found)
+
+    def pin_part(self, data: object) -> PartOut:
+        return self._part("pin", data)
+
+    def unpin_part(self, data: object) -> PartOut:
+        return self._part("unpin", data)
+
+    def withdraw_part(self, data: object) -> PartOut:
+        return self._part("withdraw", data)
+
+    def restore_part(self, data: object) -> PartOut:
+        return self._part("restore", data)
+
+    def rebuild_layers(
+        self, asset_name: str | None = None, project: str | None = None
+    ) -> RebuildReport:
+        from pm_db.usd.layers import RebuildReport
+
+        params = _given(asset=asset_name, project=project)
+        found = self.call("POST", "/api/parts/rebuild/", params=params, idempotent=True)
+        return RebuildReport.model_validate(found)
+
+    # The asset browser and the launcher -----------------------------------------------------
+
+    def _nodes(self, path: str, params: dict[str, Any]) -> list[BrowseNode]:
+        from pm_db.views import BrowseNode
+
+        found = self.call("GET", path, params=params, idempotent=True)
+        return [BrowseNode.model_validate(item) for item in found]
+
+    def browse_roots(self) -> list[BrowseNode]:
+        return self._nodes("/api/browse/", {})
+
+    def browse_children(self, keys: list[str], limit: int = 200) -> list[BrowseNode]:
+        if not keys:
+            return []
+        return self._nodes("/api/browse/children/", {"key": list(keys), "limit": limit})
+
+    def browse_versions(self, part_id: int, offset: int = 0, limit: int = 200) -> list[BrowseNode]:
+        params = {"part_id": part_id, "offset": offset, "limit": limit}
+        return self._nodes("/api/browse/versions/", params)
+
+    def browse_search(self, text: str, limit: int = 200) -> list[list[str]]:
+        params = {"text": text, "limit": limit}
+        found: list[list[str]] = self.call(
+            "GET", "/api/browse/search/", params=params, idempotent=True
+        )
+        return found
+
+    def artist_tasks(self, artist: str) -> list[TaskRow]:
+        from pm_db.views import TaskRow
+
+        params = {"artist": artist}
+        found = self.call("GET", "/api/browse/tasks/", params=params, idempotent=True)
+        return [TaskRow.model_validate(item) for item in found]
+
+    def task_row(self, task_id: int) -> TaskRow:
+        from pm_db.views import TaskRow
+
+        found = self.call("GET", f"/api/browse/tasks/{_segment(task_id)}/", idempotent=True)
+        return TaskRow.model_validate(found)
+
+    def record_launch(self, data: object) -> EventOut:
+        from pm_db.services.events import EventOut
+
+        return EventOut.model_validate(self.call("POST", "/api/launches/", body=data))
 
     # Entities --------------------------------------------------------------------------
 

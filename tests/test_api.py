@@ -459,3 +459,78 @@ def test_openapi_document_describes_every_route_and_body(client: TestClient) -> 
     assert "401" in publish["responses"] and "422" in publish["responses"]
     assert spec["components"]["securitySchemes"]["token"]["scheme"] == "bearer"
     assert client.get("/api/docs").status_code == 200
+
+
+def test_parts_routes_and_rebuild(
+    client: TestClient, studio: Any, artist: dict[str, str], admin: dict[str, str]
+) -> None:
+    scene = _saved(client, studio, artist)
+    published = data(
+        client.post("/api/publishes/", json=seed_payload(scene, studio.shot_id), headers=artist),
+        201,
+    )
+    listed = data(client.get("/api/parts/", params={"asset": "PinchIn"}, headers=artist))
+    assert [(p["part_name"], p["latest"]["id"]) for p in listed] == [
+        ("particles01", published["id"])
+    ]
+    part = listed[0]
+    assert data(client.get(f"/api/parts/{part['id']}/", headers=artist)) == part
+    found = data(
+        client.get(
+            "/api/parts/find/",
+            params={"part": "PinchIn/particles01", "project": "FX3X"},
+            headers=artist,
+        )
+    )
+    assert found == part
+    pinned = data(
+        client.post("/api/parts/pin/", json={"part": part["id"], "version": 1}, headers=artist)
+    )
+    assert pinned["pinned"]["id"] == published["id"]
+    assert (
+        data(client.post("/api/parts/withdraw", json={"part": part["id"]}, headers=artist))[
+            "withdrawn"
+        ]
+        is True
+    )
+    assert (
+        data(client.post("/api/parts/restore/", json={"part": part["id"]}, headers=artist))[
+            "withdrawn"
+        ]
+        is False
+    )
+    assert (
+        data(client.post("/api/parts/unpin/", json={"part": part["id"]}, headers=artist))["pinned"]
+        is None
+    )
+    report = data(client.post("/api/parts/rebuild/", params={"asset": "PinchIn"}, headers=admin))
+    assert report["assets"] == 1 and report["failed"] == []
+    error(
+        client.get("/api/parts/find/", params={"part": "no/such"}, headers=artist),
+        404,
+        "not_found",
+        "part",
+    )
+
+
+def test_browse_and_launch_routes(client: TestClient, studio: Any, artist: dict[str, str]) -> None:
+    roots = data(client.get("/api/browse/", headers=artist))
+    assert [r["name"] for r in roots] == ["FX3X"]
+    level = data(
+        client.get("/api/browse/children/", params={"key": [roots[0]["key"]]}, headers=artist)
+    )
+    assert {n["parent"] for n in level} == {roots[0]["key"]}
+    tasks = data(client.get("/api/browse/tasks/", params={"artist": "jdoe"}, headers=artist))
+    assert sorted(t["id"] for t in tasks) == sorted([studio.shot_task_id, studio.asset_task_id])
+    row = data(client.get(f"/api/browse/tasks/{studio.shot_task_id}/", headers=artist))
+    assert row["target_type"] == "shot"
+    assert data(client.get("/api/browse/search/", params={"text": "SH0"}, headers=artist))
+    launch = {
+        "task_id": studio.shot_task_id,
+        "dcc": "houdini",
+        "executable": "/opt/hfs/bin/houdini",
+        "pid": 77,
+    }
+    event = data(client.post("/api/launches/", json=launch, headers=artist), 201)
+    assert event["kind"] == "dcc.launched" and event["artist_id"] == studio.artist_id
+    error(client.get("/api/browse/children/", headers=artist), 422, "validation_error", "key")

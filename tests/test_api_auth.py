@@ -165,3 +165,23 @@ def test_production_refuses_an_open_address_without_auth() -> None:
     check_serving("0.0.0.0", 8002, production=False, has_token=False)
     with pytest.raises(ConfigError):
         check_serving("127.0.0.1", 70000, production=False, has_token=True)
+
+
+def test_parts_and_launches_act_for_the_token_artist(client: TestClient, studio: Any) -> None:
+    entities.create(studio.db, "artist", {"login": "bob", "name": "Bob"})
+    bob = auth(token_for(studio.db, "bob"))
+    before = row_counts(studio.db)
+    refused(client.post("/api/parts/rebuild/", headers=bob), 403, "permission_denied")
+    withdraw = {"part": "PinchIn/particles01", "artist": "jdoe"}
+    refused(
+        client.post("/api/parts/withdraw/", json=withdraw, headers=bob), 403, "permission_denied"
+    )
+    launch = {
+        "task_id": studio.shot_task_id,
+        "artist": "jdoe",
+        "dcc": "houdini",
+        "executable": "/x",
+        "pid": 5,
+    }
+    refused(client.post("/api/launches/", json=launch, headers=bob), 403, "permission_denied")
+    assert row_counts(studio.db) == before

@@ -173,3 +173,72 @@ def test_entities(backend: Backend, studio: Any) -> None:
     raises(NotFound, "code", backend.find, "shot", "SH999", sequence_id=studio.sequence_id)
     raises(NotFound, "id", backend.get, "asset", 424242)
     raises(ValidationError, "kind", backend.get, "camera", 1)
+
+
+def _publish(backend: Backend, studio: Any, part: str) -> Any:
+    scene = save(backend, studio)
+    return backend.publish_part(seed_payload(scene.model_dump(mode="json"), studio.shot_id, part))
+
+
+def test_parts_pin_withdraw_and_restore(backend: Backend, studio: Any) -> None:
+    first = _publish(backend, studio, "particles01")
+    second = _publish(backend, studio, "particles01")
+    _publish(backend, studio, "debris01")
+    part = backend.get_part("PinchIn/particles01")
+    assert part.latest is not None and part.latest.id == second.id
+    assert backend.get_part(part.id, "FX3X") == part
+    pinned = backend.pin_part({"part": "PinchIn/particles01", "publish": first.publish_id})
+    assert pinned.pinned is not None and pinned.resolved is not None
+    assert (pinned.pinned.id, pinned.resolved.id) == (first.id, first.id)
+    unpinned = backend.unpin_part({"part": part.id})
+    assert unpinned.pinned is None and unpinned.resolved is not None
+    assert unpinned.resolved.id == second.id
+    withdrawn = backend.withdraw_part({"part": "PinchIn/debris01", "project": "FX3X"})
+    assert withdrawn.withdrawn is True
+    listed = backend.list_parts("PinchIn", "FX3X")
+    assert sorted((p.part_name, p.withdrawn) for p in listed) == [
+        ("debris01", True),
+        ("particles01", False),
+    ]
+    assert backend.restore_part({"part": "PinchIn/debris01"}).withdrawn is False
+    raises(NotFound, "part", backend.get_part, "PinchIn/nothing")
+    raises(ValidationError, "version", backend.pin_part, {"part": part.id})
+
+
+def test_browser_and_launcher_reads_equal_the_database(backend: Backend, studio: Any) -> None:
+    _publish(backend, studio, "particles01")
+    local = LocalBackend(db=studio.db)
+    roots = backend.browse_roots()
+    assert roots == local.browse_roots() and [r.name for r in roots] == ["FX3X"]
+    keys = [r.key for r in roots]
+    level = backend.browse_children(keys)
+    assert level == local.browse_children(keys) and level
+    deeper = backend.browse_children([n.key for n in level])
+    assert deeper == local.browse_children([n.key for n in level])
+    part_id = backend.get_part("PinchIn/particles01").id
+    assert backend.browse_versions(part_id) == local.browse_versions(part_id)
+    assert backend.browse_search("pinch") == local.browse_search("pinch") != []
+    tasks = backend.artist_tasks("jdoe")
+    assert tasks == local.artist_tasks("jdoe") and len(tasks) == 2
+    assert backend.task_row(studio.shot_task_id) == local.task_row(studio.shot_task_id)
+    raises(NotFound, "task_id", backend.task_row, 424242)
+
+
+def test_a_launch_is_recorded(backend: Backend, studio: Any) -> None:
+    launch = {
+        "task_id": studio.shot_task_id,
+        "artist": "jdoe",
+        "dcc": "houdini",
+        "executable": "/opt/hfs20.5/bin/houdini",
+        "pid": 4242,
+    }
+    event = backend.record_launch(launch)
+    assert (event.kind, event.entity_type, event.entity_id) == (
+        "dcc.launched",
+        "task",
+        launch["task_id"],
+    )
+    before = row_counts(studio.db)
+    raises(NotFound, "task_id", backend.record_launch, {**launch, "task_id": 424242})
+    raises(ValidationError, "pid", backend.record_launch, {**launch, "pid": 0})
+    assert row_counts(studio.db) == before

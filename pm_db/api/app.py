@@ -14,7 +14,7 @@ from sqlalchemy import text
 from starlette.responses import Response
 
 import pm_db
-from pm_db.api import entities, envelope, publishes, scenes
+from pm_db.api import browse, entities, envelope, parts, publishes, scenes
 from pm_db.api.auth import caller
 from pm_db.api.envelope import ERROR_RESPONSES, Envelope, ok
 from pm_db.api.inputs import check_params
@@ -82,6 +82,8 @@ def create_app(db: Database | None = None) -> FastAPI:
     app.include_router(entities.router())
     app.include_router(scenes.router)
     app.include_router(publishes.router)
+    app.include_router(parts.router)
+    app.include_router(browse.router)
     envelope.install(app)
 
     def openapi() -> dict[str, Any]:
