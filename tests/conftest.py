@@ -84,9 +84,11 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
         return f"sqlite:///{path}"
     url: str = request.getfixturevalue("pg_url")
     database = Database(url)
-    admin.reset(database)
     with database.engine.begin() as conn:
+        # Settings first: a test may have marked the database production, and then the
+        # reset below would (rightly) refuse.
         conn.execute(text("DELETE FROM settings"))
+    admin.reset(database)
     database.dispose()
     return url
 
