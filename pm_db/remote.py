@@ -20,6 +20,7 @@ import time
 from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import quote, urlsplit
 
+import pydantic
 import requests
 from pydantic import BaseModel
 
@@ -156,20 +157,31 @@ class RemoteBackend:
         raise AssertionError("unreachable: the retry loop returns or raises")
 
     def _unreachable(self, exc: requests.RequestException, idempotent: bool) -> Unavailable:
-        if isinstance(exc, requests.Timeout) and not _never_sent(exc):
-            outcome = "" if idempotent else "; the change may or may not have been made"
-            return Unavailable(
-                f"the pm service at {self.url} did not answer within {self.timeout[1]:g} s"
-                f"{outcome}",
-                field="PM_API_URL",
+        sent = not _never_sent(exc)
+        if isinstance(exc, requests.Timeout) and sent:
+            message = f"the pm service at {self.url} did not answer within {self.timeout[1]:g} s"
+        elif sent:
+            message = f"the connection to the pm service at {self.url} broke ({type(exc).__name__})"
+        else:
+            message = (
+                f"cannot reach the pm service at {self.url} (connection refused or timed out); "
+                "is `pm serve` running?"
             )
-        reason = type(exc).__name__
-        if _never_sent(exc):
-            reason = "connection refused or timed out"
-        return Unavailable(
-            f"cannot reach the pm service at {self.url} ({reason}); is `pm serve` running?",
-            field="PM_API_URL",
-        )
+        if sent and not idempotent:
+            message += "; the change may or may not have been made"
+        return Unavailable(message, field="PM_API_URL")
+
+    def _read(self, model: type[M], data: Any) -> M:
+        """`data` of an answer as `model`; raises PmError if it is not one (a client and a
+        service of different pm versions)."""
+        try:
+            return model.model_validate(data)
+        except pydantic.ValidationError as exc:
+            raise PmError(
+                f"the pm service at {self.url} answered a {model.__name__} this pm cannot read "
+                f"({exc.errors()[0]['msg']}); are the client and the service the same version?",
+                field="PM_API_URL",
+            ) from None
 
     def _answer(self, response: requests.Response) -> Any:
         try:
@@ -195,15 +207,15 @@ class RemoteBackend:
 
     def save_scene(self, data: object) -> schemas.SceneOut:
         found = self.call("POST", "/api/scenes/", body=data)
-        return schemas.SceneOut.model_validate(found)
+        return self._read(schemas.SceneOut, found)
 
     def get_scene(self, scene_id: int) -> schemas.SceneOut:
         found = self.call("GET", f"/api/scenes/{_segment(scene_id)}/", idempotent=True)
-        return schemas.SceneOut.model_validate(found)
+        return self._read(schemas.SceneOut, found)
 
     def find_scene_by_path(self, path: str) -> schemas.SceneOut:
         found = self.call("GET", "/api/scenes/find/", params={"path": path}, idempotent=True)
-        return schemas.SceneOut.model_validate(found)
+        return self._read(schemas.SceneOut, found)
 
     # Publishes -------------------------------------------------------------------------
 
@@ -211,7 +223,7 @@ class RemoteBackend:
         self, method: str, path: str, body: object = None, idem: bool = True
     ) -> schemas.PublishOut:
         found = self.call(method, path, body=body, idempotent=idem)
-        return schemas.PublishOut.model_validate(found)
+        return self._read(schemas.PublishOut, found)
 
     def reserve_publish(self, data: object) -> schemas.PublishOut:
         keyed = _request_id(data) is not None
@@ -249,7 +261,7 @@ class RemoteBackend:
 
     def _publishes(self, params: dict[str, Any]) -> list[schemas.PublishOut]:
         found = self.call("GET", "/api/publishes/", params=params, idempotent=True)
-        return [schemas.PublishOut.model_validate(item) for item in found]
+        return [self._read(schemas.PublishOut, item) for item in found]
 
     # Parts and layers --------------------------------------------------------------------
 
@@ -257,8 +269,8 @@ class RemoteBackend:
         from pm_db.services.parts import PartOut
 
         params = _given(part=ref, project=project)
-        return PartOut.model_validate(
-            self.call("GET", "/api/parts/find/", params=params, idempotent=True)
+        return self._read(
+            PartOut, self.call("GET", "/api/parts/find/", params=params, idempotent=True)
         )
 
     def list_parts(
@@ -268,14 +280,14 @@ class RemoteBackend:
 
         params = _given(asset=asset_name, project=project)
         found = self.call("GET", "/api/parts/", params=params, idempotent=True)
-        return [PartOut.model_validate(item) for item in found]
+        return [self._read(PartOut, item) for item in found]
 
     def _part(self, verb: str, data: object) -> PartOut:
         from pm_db.services.parts import PartOut
 
         # Pinning, withdrawing and their reverses set a state: repeating one is harmless.
         found = self.call("POST", f"/api/parts/{verb}/", body=data, idempotent=True)
-        return PartOut.model_validate(found)
+        return self._read(PartOut, found)
 
     def pin_part(self, data: object) -> PartOut:
         return self._part("pin", data)
@@ -296,7 +308,7 @@ class RemoteBackend:
 
         params = _given(asset=asset_name, project=project)
         found = self.call("POST", "/api/parts/rebuild/", params=params, idempotent=True)
-        return RebuildReport.model_validate(found)
+        return self._read(RebuildReport, found)
 
     # The asset browser and the launcher -----------------------------------------------------
 
@@ -304,7 +316,7 @@ class RemoteBackend:
         from pm_db.views import BrowseNode
 
         found = self.call("GET", path, params=params, idempotent=True)
-        return [BrowseNode.model_validate(item) for item in found]
+        return [self._read(BrowseNode, item) for item in found]
 
     def browse_roots(self) -> list[BrowseNode]:
         return self._nodes("/api/browse/", {})
@@ -330,37 +342,37 @@ class RemoteBackend:
 
         params = {"artist": artist}
         found = self.call("GET", "/api/browse/tasks/", params=params, idempotent=True)
-        return [TaskRow.model_validate(item) for item in found]
+        return [self._read(TaskRow, item) for item in found]
 
     def task_row(self, task_id: int) -> TaskRow:
         from pm_db.views import TaskRow
 
         found = self.call("GET", f"/api/browse/tasks/{_segment(task_id)}/", idempotent=True)
-        return TaskRow.model_validate(found)
+        return self._read(TaskRow, found)
 
     def record_launch(self, data: object) -> EventOut:
         from pm_db.services.events import EventOut
 
-        return EventOut.model_validate(self.call("POST", "/api/launches/", body=data))
+        return self._read(EventOut, self.call("POST", "/api/launches/", body=data))
 
     # Entities --------------------------------------------------------------------------
 
     def get(self, kind: str, ident: int) -> Any:
         out, _ = _kind(kind)
         found = self.call("GET", f"/api/{kind}s/{_segment(ident)}/", idempotent=True)
-        return out.model_validate(found)
+        return self._read(out, found)
 
     def find(self, kind: str, key: str, **scope: int) -> Any:
         out, lookup = _kind(kind)
         params = {lookup: key, **scope}
-        return out.model_validate(
-            self.call("GET", f"/api/{kind}s/find/", params=params, idempotent=True)
+        return self._read(
+            out, self.call("GET", f"/api/{kind}s/find/", params=params, idempotent=True)
         )
 
     def list(self, kind: str, **filters: Any) -> list[Any]:
         out, _ = _kind(kind)
         found = self.call("GET", f"/api/{kind}s/", params=_given(**filters), idempotent=True)
-        return [out.model_validate(item) for item in found]
+        return [self._read(out, item) for item in found]
 
     def whoami(self) -> dict[str, Any]:
         """Who the token speaks for: artist, is_admin, token_id, label."""

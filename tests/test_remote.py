@@ -257,3 +257,12 @@ def test_only_pm_db_api_imports_the_web_framework() -> None:
         )
     ]
     assert offenders == []
+
+
+def test_an_answer_of_another_shape_is_a_clear_error(stub: tuple[str, Script]) -> None:
+    url, script = stub
+    script.then(200, ok({"id": "seven"}))
+    with pytest.raises(PmError) as unreadable:
+        backend(url).get_scene(7)
+    assert unreadable.value.field == "PM_API_URL"
+    assert "SceneOut" in unreadable.value.message and "same version" in unreadable.value.message

@@ -88,11 +88,12 @@ def error_response(status: int, code: str, message: str, field: str | None = Non
     return Response(json.dumps(body).encode(), status_code=status, media_type=JSON)
 
 
-def pm_error_response(exc: PmError, status: int | None = None) -> Response:
-    return error_response(status or exc.http_status, exc.code, exc.message, exc.field)
-
-
-_HTTP_CODES = {401: "unauthenticated", 403: "permission_denied", 404: "not_found"}
+_HTTP_CODES = {
+    401: "unauthenticated",
+    403: "permission_denied",
+    404: "not_found",
+    405: "method_not_allowed",
+}
 
 
 def _http_error(request: Request, exc: Exception) -> Response:
@@ -103,8 +104,7 @@ def _http_error(request: Request, exc: Exception) -> Response:
         message = f"{request.url.path} does not take {request.method}"
     else:
         message = str(exc.detail)
-    code = _HTTP_CODES.get(exc.status_code, "method_not_allowed" if exc.status_code == 405 else "")
-    return error_response(exc.status_code, code or "error", message)
+    return error_response(exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), message)
 
 
 def _request_validation(request: Request, exc: Exception) -> Response:
@@ -118,7 +118,7 @@ def _request_validation(request: Request, exc: Exception) -> Response:
 
 def _pm_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PmError)
-    return pm_error_response(exc)
+    return error_response(exc.http_status, exc.code, exc.message, exc.field)
 
 
 def _data_error(request: Request, exc: Exception) -> Response:
