@@ -228,3 +228,30 @@ def test_doctor_and_usd_show_read_well_on_a_terminal(
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == f"FX3X PinchIn  {done.asset_usd_path}"
     assert lines[1].split()[:4] == ["particles01", "v001", "i001", "latest"]
+
+
+def test_a_reservation_is_stale_by_its_age_counted_from_its_last_retry(
+    studio: Studio, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from pm_db.models import Publish, utcnow
+
+    pending = reserve(studio, "particles01")
+    two_days_ago = utcnow() - timedelta(days=2)
+    studio.db.write(
+        lambda s: s.execute(
+            update(Publish).where(Publish.id == pending.id).values(created_at=two_days_ago)
+        )
+    )
+    code, report = doctor(capsys)
+    assert code == 1 and kinds(report) == ["stale_reservation"]
+
+    publishes.fail_publish(studio.db, pending.id, "farm node lost")
+    request = {"scene_id": pending.scene_id, "asset_name": "PinchIn", "part_name": "particles01"}
+    assert lifecycle.reserve(studio.db, request).status == "pending"
+
+    code, report = doctor(capsys)
+    assert code == 0 and report["checked"]["reservations"] == 1
