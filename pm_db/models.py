@@ -352,3 +352,11 @@ class ApiToken(Base):
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = _created()
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# SQLite reuses the largest rowid after that row is deleted; ids that other records,
+# events and REST clients remember must never come back, so every id column is
+# AUTOINCREMENT there (PostgreSQL sequences never go back anyway).
+for _table in Base.metadata.tables.values():
+    if "id" in _table.c and _table.c.id.primary_key:
+        _table.dialect_options["sqlite"]["autoincrement"] = True

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from pm_db.errors import Conflict, NotFound, ValidationError
-from pm_db.services import entities, events, scenes
+from pm_db.services import entities, events, publishes, scenes
 from tests.helpers import Studio, row_counts
 
 
@@ -150,3 +150,28 @@ def test_list_scenes_newest_first(studio: Studio) -> None:
     save(studio, scene_name="Splash")
     listed = scenes.list_scenes(studio.db, task_id=studio.shot_task_id, name="PinchIn")
     assert [(s.version, s.iteration) for s in listed] == [(1, 2), (1, 1)]
+
+
+def test_discarding_an_unwritten_save_keeps_its_number_used(studio: Studio) -> None:
+    save(studio)
+    failed = save(studio)
+    discarded = scenes.discard_scene(studio.db, failed.id, "disk full")
+    assert discarded.id == failed.id
+    with pytest.raises(NotFound):
+        scenes.get_scene(studio.db, failed.id)
+    assert (save(studio).version, save(studio).iteration) == (1, 4)
+    logged = events.list_events(studio.db, entity_type="scene", entity_id=failed.id)
+    assert [e.kind for e in logged] == ["scene.discarded", "scene.saved"]
+    assert logged[0].payload["reason"] == "disk full"
+
+
+def test_a_published_scene_cannot_be_discarded(studio: Studio) -> None:
+    scene = save(studio)
+    publishes.reserve_publish(
+        studio.db, {"scene_id": scene.id, "asset_name": "PinchIn", "part_name": "p"}
+    )
+    before = row_counts(studio.db)
+    with pytest.raises(Conflict) as caught:
+        scenes.discard_scene(studio.db, scene.id, "oops")
+    assert caught.value.field == "scene_id"
+    assert row_counts(studio.db) == before

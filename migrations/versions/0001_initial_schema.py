@@ -32,6 +32,7 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_artists")),
         sa.UniqueConstraint("login", name=op.f("uq_artists_login")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "events",
@@ -53,6 +54,7 @@ def upgrade() -> None:
         ),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
+        sqlite_autoincrement=True,
     )
     op.create_index("ix_events_entity", "events", ["entity_type", "entity_id"], unique=False)
     op.create_index(op.f("ix_events_kind"), "events", ["kind"], unique=False)
@@ -76,6 +78,7 @@ def upgrade() -> None:
         ),
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_projects")),
+        sqlite_autoincrement=True,
     )
     op.create_index(
         "uq_projects_code_ci", "projects", [sa.literal_column("lower(code)")], unique=True
@@ -111,6 +114,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_tokens")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_api_tokens_token_hash")),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_api_tokens_artist_id"), "api_tokens", ["artist_id"], unique=False)
     op.create_table(
@@ -134,6 +138,7 @@ def upgrade() -> None:
             ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_assets")),
+        sqlite_autoincrement=True,
     )
     op.create_index(
         "uq_assets_code_ci", "assets", ["project_id", sa.literal_column("lower(code)")], unique=True
@@ -161,6 +166,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_scene_streams")),
         sa.UniqueConstraint("project_id", "key", name=op.f("uq_scene_streams_project_id_key")),
+        sqlite_autoincrement=True,
     )
     op.create_table(
         "sequences",
@@ -182,6 +188,7 @@ def upgrade() -> None:
             ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_sequences")),
+        sqlite_autoincrement=True,
     )
     op.create_index(
         "uq_sequences_code_ci",
@@ -212,6 +219,7 @@ def upgrade() -> None:
             ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_parts")),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_parts_asset_name"), "parts", ["asset_name"], unique=False)
     op.create_index(
@@ -243,6 +251,7 @@ def upgrade() -> None:
             ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_shots")),
+        sqlite_autoincrement=True,
     )
     op.create_index(
         "uq_shots_code_ci", "shots", ["sequence_id", sa.literal_column("lower(code)")], unique=True
@@ -287,6 +296,7 @@ def upgrade() -> None:
             ["shot_id"], ["shots.id"], name=op.f("fk_tasks_shot_id_shots"), ondelete="RESTRICT"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tasks")),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_tasks_artist_id"), "tasks", ["artist_id"], unique=False)
     op.create_index(op.f("ix_tasks_project_id"), "tasks", ["project_id"], unique=False)
@@ -349,6 +359,7 @@ def upgrade() -> None:
         sa.UniqueConstraint(
             "stream_id", "version", "iteration", name=op.f("uq_scenes_stream_id_version_iteration")
         ),
+        sqlite_autoincrement=True,
     )
     op.create_index(op.f("ix_scenes_artist_id"), "scenes", ["artist_id"], unique=False)
     op.create_index(op.f("ix_scenes_task_id"), "scenes", ["task_id"], unique=False)
@@ -421,6 +432,7 @@ def upgrade() -> None:
         ),
         sa.UniqueConstraint("publish_id", name=op.f("uq_publishes_publish_id")),
         sa.UniqueConstraint("request_id", name=op.f("uq_publishes_request_id")),
+        sqlite_autoincrement=True,
     )
     op.create_index(
         "ix_publishes_asset_latest", "publishes", ["asset_name", "is_latest"], unique=False

@@ -7,8 +7,8 @@ from sqlalchemy.orm import Session
 
 from pm_db import schemas
 from pm_db.db import Database
-from pm_db.errors import NotFound, ValidationError
-from pm_db.models import Artist, Project, Scene, SceneStream, Task
+from pm_db.errors import Conflict, NotFound, ValidationError
+from pm_db.models import Artist, Project, Publish, Scene, SceneStream, Task
 from pm_db.services import events
 from pm_db.services.context import absolute_path, load_context, relative_path
 from pm_db.versions import next_scene_number
@@ -158,3 +158,36 @@ def list_scenes(
         return [scene_out(s, p, login) for s, p, login in session.execute(query)]
 
     return db.read(work)
+
+
+def discard_scene(db: Database, scene_id: int, reason: str) -> schemas.SceneOut:
+    """Remove the record of a save whose file could not be written (Houdini failed, the
+    disk was full), so that no record names a file that does not exist. Its number stays
+    used: the next save takes the next one. The event log keeps what happened.
+    Raises NotFound, Conflict (a publish came from this scene)."""
+
+    def work(session: Session) -> schemas.SceneOut:
+        scene = session.get(Scene, scene_id)
+        if scene is None:
+            raise NotFound(f"no scene with id {scene_id}", field="scene_id")
+        published = session.scalar(
+            select(func.count()).select_from(Publish).where(Publish.scene_id == scene_id)
+        )
+        if published:
+            raise Conflict(
+                f"scene {scene_id} has {published} publishes; a published scene is kept",
+                field="scene_id",
+            )
+        shown = _scene_row(session, scene)
+        session.delete(scene)
+        events.record(
+            session,
+            "scene.discarded",
+            "scene",
+            scene_id,
+            scene.artist_id,
+            {"path": scene.path, "reason": reason[:4000]},
+        )
+        return shown
+
+    return db.write(work)
