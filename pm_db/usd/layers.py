@@ -140,10 +140,11 @@ def write(state: AssetState) -> SyncResult:
 
 
 def _stage(layers: list[LayerFile]) -> list[str]:
-    """Stage every layer's new bytes beside it (the flushes run in parallel: a rebuild
-    writes thousands), returning the temporary paths in order. Raises PmError naming the
+    """Stage every layer's new bytes beside it (the flushes run in parallel when there
+    are more than a publish's two: a rebuild writes thousands), returning the temporary
+    paths in order. Raises PmError naming the
     first layer that failed, after discarding what was staged."""
-    if len(layers) <= 1:
+    if len(layers) <= 2:
         outcomes = [_try_stage(layer) for layer in layers]
     else:
         with ThreadPoolExecutor(max_workers=min(STAGING_THREADS, len(layers))) as pool:

@@ -15,7 +15,7 @@ published from that folder under `PinchIn`. The rules:
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -122,9 +122,10 @@ _PIN = cast(Table, PartPin.__table__)
 
 
 def _state_statement() -> Any:
-    """One row per part of the asset `b_stream`/`b_asset` that ever completed a publish:
-    (id, name, withdrawn, newest completed publish's id, completed_at, part layer and
-    asset layer paths, pinned publish id if still published, latest publish id)."""
+    """One row per part of the asset `b_stream`/`b_asset` that ever completed a publish,
+    in one statement: the part, the paths recorded on its newest completion, the publish
+    its layer points at (the pin while still published, else latest) with that publish's
+    scene and artist, and the project."""
     in_asset = and_(
         _PART.c.stream_id == bindparam("b_stream"), _PART.c.asset_name == bindparam("b_asset")
     )
@@ -139,54 +140,48 @@ def _state_statement() -> Any:
     newest = _PUBLISH.alias("newest")
     pinned = _PUBLISH.alias("pinned")
     latest = _PUBLISH.alias("latest")
+    shown = _PUBLISH.alias("shown")
     return (
         select(
             _PART.c.id,
             _PART.c.name,
             _PART.c.withdrawn,
-            newest.c.id,
-            newest.c.completed_at,
+            newest.c.id.label("newest_id"),
+            newest.c.completed_at.label("newest_at"),
             newest.c.part_usd_path,
             newest.c.asset_usd_path,
-            pinned.c.id,
-            latest.c.id,
+            pinned.c.id.label("pinned_id"),
+            shown.c.id.label("shown_id"),
+            shown.c.publish_id,
+            shown.c.version,
+            shown.c.iteration,
+            shown.c.item_usd_path,
+            shown.c.completed_at,
+            Scene.path.label("scene_path"),
+            Artist.login,
+            Project,
         )
         .join(newest_seq, newest_seq.c.part_id == _PART.c.id)
         .join(
             newest,
             and_(newest.c.part_id == _PART.c.id, newest.c.published_seq == newest_seq.c.seq),
         )
+        .join(SceneStream, SceneStream.id == _PART.c.stream_id)
+        .join(Project, Project.id == SceneStream.project_id)
         .outerjoin(_PIN, _PIN.c.part_id == _PART.c.id)
         .outerjoin(pinned, and_(pinned.c.id == _PIN.c.publish_id, pinned.c.status == "published"))
         .outerjoin(latest, and_(latest.c.part_id == _PART.c.id, latest.c.is_latest.is_(True)))
+        .outerjoin(shown, shown.c.id == func.coalesce(pinned.c.id, latest.c.id))
+        .outerjoin(Scene, Scene.id == shown.c.scene_id)
+        .outerjoin(Artist, Artist.id == shown.c.created_by)
         .where(in_asset)
         .order_by(_PART.c.name, _PART.c.id)
     )
 
 
-# Built once: a layer update runs these on every publish, and building a statement with
+# Built once: a layer update runs it on every publish, and building a statement with
 # aliases costs more than running it.
 _STATE = _state_statement()
-_SOURCES = (
-    select(
-        _PUBLISH.c.id,
-        _PUBLISH.c.publish_id,
-        _PUBLISH.c.version,
-        _PUBLISH.c.iteration,
-        _PUBLISH.c.item_usd_path,
-        Scene.path,
-        Artist.login,
-        _PUBLISH.c.completed_at,
-    )
-    .join(Scene, Scene.id == _PUBLISH.c.scene_id)
-    .join(Artist, Artist.id == _PUBLISH.c.created_by)
-    .where(_PUBLISH.c.id.in_(bindparam("b_ids", expanding=True)))
-)
-_PROJECT = (
-    select(Project)
-    .join(SceneStream, SceneStream.project_id == Project.id)
-    .where(SceneStream.id == bindparam("b_stream"))
-)
 _KEY_OF_PART = select(_PART.c.stream_id, _PART.c.asset_name).where(
     _PART.c.id == bindparam("b_part")
 )
@@ -194,55 +189,45 @@ _KEY_OF_PART = select(_PART.c.stream_id, _PART.c.asset_name).where(
 
 def asset_state(session: Session, key: AssetKey) -> AssetState | None:
     """The state of one asset's layers, or None if none of its parts ever completed a
-    publish (it has no layers). Three queries whatever the number of parts."""
+    publish (it has no layers). One query whatever the number of parts."""
     params = {"b_stream": key.stream_id, "b_asset": key.asset_name}
     rows = session.execute(_STATE, params).all()
     if not rows:
         return None
-    shown = {row[7] or row[8] for row in rows} - {None}
-    sources = _sources(session, shown)
     parts = tuple(
         PartState(
-            id=part_id,
-            name=name,
-            layer=part_layer,
-            withdrawn=withdrawn,
-            source=_pinned(sources, pin_id) if pin_id else sources.get(latest_id or 0),
+            id=row.id,
+            name=row.name,
+            layer=row.part_usd_path,
+            withdrawn=row.withdrawn,
+            source=_source(row),
         )
-        for part_id, name, withdrawn, _, _, part_layer, _, pin_id, latest_id in rows
+        for row in rows
     )
     # Every part records the asset layer path; the most recent completion decides, so a
     # template change moves the asset layer with the next publish.
-    newest_row = max(rows, key=lambda row: (row[4], row[3]))
-    project = session.execute(_PROJECT, {"b_stream": key.stream_id}).scalar_one()
+    newest = max(rows, key=lambda row: (row.newest_at, row.newest_id))
+    project: Project = rows[0].Project
     return AssetState(
         key=key,
         project=project.code,
         root=root_for(project),
-        layer=newest_row[6],
+        layer=newest.asset_usd_path,
         parts=parts,
     )
 
 
-def _pinned(sources: dict[int, Source], publish_id: int) -> Source:
-    return replace(sources[publish_id], pinned=True)
-
-
-def _sources(session: Session, publish_ids: set[int]) -> dict[int, Source]:
-    if not publish_ids:
-        return {}
-    rows = session.execute(_SOURCES, {"b_ids": sorted(publish_ids)})
-    return {
-        row[0]: Source(
-            id=row[0],
-            publish_id=row[1],
-            version=row[2],
-            iteration=row[3],
-            data_layer=row[4],
-            scene=row[5],
-            artist=row[6],
-            published_at=row[7],
-            pinned=False,
-        )
-        for row in rows
-    }
+def _source(row: Any) -> Source | None:
+    if row.shown_id is None:
+        return None
+    return Source(
+        id=row.shown_id,
+        publish_id=row.publish_id,
+        version=row.version,
+        iteration=row.iteration,
+        data_layer=row.item_usd_path,
+        scene=row.scene_path,
+        artist=row.login,
+        published_at=row.completed_at,
+        pinned=row.pinned_id is not None,
+    )
