@@ -91,7 +91,9 @@ def plan(state: AssetState) -> list[LayerFile]:
 
 
 def lock(session: Session, key: AssetKey) -> None:
-    """Take the asset's layer lock for the rest of the transaction (see the module doc)."""
+    """Take the asset's layer lock for the rest of the transaction (see the module doc);
+    `session` must be a write unit of work (`Database.write`), whose SQLite write lock is
+    the lock there."""
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": key.lock_id})
 
@@ -140,25 +142,22 @@ def write(state: AssetState) -> SyncResult:
 
 
 def _stage(layers: list[LayerFile]) -> list[str]:
-    """Stage every layer's new bytes beside it (the flushes run in parallel when there
-    are more than a publish's two: a rebuild writes thousands), returning the temporary
-    paths in order. Raises PmError naming the
-    first layer that failed, after discarding what was staged."""
+    """Stage every layer's new bytes beside it, returning the temporary paths in order;
+    the flushes run in parallel when there are more than a publish's two (a rebuild
+    writes thousands). Raises PmError naming the first layer that failed, after
+    discarding what was staged."""
     if len(layers) <= 2:
         outcomes = [_try_stage(layer) for layer in layers]
     else:
         with ThreadPoolExecutor(max_workers=min(STAGING_THREADS, len(layers))) as pool:
             outcomes = list(pool.map(_try_stage, layers))
-    failed = [
-        (layer, o) for layer, o in zip(layers, outcomes, strict=True) if isinstance(o, OSError)
-    ]
-    if failed:
-        for outcome in outcomes:
-            if isinstance(outcome, str):
-                files.discard(outcome)
-        layer, exc = failed[0]
-        raise files.write_error(exc, layer.path, layer.field) from exc
-    return [o for o in outcomes if isinstance(o, str)]
+    staged = [outcome for outcome in outcomes if isinstance(outcome, str)]
+    for layer, outcome in zip(layers, outcomes, strict=True):
+        if isinstance(outcome, OSError):
+            for temp in staged:
+                files.discard(temp)
+            raise files.write_error(outcome, layer.path, layer.field) from outcome
+    return staged
 
 
 def _try_stage(layer: LayerFile) -> str | OSError:
