@@ -9,7 +9,8 @@ published from that folder under `PinchIn`. The rules:
   otherwise at its latest one; with neither it is an empty layer;
 - the asset layer composes the part layers of the parts that point at something and are
   not withdrawn, ordered by part name;
-- layer paths are the ones recorded on the part's most recently completed publish.
+- layer paths are the ones recorded on the part's most recently completed publish (the
+  one whose completion number equals the part's counter, `Part.publish_seq`).
 """
 
 from __future__ import annotations
@@ -123,24 +124,20 @@ _PIN = cast(Table, PartPin.__table__)
 
 def _state_statement() -> Any:
     """One row per part of the asset `b_stream`/`b_asset` that ever completed a publish,
-    in one statement: the part, the paths recorded on its newest completion, the publish
-    its layer points at (the pin while still published, else latest) with that publish's
-    scene and artist, and the project."""
-    in_asset = and_(
-        _PART.c.stream_id == bindparam("b_stream"), _PART.c.asset_name == bindparam("b_asset")
-    )
-    completions = _PUBLISH.alias("completions")
-    newest_seq = (
-        select(completions.c.part_id, func.max(completions.c.published_seq).label("seq"))
-        .join(_PART, _PART.c.id == completions.c.part_id)
-        .where(in_asset, completions.c.published_seq.is_not(None))
-        .group_by(completions.c.part_id)
-        .subquery("newest_seq")
-    )
+    in one statement: the part, the paths recorded on its newest completion (the publish
+    whose completion number is the part's counter), the publish its layer points at (the
+    pin while still published, else latest) with that publish's scene and artist, and the
+    project."""
     newest = _PUBLISH.alias("newest")
-    pinned = _PUBLISH.alias("pinned")
     latest = _PUBLISH.alias("latest")
     shown = _PUBLISH.alias("shown")
+    pinned_publish = _PUBLISH.alias("pinned_publish")
+    pins = (
+        select(_PIN.c.part_id, _PIN.c.publish_id)
+        .join(pinned_publish, pinned_publish.c.id == _PIN.c.publish_id)
+        .where(pinned_publish.c.status == "published")
+        .subquery("pins")
+    )
     return (
         select(
             _PART.c.id,
@@ -150,7 +147,7 @@ def _state_statement() -> Any:
             newest.c.completed_at.label("newest_at"),
             newest.c.part_usd_path,
             newest.c.asset_usd_path,
-            pinned.c.id.label("pinned_id"),
+            pins.c.publish_id.label("pinned_id"),
             shown.c.id.label("shown_id"),
             shown.c.publish_id,
             shown.c.version,
@@ -161,20 +158,22 @@ def _state_statement() -> Any:
             Artist.login,
             Project,
         )
-        .join(newest_seq, newest_seq.c.part_id == _PART.c.id)
         .join(
             newest,
-            and_(newest.c.part_id == _PART.c.id, newest.c.published_seq == newest_seq.c.seq),
+            and_(newest.c.part_id == _PART.c.id, newest.c.published_seq == _PART.c.publish_seq),
         )
         .join(SceneStream, SceneStream.id == _PART.c.stream_id)
         .join(Project, Project.id == SceneStream.project_id)
-        .outerjoin(_PIN, _PIN.c.part_id == _PART.c.id)
-        .outerjoin(pinned, and_(pinned.c.id == _PIN.c.publish_id, pinned.c.status == "published"))
+        .outerjoin(pins, pins.c.part_id == _PART.c.id)
         .outerjoin(latest, and_(latest.c.part_id == _PART.c.id, latest.c.is_latest.is_(True)))
-        .outerjoin(shown, shown.c.id == func.coalesce(pinned.c.id, latest.c.id))
+        .outerjoin(shown, shown.c.id == func.coalesce(pins.c.publish_id, latest.c.id))
         .outerjoin(Scene, Scene.id == shown.c.scene_id)
         .outerjoin(Artist, Artist.id == shown.c.created_by)
-        .where(in_asset)
+        .where(
+            _PART.c.stream_id == bindparam("b_stream"),
+            _PART.c.asset_name == bindparam("b_asset"),
+            _PART.c.publish_seq > 0,
+        )
         .order_by(_PART.c.name, _PART.c.id)
     )
 
