@@ -120,6 +120,16 @@ def test_the_tree_shows_what_the_database_holds(
         (5, "v001 i001", "published"),
         (1, "Rock", ""),
     ]
+    # The first row of each level took the place of its "Loading…" row: none of its look.
+    from pm_houdini.qt import QtCore
+
+    roles = QtCore.Qt.ItemDataRole
+    for key in (shot["sequence"], shot["shot"], shot["usd"], shot["latest"]):
+        node = browser.model.node_for_key(key)
+        assert node is not None
+        index = browser.model.index_for(node)
+        assert index.data(roles.ForegroundRole) is None, key
+        assert not index.data(roles.FontRole).italic(), key
     select(qtbot, browser, shot["latest"])
     details = browser.details
     assert details.title.text() == "particles01 v001 i003"

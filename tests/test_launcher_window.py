@@ -13,8 +13,10 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from pm_houdini.launcher import LauncherWindow
+from pm_houdini.qt import QtCore, QtWidgets
 
 from pm_db.backend import LocalBackend
+from pm_db.cli import main
 from pm_db.db import Database
 from pm_db.services import entities
 from pm_db.services.events import list_events
@@ -129,3 +131,25 @@ def test_an_empty_database_and_an_unreachable_one(
     assert "cannot reach database" in window.banner.label.text()
     assert window.refresh_button.isEnabled()
     dead.dispose()
+
+
+def test_pm_launcher_opens_the_window_until_it_is_closed(
+    qtbot: Any, studio: Studio, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name in ("PM_ARTIST", "PM_DCC_HOUDINI", "PM_HOUDINI_PACKAGE_DIR"):
+        monkeypatch.setenv(name, env[name])
+    seen: list[list[tuple[str, ...]]] = []
+
+    def look_then_close() -> None:
+        [window] = [
+            w for w in QtWidgets.QApplication.topLevelWidgets() if isinstance(w, LauncherWindow)
+        ]
+        qtbot.waitUntil(lambda: not window.loader.busy and window.table.tasks != [], timeout=15_000)
+        seen.append(table(window))
+        window.close()
+        window.deleteLater()
+        QtWidgets.QApplication.quit()
+
+    QtCore.QTimer.singleShot(0, look_then_close)
+    assert main(["launcher"]) == 0
+    assert [row[1] for row in seen[0]] == ["Rock  (prop)", "SQ010/SH010  (1001-1100)"]

@@ -391,6 +391,10 @@ class BrowseModel(QtGui.QStandardItemModel):
             {
                 _ROLES.DisplayRole: text,
                 _ROLES.FontRole: fonts.italic if item is None else fonts.normal,
+                # Unset roles are given as None so a rewritten row keeps nothing of before.
+                _ROLES.ForegroundRole: None,
+                _ROLES.DecorationRole: None,
+                _ROLES.ToolTipRole: None,
             }
             for text in node.cells
         ]
