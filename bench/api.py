@@ -5,10 +5,12 @@
    of `POST /api/publishes/` (the seed's one-call publish, its data layer written first).
 2. 16 concurrent clients against `pm serve --workers N` on PostgreSQL (a scratch database
    on PM_TEST_PG_URL's server, dropped after): every client saves the SAME scene stream and
-   publishes from each of its saves, as fast as it can. Counts failed requests and
-   duplicate numbers (from the answers and from the database), and publishes per second.
+   publishes from each of its saves, as fast as it can: all into one asset (every publish
+   rewrites the same layers), then each client into its own asset. Counts failed requests
+   and duplicate numbers (from the answers and from the database), and publishes per
+   second.
 
-The same concurrency run on SQLite is printed too. Prints a Markdown table.
+The same concurrency runs on SQLite are printed too. Prints Markdown tables.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import sys
 import tempfile
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,12 +36,13 @@ PG_ADMIN_URL = os.environ.get(
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class Show:
     url: str
     token: str
     task_id: int
     target_id: int
+    asset: str = "PinchIn"
 
 
 @dataclass
@@ -111,7 +114,7 @@ def data_layer(path: str) -> None:
 
 
 def seed_payload(show: Show, scene: dict[str, Any]) -> dict[str, Any]:
-    """The seed's publish of particles01 of PinchIn from a saved scene."""
+    """The seed's publish of particles01 of the show's asset from a saved scene."""
     folder = scene["path"].rsplit("/", 1)[0]
     numbers = f"v{scene['version']:03d}_i{scene['iteration']:03d}"
     return {
@@ -121,10 +124,10 @@ def seed_payload(show: Show, scene: dict[str, Any]) -> dict[str, Any]:
         "software": "houdini",
         "source_version": scene["version"],
         "source_iteration": scene["iteration"],
-        "item_usd_path": f"{folder}/usd/PinchIn/particles01/data/particles01_{numbers}.usd",
-        "asset_usd_path": f"{folder}/usd/PinchIn/PinchIn.usd",
+        "item_usd_path": f"{folder}/usd/{show.asset}/particles01/data/particles01_{numbers}.usd",
+        "asset_usd_path": f"{folder}/usd/{show.asset}/{show.asset}.usd",
         "status": "published",
-        "metadata": {"asset_name": "PinchIn", "part_name": "particles01"},
+        "metadata": {"asset_name": show.asset, "part_name": "particles01"},
     }
 
 
@@ -167,12 +170,13 @@ def client(show: Show, count: int, tally: Tally, go: threading.Event) -> None:
                 tally.failures.append(f"request {type(exc).__name__}")
 
 
-def run_clients(show: Show, clients: int, per_client: int) -> tuple[Tally, float]:
+def run_clients(show: Show, clients: int, per_client: int, spread: bool) -> tuple[Tally, float]:
+    """`clients` threads at once; with `spread` each publishes its own asset, else all
+    publish the same one."""
     tally = Tally()
     go = threading.Event()
-    threads = [
-        threading.Thread(target=client, args=(show, per_client, tally, go)) for _ in range(clients)
-    ]
+    shows = [replace(show, asset=f"Asset{n:02d}") if spread else show for n in range(clients)]
+    threads = [threading.Thread(target=client, args=(one, per_client, tally, go)) for one in shows]
     for thread in threads:
         thread.start()
     start = time.perf_counter()
@@ -257,12 +261,13 @@ def _row(label: str, timings: list[float]) -> str:
 
 
 def concurrency(
-    db_url: str, root: Path, workers: int, clients: int, per_client: int
+    db_url: str, root: Path, workers: int, clients: int, per_client: int, spread: bool
 ) -> dict[str, Any]:
     task_id, shot_id, token = prepare(db_url, root)
     process, base = serve(db_url, workers=workers)
     try:
-        tally, wall = run_clients(Show(base, token, task_id, shot_id), clients, per_client)
+        show = Show(base, token, task_id, shot_id)
+        tally, wall = run_clients(show, clients, per_client, spread)
     finally:
         process.terminate()
         process.wait()
@@ -280,10 +285,11 @@ def concurrency(
 
 
 def pg_scratch() -> tuple[str, Any]:
+    """A new PostgreSQL database, and the function that drops it."""
     from sqlalchemy import create_engine, text
     from sqlalchemy.engine import make_url
 
-    name = f"pm_bench_api_{os.getpid()}"
+    name = f"pm_bench_api_{os.getpid()}_{time.monotonic_ns()}"
     admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}"'))
@@ -314,28 +320,38 @@ def main() -> int:
         print(_row("POST /api/scenes/ (save)", timing["save"]))
         print(_row("GET /api/me/ (token check + framework)", timing["me"]))
         print(_row("LocalBackend.publish_part in process, no HTTP", local))
-        runs = [("SQLite", f"sqlite:///{home / 'load.sqlite'}", 1, None)]
-        pg_url, drop = pg_scratch()
-        runs.append(("PostgreSQL", pg_url, args.workers, drop))
         print()
         print(
-            "| database | workers | clients | requests | failed | duplicates | publishes/s "
+            "| database | workers | assets | requests | failed | duplicates | publishes/s "
             "| publish median | save median |"
         )
         print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
-        for label, url, workers, cleanup in runs:
-            try:
-                found = concurrency(url, home / label, workers, args.clients, args.per_client)
-            finally:
-                if cleanup:
-                    cleanup()
-            print(
-                f"| {label} | {workers} | {args.clients} | {found['requests']} | {found['failed']} "
-                f"| {found['duplicates']} | {found['publishes_per_s']:.0f} "
-                f"| {found['publish_median']:.1f} ms | {found['save_median']:.1f} ms |"
-            )
-            if found["first_failure"]:
-                print(f"first failure ({label}): {found['first_failure']}")
+        for label, workers in (("SQLite", 1), ("PostgreSQL", args.workers)):
+            for spread in (False, True):
+                if label == "SQLite":
+                    url, cleanup = f"sqlite:///{home / f'load-{spread}.sqlite'}", None
+                else:
+                    url, cleanup = pg_scratch()
+                try:
+                    found = concurrency(
+                        url,
+                        home / f"{label}-{spread}",
+                        workers,
+                        args.clients,
+                        args.per_client,
+                        spread,
+                    )
+                finally:
+                    if cleanup:
+                        cleanup()
+                assets = f"{args.clients} (one each)" if spread else "1 (all clients)"
+                print(
+                    f"| {label} | {workers} | {assets} | {found['requests']} | {found['failed']} "
+                    f"| {found['duplicates']} | {found['publishes_per_s']:.0f} "
+                    f"| {found['publish_median']:.1f} ms | {found['save_median']:.1f} ms |"
+                )
+                if found["first_failure"]:
+                    print(f"first failure ({label}): {found['first_failure']}")
     return 0
 
 
