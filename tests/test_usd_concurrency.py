@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from pm_db.usd import layers
-from pm_db.usd.state import AssetKey, asset_state
+from pm_db.usd.state import AssetKey, asset_state, key_of_part
 from tests.helpers import Studio
 from tests.test_usd_support import REPO, composed_parts, process_env, publish, save
 
@@ -58,7 +58,8 @@ def test_concurrent_publishers_of_one_asset_all_end_up_in_its_layer(studio: Stud
 
 def test_a_second_writer_waits_for_the_asset_lock(studio: Studio) -> None:
     done = publish(studio, "particles01")
-    key = AssetKey(1, "PinchIn")
+    key = studio.db.read(lambda session: key_of_part(session, done.part_id))
+    assert key == AssetKey(key.stream_id, "PinchIn")
     holding = threading.Event()
     release = threading.Event()
 
@@ -82,5 +83,5 @@ def test_a_second_writer_waits_for_the_asset_lock(studio: Studio) -> None:
     writer.join(60)
 
     assert blocked, "a second writer got past the asset's layer lock"
-    assert len(results) == 1
+    assert len(results) == 1 and results[0] is not None
     assert composed_parts(done.asset_usd_path) == {"particles01": (1, 1)}
