@@ -10,6 +10,7 @@ import pytest
 
 from pm_db.cli import main
 from tests.helpers import Studio, row_counts, seed_payload
+from tests.test_usd_support import write_data_layer
 
 
 def pm(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str]:
@@ -45,6 +46,7 @@ def test_publish_seed_payload_from_file_and_stdin(
     payload = {**seed_payload(_Scene(scene, studio.shot_task_id)), "target_id": studio.shot_id}
     path = tmp_path / "payload.json"
     path.write_text(json.dumps(payload))
+    write_data_layer(payload["item_usd_path"])
     code, first, _ = pm(capsys, "publish", str(path))
     assert code == 0 and first["is_latest"] and first["version"] == 1
     monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(payload)))
@@ -72,6 +74,7 @@ def test_reserve_fail_retry_complete(studio: Studio, capsys: pytest.CaptureFixtu
     assert failed["status"] == "failed" and failed["error"] == "ROP failed"
     retried = pm(capsys, *reserve, "--part", "smoke", "--request-id", "job-1")[1]
     assert retried["id"] == reserved["id"] and retried["status"] == "pending"
+    write_data_layer(retried["item_usd_path"])
     done = pm(capsys, "publish", "complete", reserved["publish_id"])[1]
     assert done["is_latest"]
     shown = pm(capsys, "publish", "show", str(reserved["id"]))[1]

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from pm_db.cli import main
+from tests.test_usd_support import write_data_layer
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, object, str]:
@@ -64,8 +65,10 @@ def test_show_setup_save_and_publish(
         "particles01",
     )
     assert reserved["status"] == "pending"
+    write_data_layer(reserved["item_usd_path"])
     code, done, _ = run(capsys, "publish", "complete", str(reserved["id"]))
     assert done["is_latest"] is True
+    assert Path(done["part_usd_path"]).is_file() and Path(done["asset_usd_path"]).is_file()
     code, latest, _ = run(capsys, "publishes", "list", "--asset", "PinchIn", "--latest-per-part")
     assert [p["part_name"] for p in latest] == ["particles01"]
 

@@ -37,7 +37,7 @@ def register(commands: Any) -> None:
     listing.set_defaults(run=_list_scenes)
     find = leaf(scene, "find", "the saved scene recorded for a hip file path")
     find.add_argument("path")
-    find.set_defaults(run=lambda a: _scenes().find_scene_by_path(database(), a.path))
+    find.set_defaults(run=lambda a: _backend().find_scene_by_path(a.path))
 
     verbs = group(
         commands,
@@ -90,21 +90,17 @@ def with_payload_verb(argv: list[str]) -> list[str]:
     return argv
 
 
-def _scenes() -> Any:
-    from pm_db.services import scenes
+def _backend() -> Any:
+    """The backend the environment selects: the REST service when PM_API_URL is set,
+    else the database. Publishes go through the full lifecycle either way (verify the
+    data layer, complete, update the part and asset layers)."""
+    from pm_db.backend import get_backend
 
-    return scenes
-
-
-def _publishes() -> Any:
-    from pm_db.services import publishes
-
-    return publishes
+    return get_backend()
 
 
 def _save(args: argparse.Namespace) -> Any:
-    return _scenes().save_scene(
-        database(),
+    return _backend().save_scene(
         {
             "task_id": args.task,
             "artist": args.artist,
@@ -113,54 +109,53 @@ def _save(args: argparse.Namespace) -> Any:
             "ext": args.ext,
             "version_up": args.version_up,
             "software_version": args.software_version,
-        },
+        }
     )
 
 
 def _list_scenes(args: argparse.Namespace) -> Any:
-    return _scenes().list_scenes(
+    from pm_db.services import scenes
+
+    return scenes.list_scenes(
         database(), task_id=args.task, artist=args.artist, name=args.scene, limit=args.limit
     )
 
 
 def _publish(args: argparse.Namespace) -> Any:
-    return _publishes().publish_part(database(), read_json(args.payload))
+    return _backend().publish_part(read_json(args.payload))
 
 
 def _reserve(args: argparse.Namespace) -> Any:
-    return _publishes().reserve_publish(
-        database(),
+    return _backend().reserve_publish(
         {
             "scene_id": args.scene,
             "asset_name": args.asset,
             "part_name": args.part,
             "request_id": args.request_id,
-        },
+        }
     )
 
 
 def _lifecycle(args: argparse.Namespace) -> Any:
-    publishes = _publishes()
-    handle = database()
+    backend = _backend()
     if args.verb == "complete":
-        return publishes.complete_publish(handle, args.publish)
+        return backend.complete_publish(args.publish)
     if args.verb == "fail":
-        return publishes.fail_publish(handle, args.publish, args.reason)
+        return backend.fail_publish(args.publish, args.reason)
     if args.verb == "deprecate":
-        return publishes.deprecate_publish(handle, args.publish)
-    return publishes.get_publish(handle, args.publish)
+        return backend.deprecate_publish(args.publish)
+    return backend.get_publish(args.publish)
 
 
 def _list_publishes(args: argparse.Namespace) -> Any:
     from pm_db.errors import ValidationError
 
-    publishes = _publishes()
+    backend = _backend()
     if args.latest_per_part:
         if not args.asset:
             raise ValidationError("is needed with --latest-per-part", field="--asset")
-        return publishes.latest_per_part(database(), args.asset, task_id=args.task)
-    return publishes.list_publishes(
-        database(),
+        return backend.latest_per_part(args.asset, task_id=args.task)
+    return backend.list_publishes(
         asset_name=args.asset,
         part_name=args.part,
         task_id=args.task,
