@@ -60,9 +60,12 @@ def reset(db: Database) -> dict[str, int]:
                 continue
             result = session.execute(delete(table))
             deleted[table.name] = int(getattr(result, "rowcount", 0))
-        if session.get_bind().dialect.name == "postgresql":
-            # SQLite hands out max(id) + 1, so 1 on an empty table; PostgreSQL's sequences
-            # would go on counting: start them again so both databases behave alike.
+        if session.get_bind().dialect.name == "sqlite":
+            # Ids are AUTOINCREMENT (never reused in normal work); a reset starts them
+            # again, as on a new database.
+            session.execute(text("DELETE FROM sqlite_sequence"))
+        else:
+            # PostgreSQL's sequences would go on counting: start them again too.
             for table in Base.metadata.sorted_tables:
                 if "id" in table.c and table.c.id.autoincrement is not False:
                     session.execute(
