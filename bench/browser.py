@@ -409,6 +409,11 @@ class Beats:
             default=0.0,
         )
 
+    def percentile(self, share: float) -> float:
+        """The gap that `share` (0-1) of all gaps are shorter than."""
+        ordered = sorted((end - start) * 1000 for start, end in self.gaps)
+        return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
+
     def longest_collection(self) -> float:
         return max(((end - start) * 1000 for start, end in self.collections), default=0.0)
 
@@ -467,14 +472,14 @@ def timed_answers(durations: list[float]) -> Iterator[None]:
         Loader._finished = original  # type: ignore[method-assign]
 
 
-def idle_gap(app: Any, seconds: float = 2.0) -> float:
-    """The longest heartbeat gap with nothing to do: this machine's scheduling noise."""
+def idle_gap(app: Any, seconds: float = 2.0) -> Beats:
+    """The heartbeat with nothing to do: this machine's scheduling noise."""
     with heartbeat(app) as beats:
         deadline = time.monotonic() + seconds
         while time.monotonic() < deadline:
             app.processEvents()
             time.sleep(0.0005)
-    return beats.longest()
+    return beats
 
 
 def session(url: str, heavy_part_versions: int) -> dict[str, Any]:
@@ -601,6 +606,12 @@ def run(label: str, url: str, args: argparse.Namespace) -> None:
         name, longest = figures["longest_query"]
         loading, searching = figures["loading"], figures["searching"]
         collection = max(loading.longest_collection(), searching.longest_collection())
+        idle = figures["idle_gap"]
+        print(
+            f"{label}: 99th percentile of UI-thread gaps: loading "
+            f"{loading.percentile(0.99):.1f} ms, search and refresh "
+            f"{searching.percentile(0.99):.1f} ms, idle {idle.percentile(0.99):.1f} ms"
+        )
         print(
             f"{label}: longest UI-thread gap while loading: "
             f"{figures['loading'].longest_apart_from_collections():.1f} ms apart from garbage "
@@ -610,7 +621,7 @@ def run(label: str, url: str, args: argparse.Namespace) -> None:
             f"{collection:.1f} ms; "
             f"longest query (worker): {name} {longest:.0f} ms of {figures['queries']} queries; "
             f"longest UI work on an answer: {figures['longest_answer']:.1f} ms; "
-            f"idle machine gap: {figures['idle_gap']:.1f} ms"
+            f"idle machine gap: {figures['idle_gap'].longest():.1f} ms"
         )
     db.dispose()
 

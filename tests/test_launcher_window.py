@@ -153,3 +153,26 @@ def test_pm_launcher_opens_the_window_until_it_is_closed(
     QtCore.QTimer.singleShot(0, look_then_close)
     assert main(["launcher"]) == 0
     assert [row[1] for row in seen[0]] == ["Rock  (prop)", "SQ010/SH010  (1001-1100)"]
+
+
+class TargetsLost(LocalBackend):
+    """A backend answering with tasks whose shot or asset it could not find."""
+
+    def artist_tasks(self, artist: str) -> list[Any]:
+        return [
+            task.model_copy(update={"target": None, "target_type": None})
+            for task in super().artist_tasks(artist)
+        ]
+
+
+def test_a_task_without_a_target_is_shown_and_cannot_be_launched(
+    qtbot: Any, studio: Studio, env: dict[str, str]
+) -> None:
+    window = open_launcher(qtbot, TargetsLost(db=studio.db), env)
+    assert [row[1] for row in table(window)] == ["(no shot or asset)", "(no shot or asset)"]
+    window.view.selectRow(0)
+    assert not window.launch_button.isEnabled()
+    assert "is on no shot or asset" in window.message.text()
+    window.launch()
+    settle(qtbot, window)
+    assert list_events(studio.db, kind="dcc.launched") == []
