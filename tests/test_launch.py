@@ -17,8 +17,8 @@ from pm_db.backend import LocalBackend
 from pm_db.cli import main
 from pm_db.errors import ConfigError, NotFound, ValidationError
 from pm_db.services import entities
-from pm_db.views import TaskRow
 from pm_db.services.events import list_events
+from pm_db.views import TaskRow
 from tests.conftest import Studio
 
 
