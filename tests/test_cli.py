@@ -450,3 +450,20 @@ def test_help_works_without_a_database(tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0 and "db" in done.stdout and "project" in done.stdout
+
+
+def test_a_reader_that_stops_early_is_no_error(db: Database, tmp_path: Path) -> None:
+    """`pm artist list | head -1`: more output than a pipe holds, the reader gone."""
+    entities.create_many(
+        db, "artist", [{"login": f"artist{n:04}", "name": "A" * 100} for n in range(1500)]
+    )
+    done = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", f"'{PM}' artist list | head -1"],
+        capture_output=True,
+        text=True,
+        env=_subprocess_env(db.url, tmp_path),
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0 and done.stderr == ""
+    assert done.stdout.split()[:2] == ["id", "login"]

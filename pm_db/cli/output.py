@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Mapping
 from typing import Any
@@ -54,12 +55,22 @@ def text(value: Any) -> str:
     return str(data)
 
 
+def _write(document: str) -> None:
+    """Print `document` on stdout; a reader that stopped early (`pm ... | head`) is fine."""
+    try:
+        print(document)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Point stdout at nothing, so the flush at exit does not fail a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
 def show(result: Any, as_json: bool) -> None:
     """Print a command's result: one JSON document with `as_json`, else readable text."""
     if as_json:
-        print(json.dumps(plain(result), indent=2, sort_keys=False))
+        _write(json.dumps(plain(result), indent=2, sort_keys=False))
     elif result is not None:
-        print(text(result))
+        _write(text(result))
 
 
 def fail(error: PmError, as_json: bool) -> int:
@@ -68,6 +79,6 @@ def fail(error: PmError, as_json: bool) -> int:
     message = " ".join(redact(str(error)).split())
     if as_json:
         envelope = {**error.as_dict(), "message": " ".join(redact(error.message).split())}
-        print(json.dumps({"ok": False, "error": envelope}))
+        _write(json.dumps({"ok": False, "error": envelope}))
     print(f"pm: error: {message}", file=sys.stderr)
     return error.exit_code
