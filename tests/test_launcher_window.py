@@ -13,7 +13,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from pm_houdini.launcher import LauncherWindow
-from pm_houdini.qt import QtCore, QtWidgets
+from pm_houdini.qt import QtWidgets
 
 from pm_db.backend import LocalBackend
 from pm_db.cli import main
@@ -133,24 +133,27 @@ def test_an_empty_database_and_an_unreachable_one(
     dead.dispose()
 
 
-def test_pm_launcher_opens_the_window_until_it_is_closed(
+def test_pm_launcher_opens_the_window(
     qtbot: Any, studio: Studio, env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from pm_houdini import launcher
+
     for name in ("PM_ARTIST", "PM_DCC_HOUDINI", "PM_HOUDINI_PACKAGE_DIR"):
         monkeypatch.setenv(name, env[name])
     seen: list[list[tuple[str, ...]]] = []
 
-    def look_then_close() -> None:
-        [window] = [
-            w for w in QtWidgets.QApplication.topLevelWidgets() if isinstance(w, LauncherWindow)
-        ]
+    def event_loop(app: Any) -> int:
+        """Stands in for app.exec(): look at the window, close it, return its code (the
+        real loop would end the test session's QApplication)."""
+        windows = QtWidgets.QApplication.topLevelWidgets()
+        [window] = [w for w in windows if isinstance(w, LauncherWindow) and w.isVisible()]
         qtbot.waitUntil(lambda: not window.loader.busy and window.table.tasks != [], timeout=15_000)
         seen.append(table(window))
         window.close()
         window.deleteLater()
-        QtWidgets.QApplication.quit()
+        return 0
 
-    QtCore.QTimer.singleShot(0, look_then_close)
+    monkeypatch.setattr(launcher, "exec_dialog", event_loop)
     assert main(["launcher"]) == 0
     assert [row[1] for row in seen[0]] == ["Rock  (prop)", "SQ010/SH010  (1001-1100)"]
 
