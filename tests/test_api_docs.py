@@ -222,3 +222,50 @@ def test_pm_serve_without_the_serve_extra_says_how_to_install(
     monkeypatch.setitem(sys.modules, "uvicorn", None)
     assert main(["serve", "--port", str(_free_port())]) == 7
     assert "pip install 'pm[serve]'" in capsys.readouterr().err
+
+
+def test_the_cli_saves_and_publishes_over_http(db: Database, tmp_path: Path) -> None:
+    """`pm scene save` and `pm publish ...` with PM_API_URL and a token, and no database
+    settings at all: the numbers come from the service's database."""
+    root = tmp_path / "show" / "FX3X"
+    token = fresh_show(db, root)
+    token_file = tmp_path / "token"
+    token_file.write_text(token + "\n")
+    home = tmp_path / "farm-node"
+    with live_server(db) as url:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("PM_DB", "PM_API"))} | {
+            "PM_API_URL": url,
+            "PM_API_TOKEN_FILE": str(token_file),
+            "PM_HOME": str(tmp_path),
+        }
+
+        def pm(*argv: str) -> Any:
+            done = subprocess.run(
+                [sys.executable, "-m", "pm_db", *argv, "--json"],
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert done.returncode == 0, done.stderr
+            return json.loads(done.stdout)
+
+        pm("scene", "save", "--task", "1", "--artist", "jdoe", "--scene", "PinchIn")
+        scene = pm("scene", "save", "--task", "1", "--artist", "jdoe", "--scene", "PinchIn")
+        reserved = pm(
+            "publish",
+            "reserve",
+            "--scene",
+            str(scene["id"]),
+            "--asset",
+            "PinchIn",
+            "--part",
+            "particles01",
+        )
+        write_data_layer(reserved["item_usd_path"])
+        done = pm("publish", "complete", str(reserved["id"]))
+        latest = pm("publishes", "list", "--asset", "PinchIn", "--latest-per-part")
+    assert (scene["version"], scene["iteration"]) == (1, 2)
+    assert reserved["item_usd_path"].endswith("/particles01/data/particles01_v001_i002.usd")
+    assert done["is_latest"] is True and [p["id"] for p in latest] == [done["id"]]
+    assert not home.exists()
