@@ -67,9 +67,9 @@ def bulk_load(db: Database, task_id: int, rows: int) -> None:
     """`rows` published publishes: assets asset_NNNNN of 5 parts x 20 versions each."""
     stream_id, scene_id, artist_id = db.read(
         lambda s: s.execute(
-            select(SceneStream.id, Scene.id, Scene.artist_id).join(
-                Scene, Scene.stream_id == SceneStream.id
-            )
+            select(SceneStream.id, Scene.id, Scene.artist_id)
+            .join(Scene, Scene.stream_id == SceneStream.id)
+            .limit(1)
         ).one()
     )
     assets = rows // (PARTS_PER_ASSET * VERSIONS_PER_PART)

@@ -36,7 +36,9 @@ T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 RETRIES = 30
-TRANSIENT_PG_CODES = {"40001", "40P01", "55P03"}
+# serialization failure, deadlock, lock not available, too many connections (a farm burst
+# can briefly exceed max_connections), server starting up.
+TRANSIENT_PG_CODES = {"40001", "40P01", "55P03", "53300", "57P03"}
 
 
 def _is_transient(exc: DBAPIError) -> bool:
@@ -49,7 +51,11 @@ def _is_transient(exc: DBAPIError) -> bool:
     if isinstance(orig, sqlite3.OperationalError):
         message = str(orig).lower()
         return "locked" in message or "busy" in message
-    return getattr(orig, "pgcode", None) in TRANSIENT_PG_CODES
+    if getattr(orig, "pgcode", None) in TRANSIENT_PG_CODES:
+        return True
+    # Refused at connect time, libpq gives no code: only the server's words.
+    message = str(orig).lower()
+    return "too many clients" in message or "is starting up" in message
 
 
 def _prepare_sqlite(engine: Engine) -> None:
@@ -135,7 +141,8 @@ class Database:
                     raise
                 if attempt == RETRIES - 1:
                     raise Unavailable(
-                        f"database {self.masked_url} stayed locked; try again"
+                        f"database {self.masked_url} stayed busy (locked, or out of "
+                        "connections); try again"
                     ) from exc
                 time.sleep(min(0.2, 0.002 * 2**attempt) * random.uniform(0.5, 1.5))
         raise AssertionError("unreachable: the retry loop returns or raises")
