@@ -10,7 +10,8 @@ from pm_db.db import Database
 from pm_db.errors import Conflict, NotFound, ValidationError
 from pm_db.models import Artist, Project, Publish, Scene, SceneStream, Task
 from pm_db.services import events
-from pm_db.services.context import absolute_path, load_context, relative_path
+from pm_db.services.context import absolute_path, load_context, relative_path, template_set
+from pm_db.templates import TARGET_TYPES
 from pm_db.versions import next_scene_number
 
 HOUDINI_EXTENSIONS = ("hip", "hipnc", "hiplc")
@@ -106,8 +107,10 @@ def get_scene(db: Database, scene_id: int) -> schemas.SceneOut:
 
 
 def find_scene_by_path(db: Database, path: str) -> schemas.SceneOut:
-    """The saved scene whose file is `path` (under any platform's root); raises
-    ValidationError (outside every project) or NotFound (never saved through pm)."""
+    """The saved scene whose file is `path` (under any platform's root, any case): the
+    path is parsed with the project's templates, then found by its folder's counter and
+    its numbers, through unique indexes. Raises ValidationError (outside every project)
+    or NotFound (not a pm scene path, or never saved through pm)."""
 
     def work(session: Session) -> schemas.SceneOut:
         for project in session.scalars(select(Project)):
@@ -115,20 +118,41 @@ def find_scene_by_path(db: Database, path: str) -> schemas.SceneOut:
                 relative = relative_path(project, path)
             except ValidationError:
                 continue
-            scene = session.scalars(
-                select(Scene)
-                .join(SceneStream, SceneStream.id == Scene.stream_id)
-                .where(
-                    SceneStream.project_id == project.id,
-                    func.lower(Scene.path) == relative.lower(),
-                )
-            ).first()
+            scene = _scene_at(session, project, relative)
             if scene is None:
                 raise NotFound(f"{path!r} was not saved through pm", field="path")
             return _scene_row(session, scene)
         raise ValidationError(f"{path!r} is not inside any project's roots", field="path")
 
     return db.read(work)
+
+
+_PARSE_ROOT = "/pm-root"
+
+
+def _scene_at(session: Session, project: Project, relative: str) -> Scene | None:
+    """The scene recorded at a project-relative path, or None."""
+    templates = template_set(project.templates)
+    for target_type in TARGET_TYPES:
+        try:
+            fields = templates.get("scene_file", target_type).parse(f"{_PARSE_ROOT}/{relative}")
+        except ValidationError:
+            continue
+        folder = templates.get("scene_folder", target_type).format(fields)
+        scene = session.scalars(
+            select(Scene)
+            .join(SceneStream, SceneStream.id == Scene.stream_id)
+            .where(
+                SceneStream.project_id == project.id,
+                SceneStream.key == folder[len(_PARSE_ROOT) + 1 :].casefold(),
+                Scene.version == fields["version"],
+                Scene.iteration == fields["iteration"],
+                func.lower(Scene.path) == relative.lower(),
+            )
+        ).first()
+        if scene is not None:
+            return scene
+    return None
 
 
 def list_scenes(
