@@ -31,6 +31,8 @@ class Backend(Protocol):
 
     def find_scene_by_path(self, path: str) -> schemas.SceneOut: ...
 
+    def discard_scene(self, scene_id: int, reason: str) -> schemas.SceneOut: ...
+
     def reserve_publish(self, data: object) -> schemas.PublishOut: ...
 
     def complete_publish(self, ref: int | str) -> schemas.PublishOut: ...
@@ -112,6 +114,11 @@ class LocalBackend:
         from pm_db.services import scenes
 
         return scenes.find_scene_by_path(self.db, path)
+
+    def discard_scene(self, scene_id: int, reason: str) -> schemas.SceneOut:
+        from pm_db.services import scenes
+
+        return scenes.discard_scene(self.db, scene_id, reason)
 
     def reserve_publish(self, data: object) -> schemas.PublishOut:
         from pm_db.services import publishes

@@ -217,6 +217,10 @@ class RemoteBackend:
         found = self.call("GET", "/api/scenes/find/", params={"path": path}, idempotent=True)
         return self._read(schemas.SceneOut, found)
 
+    def discard_scene(self, scene_id: int, reason: str) -> schemas.SceneOut:
+        path = f"/api/scenes/{_segment(scene_id)}/discard/"
+        return self._read(schemas.SceneOut, self.call("POST", path, body={"reason": reason}))
+
     # Publishes -------------------------------------------------------------------------
 
     def _publish(

@@ -185,3 +185,18 @@ def test_parts_and_launches_act_for_the_token_artist(client: TestClient, studio:
     }
     refused(client.post("/api/launches/", json=launch, headers=bob), 403, "permission_denied")
     assert row_counts(studio.db) == before
+
+
+def test_an_artist_cannot_discard_another_artists_save(client: TestClient, studio: Any) -> None:
+    jdoe = auth(token_for(studio.db, "jdoe"))
+    entities.create(studio.db, "artist", {"login": "bob", "name": "Bob"})
+    bob = auth(token_for(studio.db, "bob"))
+    request = {"task_id": studio.shot_task_id, "scene_name": "PinchIn"}
+    scene = client.post("/api/scenes/", json=request, headers=jdoe).json()["data"]
+    path = f"/api/scenes/{scene['id']}/discard/"
+    before = row_counts(studio.db)
+    refused(client.post(path, json={"reason": "x"}, headers=bob), 403, "permission_denied")
+    refused(client.post(path, json={}, headers=jdoe), 422, "validation_error")
+    assert row_counts(studio.db) == before
+    done = client.post(path, json={"reason": "disk full"}, headers=jdoe)
+    assert done.status_code == 200 and done.json()["data"]["id"] == scene["id"]

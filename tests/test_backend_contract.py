@@ -242,3 +242,12 @@ def test_a_launch_is_recorded(backend: Backend, studio: Any) -> None:
     raises(NotFound, "task_id", backend.record_launch, {**launch, "task_id": 424242})
     raises(ValidationError, "pid", backend.record_launch, {**launch, "pid": 0})
     assert row_counts(studio.db) == before
+
+
+def test_a_save_whose_file_was_not_written_is_discarded(backend: Backend, studio: Any) -> None:
+    save(backend, studio)
+    unwritten = save(backend, studio)
+    assert backend.discard_scene(unwritten.id, "disk full").id == unwritten.id
+    raises(NotFound, "scene_id", backend.get_scene, unwritten.id)
+    raises(NotFound, "scene_id", backend.discard_scene, unwritten.id, "again")
+    assert save(backend, studio).iteration == 3

@@ -193,6 +193,9 @@ def test_houdini_failing_to_write_says_so(launched: Any, houdini: types.ModuleTy
         pm_save.save_scene()
     assert "PinchIn v001 i002" in caught.value.message
     assert "disk quota exceeded" in caught.value.message
+    assert recorded(launched) == [("PinchIn", 1, 1, "PinchIn_v001_i001.hip")]
+    houdini._session.saving_fails = None
+    assert pm_save.save_scene().iteration == 3
 
 
 # The shelf tools: dialogs when there is a UI, log lines headless ---------------------------

@@ -7,10 +7,11 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from pydantic import Field
 from starlette.responses import Response
 
 from pm_db import schemas
-from pm_db.api.auth import acting_as, caller
+from pm_db.api.auth import acting_as, caller, check_acts_as
 from pm_db.api.entities import Ident, OptionalId, OptionalText
 from pm_db.api.envelope import ERROR_RESPONSES, Envelope, ok
 from pm_db.api.inputs import json_body
@@ -85,3 +86,28 @@ def find_scene(
 )
 def get_scene(request: Request, id: Ident, who: Annotated[Caller, Depends(caller)]) -> Response:
     return ok(backend(request).get_scene(id))
+
+
+class DiscardRequest(schemas.In):
+    """Why the save's file was never written (kept up to 4000 characters)."""
+
+    reason: str = Field(min_length=1)
+
+
+@router.post(
+    "/{id}/discard/",
+    response_model=Envelope[schemas.SceneOut],
+    summary="Remove the record of a save whose file could not be written; its number stays used",
+    operation_id="discard_scene",
+    openapi_extra=body(DiscardRequest),
+)
+def discard_scene(
+    request: Request,
+    id: Ident,
+    who: Annotated[Caller, Depends(caller)],
+    data: Annotated[Any, Depends(json_body)],
+) -> Response:
+    reason = schemas.parse(DiscardRequest, data).reason
+    if not who.is_admin:
+        check_acts_as(who, backend(request).get_scene(id).artist, "discard saves")
+    return ok(backend(request).discard_scene(id, reason))

@@ -92,7 +92,12 @@ def save_scene(
             "software_version": hou.applicationVersionString(),
         }
     )
-    write_hip(scene)
+    try:
+        write_hip(scene)
+    except WriteFailed as failure:
+        # No record may name a file that does not exist; the number stays used.
+        backend.discard_scene(scene.id, failure.message)
+        raise
     pm_context.remember(scene)
     return scene
 
@@ -126,6 +131,7 @@ def write_hip(scene: SceneOut) -> None:
         hou.hipFile.save(scene.path)
     except (OSError, hou.Error) as exc:
         raise WriteFailed(
-            f"pm recorded {label(scene)} but Houdini could not write {scene.path}: {describe(exc)}",
+            f"Houdini could not write {scene.path}: {describe(exc)}; nothing was saved and "
+            f"{label(scene)} is skipped",
             field="path",
         ) from exc
