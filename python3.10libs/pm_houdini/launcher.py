@@ -291,7 +291,7 @@ class LauncherWindow(QtWidgets.QWidget):
         self._update()
 
     def _failed(self, exc: Exception) -> None:
-        self.banner.show_error(f"Could not reach pm: {exc}")
+        self.banner.show_error(f"pm did not answer: {exc}")
 
     # Launching --------------------------------------------------------------------------
 

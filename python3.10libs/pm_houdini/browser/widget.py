@@ -266,7 +266,7 @@ class AssetBrowser(QtWidgets.QWidget):
     def _folded(self, key: str) -> Iterator[None]:
         """Change the rows under `key` while it is collapsed, then open it again: Qt lays out
         the whole tree again for rows added under an open row, but only the new rows when
-        a row opens (with 10,000 rows shown that is 100 ms against under 1 ms)."""
+        a row opens."""
         node = self.model.node_for_key(key)
         index = self.view_index(node) if node is not None else QtCore.QModelIndex()
         folded = index.isValid() and self.tree.isExpanded(index)
@@ -315,11 +315,10 @@ class AssetBrowser(QtWidgets.QWidget):
         self.loader.submit(work, done, lambda exc: self._children_failed([key], exc))
 
     def _failed(self, exc: Exception) -> None:
-        self.banner.show_error(f"Could not reach pm: {exc}")
+        self.banner.show_error(f"pm did not answer: {exc}")
         self.status.setText("Error")
 
     def _busy(self, busy: bool) -> None:
-        self.refresh_button.setEnabled(True)
         if busy:
             self.status.setText("Loading…")
         elif self.status.text() == "Loading…":
