@@ -142,6 +142,27 @@ def test_the_tree_shows_what_the_database_holds(
     assert '"frames"' in metadata
 
 
+def test_keyboard_copy_refresh_and_find(qtbot: Any, studio: Studio, shot: dict[str, str]) -> None:
+    from pm_houdini.qt import QtCore, QtGui
+
+    browser = open_browser(qtbot, local(studio))
+    browser.activateWindow()
+    open_keys(qtbot, browser, shot["sequence"], shot["shot"], shot["usd"], shot["part"])
+    select(qtbot, browser, shot["latest"])
+    browser.tree.setFocus()
+    control = QtCore.Qt.KeyboardModifier.ControlModifier
+    qtbot.keyClick(browser.tree, QtCore.Qt.Key.Key_C, modifier=control)
+    path = browser.current_node().item.path  # type: ignore[union-attr]
+    assert QtGui.QGuiApplication.clipboard().text() == path
+    qtbot.keyClick(browser.tree, QtCore.Qt.Key.Key_F, modifier=control)
+    assert browser.search.hasFocus()
+    publish(studio.db, save(studio.db, studio.shot_task_id).id, "PinchIn", "particles01")
+    qtbot.keyClick(browser.tree, QtCore.Qt.Key.Key_F5)
+    settle(qtbot, browser)
+    settle(qtbot, browser)
+    assert (5, "v001 i004", "published · latest") in rows(browser)
+
+
 def test_search_filters_as_you_type_and_finds_unloaded_rows(
     qtbot: Any, studio: Studio, shot: dict[str, str]
 ) -> None:

@@ -22,7 +22,7 @@ from pm_houdini.browser import style
 from pm_houdini.browser.details import ACTIONS, DetailsPane
 from pm_houdini.browser.loader import BackendFactory, Loader, default_backend
 from pm_houdini.browser.model import COLUMNS, BrowseModel, Node, RowFilter
-from pm_houdini.qt import QtCore, QtGui, QtWidgets, exec_dialog
+from pm_houdini.qt import QAction, QtCore, QtGui, QtWidgets, exec_dialog
 
 if TYPE_CHECKING:
     from pm_db.backend import Backend
@@ -180,6 +180,18 @@ class AssetBrowser(QtWidgets.QWidget):
         self.splitter.setStretchFactor(1, 2)
         layout.addWidget(self.splitter, 1)
         layout.addWidget(self.status)
+        keys = QtGui.QKeySequence.StandardKey
+        for sequence, handler in (
+            (keys.Copy, self._copy_current),
+            (keys.Refresh, self.refresh),
+            (keys.Find, self.search.setFocus),
+        ):
+            # Only while the focus is in the panel, so Houdini's own hotkeys stay Houdini's.
+            action = QAction(self)
+            action.setShortcut(sequence)
+            action.setShortcutContext(QtCore.Qt.ShortcutContext.WidgetWithChildrenShortcut)
+            action.triggered.connect(handler)
+            self.addAction(action)
         self._update_actions(None)
 
     # Loading --------------------------------------------------------------------------
@@ -536,6 +548,11 @@ class AssetBrowser(QtWidgets.QWidget):
             if enabled:
                 menu.addAction(labels[name], partial(self.run_action, name))
         menu.exec(self.tree.viewport().mapToGlobal(point))
+
+    def _copy_current(self) -> None:
+        node = self.current_node()
+        if node is not None and node.item is not None and node.item.path:
+            self.copy(node.item.path)
 
     def copy(self, text: str) -> None:
         QtGui.QGuiApplication.clipboard().setText(text)
