@@ -19,6 +19,7 @@ from pm_db.api.auth import caller
 from pm_db.api.envelope import ERROR_RESPONSES, Envelope, ok
 from pm_db.api.inputs import check_params
 from pm_db.api.openapi import document
+from pm_db.api.state import database
 from pm_db.backend import LocalBackend
 from pm_db.db import Database, open_database
 from pm_db.services.tokens import Caller
@@ -41,7 +42,7 @@ meta = APIRouter(prefix="/api", tags=["service"], responses=ERROR_RESPONSES)
     openapi_extra={"security": []},
 )
 def health(request: Request) -> Response:
-    db: Database = request.app.state.db
+    db = database(request)
     db.read(lambda session: session.execute(text("SELECT 1")).scalar())
     return ok({"status": "ok", "database": db.dialect, "version": pm_db.__version__})
 
@@ -65,7 +66,7 @@ def whoami(who: Annotated[Caller, Depends(caller)]) -> Response:
 
 def create_app(db: Database | None = None) -> FastAPI:
     """The service over `db` (default: the database the environment selects)."""
-    database = db or open_database()
+    served = db or open_database()
     app = FastAPI(
         title="pm",
         version=pm_db.__version__,
@@ -76,8 +77,8 @@ def create_app(db: Database | None = None) -> FastAPI:
         openapi_url="/api/openapi.json",
         dependencies=[Depends(check_params)],
     )
-    app.state.db = database
-    app.state.backend = LocalBackend(db=database)
+    app.state.db = served
+    app.state.backend = LocalBackend(db=served)
     app.include_router(meta)
     app.include_router(entities.router())
     app.include_router(scenes.router)

@@ -13,7 +13,7 @@ from typing import Any
 
 from fastapi import Request
 
-from pm_db.db import Database
+from pm_db.api.state import database
 from pm_db.errors import PermissionDenied, Unauthenticated
 from pm_db.services.tokens import Caller, verify_token
 
@@ -36,8 +36,7 @@ def token_of(request: Request) -> str:
 
 def caller(request: Request) -> Caller:
     """The caller of a request (FastAPI dependency); raises Unauthenticated."""
-    db: Database = request.app.state.db
-    return verify_token(db, token_of(request))
+    return verify_token(database(request), token_of(request))
 
 
 def admin(request: Request) -> Caller:

@@ -14,7 +14,7 @@ from pm_db.api.entities import MAX_ID, Ident
 from pm_db.api.envelope import ERROR_RESPONSES, Envelope, ok
 from pm_db.api.inputs import json_body
 from pm_db.api.openapi import body
-from pm_db.api.scenes import backend
+from pm_db.api.state import backend
 from pm_db.errors import ValidationError
 from pm_db.services.events import EventOut
 from pm_db.services.launches import LaunchIn

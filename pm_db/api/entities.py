@@ -18,7 +18,7 @@ from pm_db.api.auth import admin, caller
 from pm_db.api.envelope import ERROR_RESPONSES, Envelope, ok
 from pm_db.api.inputs import json_body
 from pm_db.api.openapi import body
-from pm_db.db import Database
+from pm_db.api.state import database
 from pm_db.services import entities
 from pm_db.services.entities import Kind
 from pm_db.services.tokens import Caller
@@ -62,11 +62,6 @@ def _with_query(
     return func
 
 
-def _db(request: Request) -> Database:
-    database: Database = request.app.state.db
-    return database
-
-
 def _routes(router: APIRouter, kind: Kind) -> None:
     name = kind.name
     base = f"/api/{plural(name)}/"
@@ -82,7 +77,7 @@ def _routes(router: APIRouter, kind: Kind) -> None:
         **filters: Any,
     ) -> Response:
         given = {k: v for k, v in filters.items() if v is not None}
-        return ok(entities.list_(_db(request), name, limit=limit, offset=offset, **given))
+        return ok(entities.list_(database(request), name, limit=limit, offset=offset, **given))
 
     # entities.find scopes by the kind's own columns only (a shot has no project_id).
     scopes = tuple(f for f in kind.filters if f.endswith("_id") and hasattr(kind.model, f))
@@ -92,17 +87,17 @@ def _routes(router: APIRouter, kind: Kind) -> None:
     ) -> Response:
         key = scope.pop(kind.lookup)
         given = {k: v for k, v in scope.items() if v is not None}
-        return ok(entities.find(_db(request), name, key, **given))
+        return ok(entities.find(database(request), name, key, **given))
 
     def get_kind(request: Request, id: Ident, who: Annotated[Caller, Depends(caller)]) -> Response:
-        return ok(entities.get(_db(request), name, id))
+        return ok(entities.get(database(request), name, id))
 
     def create_kind(
         request: Request,
         who: Annotated[Caller, Depends(admin)],
         data: Annotated[Any, Depends(json_body)],
     ) -> Response:
-        return ok(entities.create(_db(request), name, data), status=201)
+        return ok(entities.create(database(request), name, data), status=201)
 
     def update_kind(
         request: Request,
@@ -110,12 +105,12 @@ def _routes(router: APIRouter, kind: Kind) -> None:
         who: Annotated[Caller, Depends(admin)],
         data: Annotated[Any, Depends(json_body)],
     ) -> Response:
-        return ok(entities.update(_db(request), name, id, data))
+        return ok(entities.update(database(request), name, id, data))
 
     def delete_kind(
         request: Request, id: Ident, who: Annotated[Caller, Depends(admin)]
     ) -> Response:
-        entities.delete(_db(request), name, id)
+        entities.delete(database(request), name, id)
         return ok({"deleted": name, "id": id})
 
     router.add_api_route(

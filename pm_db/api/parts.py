@@ -18,7 +18,7 @@ from pm_db.api.entities import Ident
 from pm_db.api.envelope import ERROR_RESPONSES, Envelope, ok
 from pm_db.api.inputs import json_body
 from pm_db.api.openapi import body
-from pm_db.api.scenes import backend
+from pm_db.api.state import backend
 from pm_db.services.parts import PartOut, PartRequest, PinRequest
 from pm_db.services.tokens import Caller
 from pm_db.usd.layers import RebuildReport

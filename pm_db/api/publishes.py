@@ -21,7 +21,7 @@ from pm_db.api.entities import MAX_ID, OptionalId, OptionalText
 from pm_db.api.envelope import ERROR_RESPONSES, Envelope, ok
 from pm_db.api.inputs import json_body
 from pm_db.api.openapi import body
-from pm_db.api.scenes import backend
+from pm_db.api.state import backend
 from pm_db.db import Database
 from pm_db.errors import NotFound, ValidationError
 from pm_db.services import publishes

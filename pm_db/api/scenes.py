@@ -16,16 +16,11 @@ from pm_db.api.entities import Ident, OptionalId, OptionalText
 from pm_db.api.envelope import ERROR_RESPONSES, Envelope, ok
 from pm_db.api.inputs import json_body
 from pm_db.api.openapi import body
-from pm_db.backend import LocalBackend
+from pm_db.api.state import backend
 from pm_db.services import scenes
 from pm_db.services.tokens import Caller
 
 router = APIRouter(prefix="/api/scenes", tags=["scenes"], responses=ERROR_RESPONSES)
-
-
-def backend(request: Request) -> LocalBackend:
-    found: LocalBackend = request.app.state.backend
-    return found
 
 
 @router.post(
