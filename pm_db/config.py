@@ -109,10 +109,14 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     source = "PM_DB_URL" if env.get("PM_DB_URL") else "PM_DB_URL_FILE"
     if not url and env.get("PM_DB_NAME"):
         url, source = _postgres_url(env), "PM_DB_NAME"
+    api_url = env.get("PM_API_URL") or None
     if not url:
-        if production:
+        # A production machine that talks to the REST service holds no database settings;
+        # opening the default database there is refused (open_database) instead.
+        if production and not api_url:
             raise ConfigError(
-                "a production configuration needs PM_DB_URL or PM_DB_NAME, not the default",
+                "a production configuration needs PM_DB_URL or PM_DB_NAME (or PM_API_URL), "
+                "not the default",
                 field="PM_DB_URL",
             )
         url, source = f"sqlite:///{(home / 'pm.sqlite').as_posix()}", "default"
@@ -121,7 +125,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         home=home,
         platform=platform,
         production=production,
-        api_url=env.get("PM_API_URL") or None,
+        api_url=api_url,
         api_token=_secret(env, "PM_API_TOKEN"),
         db_source=source,
     )

@@ -228,8 +228,15 @@ _open_lock = Lock()
 
 
 def open_database(settings: Settings | None = None) -> Database:
-    """The process-wide Database for `settings` (default: the environment)."""
-    url = (settings or load_settings()).db_url
+    """The process-wide Database for `settings` (default: the environment). Raises
+    ConfigError for the default database under a production configuration."""
+    settings = settings or load_settings()
+    if settings.production and settings.db_source == "default":
+        raise ConfigError(
+            "a production configuration needs PM_DB_URL or PM_DB_NAME, not the default",
+            field="PM_DB_URL",
+        )
+    url = settings.db_url
     with _open_lock:
         if url not in _open:
             _open[url] = Database(url)

@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from pm_db.config import load_settings, mask_url, redact
+from pm_db.db import open_database
 from pm_db.errors import ConfigError
 
 PG_ENV = {"PM_DB_NAME": "pm", "PM_DB_USER": "pipeline", "PM_DB_HOST": "db.studio.lan"}
@@ -125,6 +126,15 @@ def test_a_socket_folder_host_goes_to_the_query() -> None:
 def test_production_refuses_the_sqlite_default() -> None:
     with pytest.raises(ConfigError) as caught:
         load_settings({"PM_ENV": "production", "PM_HOME": "/tmp/pm"})
+    assert caught.value.field == "PM_DB_URL"
+
+
+def test_production_through_the_rest_service_needs_no_database() -> None:
+    env = {"PM_ENV": "production", "PM_HOME": "/tmp/pm", "PM_API_URL": "https://pm.studio"}
+    settings = load_settings(env)
+    assert settings.api_url == "https://pm.studio" and settings.db_source == "default"
+    with pytest.raises(ConfigError) as caught:
+        open_database(settings)
     assert caught.value.field == "PM_DB_URL"
 
 
