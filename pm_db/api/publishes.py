@@ -65,7 +65,7 @@ def _source_artist(db: Database, data: object) -> str:
     def work(session: Session) -> str:
         context = load_context(session, payload.task_id)
         fields = context.parse("part_data", payload.item_usd_path, "item_usd_path")
-        return publishes._source_scene(session, context, fields)[1]
+        return publishes.source_scene(session, context, fields)[1]
 
     return db.read(work)
 

@@ -368,7 +368,7 @@ def publish_part(db: Database, data: object) -> schemas.PublishOut:
     def work(session: Session) -> schemas.PublishOut:
         context = load_context(session, request.task_id)
         fields = check_publish_request(context, request)
-        scene, login = _source_scene(session, context, fields)
+        scene, login = source_scene(session, context, fields)
         row, created = _record(
             session,
             context,
@@ -436,9 +436,11 @@ def _names(fields: dict[str, Any]) -> dict[str, Any]:
     return {k: fields[k] for k in keys}
 
 
-def _source_scene(
+def source_scene(
     session: Session, context: TaskContext, fields: dict[str, Any]
 ) -> tuple[Scene, str]:
+    """(the saved scene, its artist's login) a part_data path's fields name; raises
+    NotFound (field source_iteration) if that scene was never saved through pm."""
     folder = context.relative("scene_folder", **_names(fields))
     params = {
         "b_project_id": context.project.id,
