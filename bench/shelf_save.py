@@ -42,25 +42,14 @@ def fake_hou() -> types.ModuleType:
 
 def set_up_show(db_url: str, root: Path) -> int:
     """Migrate the database and create one shot task for artist jdoe; returns its id."""
+    from bench.contention import prepare
     from pm_db import migrate
     from pm_db.db import Database
-    from pm_db.services import entities
 
     db = Database(db_url)
     migrate.upgrade(db)
-    project = entities.create(
-        db, "project", {"code": "BENCH", "name": "bench", "root_linux": str(root)}
-    )
-    sequence = entities.create(db, "sequence", {"project_id": project.id, "code": "SQ010"})
-    shot = entities.create(db, "shot", {"sequence_id": sequence.id, "code": "SH010"})
-    artist = entities.create(db, "artist", {"login": "jdoe", "name": "Jane Doe"})
-    task = entities.create(
-        db,
-        "task",
-        {"target_type": "shot", "target_id": shot.id, "step": "fx", "artist_id": artist.id},
-    )
     db.dispose()
-    return int(task.id)
+    return prepare(db_url, root)
 
 
 def measure(db_url: str, saves: int) -> dict[str, float]:

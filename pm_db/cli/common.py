@@ -75,3 +75,11 @@ def read_json(source: str) -> Any:
         return json.loads(raw)
     except json.JSONDecodeError as exc:
         raise ValidationError(f"is not valid JSON: {exc}", field="payload") from exc
+
+
+def whole_number(value: str) -> int:
+    """An argparse type: the flag's value as an int, or argparse's one-line error."""
+    try:
+        return int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, got {value!r}") from None

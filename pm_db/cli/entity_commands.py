@@ -11,15 +11,8 @@ import argparse
 import json
 from typing import Any
 
-from pm_db.cli.common import database, group, leaf, read_json
+from pm_db.cli.common import database, group, leaf, read_json, whole_number
 from pm_db.errors import NotFound, ValidationError
-
-
-def _int(value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {value!r}") from None
 
 
 def _templates(value: str) -> dict[str, Any]:
@@ -122,8 +115,8 @@ CREATE_FLAGS: dict[str, list[tuple[str, dict[str, Any]]]] = {
         ("--project", {"help": "project code or id (to look the sequence code up)"}),
         ("--sequence", {"required": True, "help": "sequence code or id"}),
         ("--code", {"required": True}),
-        ("--frame-start", {"type": _int, "help": "first frame (default 1001)"}),
-        ("--frame-end", {"type": _int, "help": "last frame (default 1100)"}),
+        ("--frame-start", {"type": whole_number, "help": "first frame (default 1001)"}),
+        ("--frame-end", {"type": whole_number, "help": "last frame (default 1100)"}),
     ],
     "asset": [
         ("--project", {"required": True, "help": "project code or id"}),
@@ -158,8 +151,8 @@ UPDATE_FLAGS: dict[str, list[tuple[str, dict[str, Any]]]] = {
     "sequence": [("--code", {"help": "refused once scenes were saved under it"})],
     "shot": [
         ("--code", {"help": "refused once scenes were saved under it"}),
-        ("--frame-start", {"type": _int}),
-        ("--frame-end", {"type": _int}),
+        ("--frame-start", {"type": whole_number}),
+        ("--frame-end", {"type": whole_number}),
     ],
     "asset": [
         ("--code", {"help": "refused once scenes were saved under it"}),
@@ -251,8 +244,8 @@ def register(commands: Any) -> None:
         for flag in LIST_FLAGS[kind]:
             options = {"choices": ["yes", "no"]} if flag == "--active" else {}
             listing.add_argument(flag, **options)
-        listing.add_argument("--limit", type=_int, default=1000, help="at most this many")
-        listing.add_argument("--offset", type=_int, default=0, help="skip this many first")
+        listing.add_argument("--limit", type=whole_number, default=1000, help="at most this many")
+        listing.add_argument("--offset", type=whole_number, default=0, help="skip this many first")
         listing.set_defaults(run=_list, kind=kind)
         show = leaf(verbs, "show", f"show one {kind}")
         show.add_argument("ref", help=_SHOW_HELP[kind])
@@ -260,12 +253,12 @@ def register(commands: Any) -> None:
             show.add_argument("--project", help="project code or id (to look codes up)")
         show.set_defaults(run=_show, kind=kind)
         update = leaf(verbs, "update", f"change fields of a {kind}")
-        update.add_argument("id", type=_int)
+        update.add_argument("id", type=whole_number)
         for flag, options in UPDATE_FLAGS[kind]:
             update.add_argument(flag, **options)
         update.set_defaults(run=_update, kind=kind)
         delete = leaf(verbs, "delete", f"delete a {kind} nothing refers to")
-        delete.add_argument("id", type=_int)
+        delete.add_argument("id", type=whole_number)
         delete.set_defaults(run=_delete, kind=kind)
 
 

@@ -5,14 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from pm_db.cli.common import database, group, leaf, read_json
-
-
-def _int(value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {value!r}") from None
+from pm_db.cli.common import database, group, leaf, read_json, whole_number
 
 
 def register(commands: Any) -> None:
@@ -22,7 +15,7 @@ def register(commands: Any) -> None:
         ("version-up", True, "record the next version (iteration 1) and print its path"),
     ):
         parser = leaf(scene, name, help_text)
-        parser.add_argument("--task", type=_int, required=True, help="task id")
+        parser.add_argument("--task", type=whole_number, required=True, help="task id")
         parser.add_argument("--artist", required=True, help="artist login")
         parser.add_argument("--scene", required=True, help="scene name, e.g. PinchIn")
         parser.add_argument("--software", default="houdini")
@@ -30,10 +23,10 @@ def register(commands: Any) -> None:
         parser.add_argument("--software-version")
         parser.set_defaults(run=_save, version_up=version_up)
     listing = leaf(scene, "list", "list saved scenes, newest first")
-    listing.add_argument("--task", type=_int)
+    listing.add_argument("--task", type=whole_number)
     listing.add_argument("--artist")
     listing.add_argument("--scene")
-    listing.add_argument("--limit", type=_int, default=200)
+    listing.add_argument("--limit", type=whole_number, default=200)
     listing.set_defaults(run=_list_scenes)
     find = leaf(scene, "find", "the saved scene recorded for a hip file path")
     find.add_argument("path")
@@ -49,7 +42,7 @@ def register(commands: Any) -> None:
     payload.add_argument("payload", help="JSON file of the payload, or - for stdin")
     payload.set_defaults(run=_publish)
     reserve = leaf(verbs, "reserve", "reserve numbers and paths from a saved scene")
-    reserve.add_argument("--scene", type=_int, required=True, help="saved scene id")
+    reserve.add_argument("--scene", type=whole_number, required=True, help="saved scene id")
     reserve.add_argument("--asset", required=True, help="USD asset name, e.g. PinchIn")
     reserve.add_argument("--part", required=True, help="part name, e.g. particles01")
     reserve.add_argument("--request-id", help="client id that makes retries idempotent")
@@ -70,10 +63,10 @@ def register(commands: Any) -> None:
     plist = leaf(publishes, "list", "list publishes, newest first")
     plist.add_argument("--asset", help="USD asset name")
     plist.add_argument("--part", help="part name")
-    plist.add_argument("--task", type=_int)
+    plist.add_argument("--task", type=whole_number)
     plist.add_argument("--status")
     plist.add_argument("--latest-per-part", action="store_true", help="one publish per part")
-    plist.add_argument("--limit", type=_int, default=200)
+    plist.add_argument("--limit", type=whole_number, default=200)
     plist.set_defaults(run=_list_publishes)
 
 

@@ -9,27 +9,20 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pm_db.cli.common import database, group, leaf
+from pm_db.cli.common import database, group, leaf, whole_number
 from pm_db.errors import ConfigError, ValidationError
 
 DEFAULT_PORT = 8002
 MAX_WORKERS = 4
 
 
-def _int(value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {value!r}") from None
-
-
 def register(commands: Any) -> None:
     serve = leaf(commands, "serve", "run the REST service (needs the `serve` extra)")
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on")
-    serve.add_argument("--port", type=_int, default=DEFAULT_PORT)
+    serve.add_argument("--port", type=whole_number, default=DEFAULT_PORT)
     serve.add_argument(
         "--workers",
-        type=_int,
+        type=whole_number,
         help=f"worker processes (default: 1 on SQLite, up to {MAX_WORKERS} on PostgreSQL)",
     )
     serve.add_argument("--no-access-log", action="store_true", help="do not log each request")
@@ -48,7 +41,7 @@ def register(commands: Any) -> None:
     listing.add_argument("--artist", help="artist login")
     listing.set_defaults(run=_list_tokens)
     revoke = leaf(token, "revoke", "revoke a token for good")
-    revoke.add_argument("id", type=_int, help="token id (see `pm token list`)")
+    revoke.add_argument("id", type=whole_number, help="token id (see `pm token list`)")
     revoke.set_defaults(run=_revoke_token)
 
 

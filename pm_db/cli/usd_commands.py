@@ -13,7 +13,7 @@ import sys
 import time
 from typing import Any, TextIO
 
-from pm_db.cli.common import database, group, leaf
+from pm_db.cli.common import database, group, leaf, whole_number
 
 PROGRESS_AFTER_SECONDS = 0.5
 PROGRESS_EVERY_SECONDS = 0.1
@@ -63,13 +63,6 @@ def _hours(value: str) -> float:
     if hours < 0:
         raise argparse.ArgumentTypeError(f"must be 0 or more, got {value!r}")
     return hours
-
-
-def _int(value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number, got {value!r}") from None
 
 
 def register(commands: Any) -> None:
@@ -123,9 +116,9 @@ def register(commands: Any) -> None:
             parser.add_argument("--artist", help="login of who asks (recorded in the log)")
         if name == "pin":
             target = parser.add_mutually_exclusive_group(required=True)
-            target.add_argument("--version", type=_int, help="version number, e.g. 3")
+            target.add_argument("--version", type=whole_number, help="version number, e.g. 3")
             target.add_argument("--publish", help="publish id or publish_id")
-            parser.add_argument("--iteration", type=_int, help="iteration of --version")
+            parser.add_argument("--iteration", type=whole_number, help="iteration of --version")
         parser.set_defaults(run=_part, verb=name)
 
 
