@@ -187,26 +187,27 @@ class TemplateSet:
     """The templates of one project: the defaults with the project's overrides."""
 
     def __init__(self, overrides: Mapping[str, str] | None = None) -> None:
-        self.patterns = {**DEFAULT_TEMPLATES, **(overrides or {})}
-        check_overrides(overrides or {})
+        self.patterns = {**DEFAULT_TEMPLATES, **check_overrides(overrides or {})}
         self._expanded: dict[tuple[str, str], Template] = {}
 
     def get(self, name: str, target_type: str) -> Template:
         """The template `name` for a task on a `target_type` (shot or asset)."""
         key = (name, target_type)
         if key not in self._expanded:
-            self._expanded[key] = self._build(name, target_type)
+            self._expanded[key] = _expand(self.patterns, name, target_type)
         return self._expanded[key]
 
-    def _build(self, name: str, target_type: str) -> Template:
-        if target_type not in TARGET_TYPES:
-            raise ValidationError(f"must be one of {', '.join(TARGET_TYPES)}", "target_type")
-        if name not in self.patterns:
-            raise ValidationError(f"unknown template {name!r}", field="template")
-        return Template(name, self._expand(self.patterns[name], target_type, depth=0))
 
-    def _expand(self, pattern: str, target_type: str, depth: int) -> str:
-        if depth > len(self.patterns):
+def _expand(patterns: Mapping[str, str], name: str, target_type: str) -> Template:
+    """Template `name` of `patterns` with its `{@references}` replaced, for a target type.
+    Raises ValidationError for an unknown template, target type or reference, or a loop."""
+    if target_type not in TARGET_TYPES:
+        raise ValidationError(f"must be one of {', '.join(TARGET_TYPES)}", "target_type")
+    if name not in patterns:
+        raise ValidationError(f"unknown template {name!r}", field="template")
+
+    def expand(pattern: str, depth: int) -> str:
+        if depth > len(patterns):
             raise ValidationError("templates refer to each other in a loop", field="templates")
 
         def replace(match: re.Match[str]) -> str:
@@ -214,11 +215,13 @@ class TemplateSet:
                 return match.group(0)
             ref = match.group("name")
             ref = f"{target_type}_work" if ref == "work" else ref
-            if ref not in self.patterns:
+            if ref not in patterns:
                 raise ValidationError(f"refers to unknown template {ref!r}", field="templates")
-            return self._expand(self.patterns[ref], target_type, depth + 1)
+            return expand(patterns[ref], depth + 1)
 
         return _PLACEHOLDER.sub(replace, pattern)
+
+    return Template(name, expand(patterns[name], 0))
 
 
 def check_overrides(overrides: Mapping[str, object]) -> dict[str, str]:
@@ -241,20 +244,18 @@ def check_overrides(overrides: Mapping[str, object]) -> dict[str, str]:
         if unknown:
             raise ValidationError(f"unknown fields {sorted(unknown)}", field=field)
         checked[name] = pattern
-    expanded = TemplateSet.__new__(TemplateSet)
-    expanded.patterns = {**DEFAULT_TEMPLATES, **checked}
-    expanded._expanded = {}
+    patterns = {**DEFAULT_TEMPLATES, **checked}
     for name in checked:
         for target_type in TARGET_TYPES:
             if name.endswith("_work") and not name.startswith(target_type):
                 continue
-            fields = set(expanded.get(name, target_type).fields)
-            missing = REQUIRED_FIELDS[name] - fields
+            template = _expand(patterns, name, target_type)
+            missing = REQUIRED_FIELDS[name] - set(template.fields)
             if missing:
                 raise ValidationError(
                     f"must keep the fields {sorted(missing)}", field=f"templates.{name}"
                 )
-            if not expanded.get(name, target_type).pattern.startswith("{root}/"):
+            if not template.pattern.startswith("{root}/"):
                 raise ValidationError("must start with {root}/", field=f"templates.{name}")
     return checked
 
