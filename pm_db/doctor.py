@@ -168,18 +168,25 @@ def _stale_pins(session: Session, project_id: int | None) -> list[tuple[Problem,
     ]
 
 
-def _pending(session: Session, project_id: int | None) -> list[tuple[int, Problem, datetime]]:
-    """Every pending publish with the time it became pending (reserved or last retried)."""
+def _with_project(
+    session: Session, status: str, project_id: int | None
+) -> list[tuple[Publish, Project]]:
+    """Publishes in `status` with their project, in id order, optionally of one project."""
     query = (
         select(Publish, Project)
         .join(Task, Task.id == Publish.task_id)
         .join(Project, Project.id == Task.project_id)
-        .where(Publish.status == "pending")
+        .where(Publish.status == status)
         .order_by(Publish.id)
     )
     if project_id is not None:
         query = query.where(Task.project_id == project_id)
-    rows = [(publish, project) for publish, project in session.execute(query)]
+    return [(publish, project) for publish, project in session.execute(query)]
+
+
+def _pending(session: Session, project_id: int | None) -> list[tuple[int, Problem, datetime]]:
+    """Every pending publish with the time it became pending (reserved or last retried)."""
+    rows = _with_project(session, "pending", project_id)
     retried: dict[int | None, datetime] = {
         publish_id: at
         for publish_id, at in session.execute(
@@ -209,15 +216,6 @@ def _pending(session: Session, project_id: int | None) -> list[tuple[int, Proble
 
 def _published(session: Session, project_id: int | None) -> list[Problem]:
     """The data-layer problem each published record would have if its file were missing."""
-    query = (
-        select(Publish, Project)
-        .join(Task, Task.id == Publish.task_id)
-        .join(Project, Project.id == Task.project_id)
-        .where(Publish.status == "published")
-        .order_by(Publish.id)
-    )
-    if project_id is not None:
-        query = query.where(Task.project_id == project_id)
     return [
         Problem(
             kind="data_missing",
@@ -227,7 +225,7 @@ def _published(session: Session, project_id: int | None) -> list[Problem]:
             f"file, or deprecate the publish (pm publish deprecate {publish.id})",
             repair=None,
         )
-        for publish, project in session.execute(query)
+        for publish, project in _with_project(session, "published", project_id)
     ]
 
 
