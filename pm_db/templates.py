@@ -67,6 +67,20 @@ FIELDS: dict[str, Callable[[object, str], FieldValue]] = {
 }
 NUMBER_FIELDS = {"version", "iteration"}
 
+
+def _valid(key: str, value: object) -> FieldValue:
+    """FIELDS[key](value), remembered for text and numbers: a farm formats the same
+    names thousands of times."""
+    if isinstance(value, str | int):
+        return _valid_remembered(key, value)
+    return FIELDS[key](value, key)
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _valid_remembered(key: str, value: str | int) -> FieldValue:
+    return FIELDS[key](value, key)
+
+
 _PLACEHOLDER = re.compile(r"\{(?P<ref>@)?(?P<name>[a-z_]+)(?::0(?P<width>[1-9]))?\}")
 
 DEFAULT_TEMPLATES: dict[str, str] = {
@@ -119,7 +133,7 @@ class Template:
             if key not in fields:
                 raise FormatError(f"missing for template {self.name!r}", field=key)
             try:
-                value = FIELDS[key](fields[key], key)
+                value = _valid(key, fields[key])
             except ValidationError as exc:
                 raise FormatError(exc.message, field=exc.field) from exc
             parts.append(f"{value:0{width}d}" if width else str(value))
@@ -263,6 +277,8 @@ def check_overrides(overrides: Mapping[str, object]) -> dict[str, str]:
 def normalize_path(path: str, field: str = "path") -> str:
     """`path` with '/' separators, absolute, without '.', '..' or doubled separators.
     Raises ValidationError naming `field`."""
+    if isinstance(path, str) and _is_normal_posix(path):
+        return path
     if not isinstance(path, str) or not path.strip():
         raise ValidationError("must be a non-empty path", field=field)
     text = path.strip().replace("\\", "/")
@@ -276,3 +292,19 @@ def normalize_path(path: str, field: str = "path") -> str:
     if is_windows:
         normalized = normalized[0].upper() + normalized[1:] if normalized[1] == ":" else normalized
     return normalized
+
+
+def _is_normal_posix(path: str) -> bool:
+    """`path` is already an absolute POSIX path in normal form (the common case, answered
+    without building a PurePath)."""
+    if path == "/":
+        return True
+    return (
+        path.startswith("/")
+        and not path.endswith(("/", "/.", "/.."))
+        and "//" not in path
+        and "/./" not in path
+        and "/../" not in path
+        and "\\" not in path
+        and path == path.strip()
+    )

@@ -76,7 +76,7 @@ def _part_statement(dialect: str) -> Any:
             stream_id=bindparam("b_stream_id"),
             asset_name=bindparam("b_asset_name"),
             name=bindparam("b_name"),
-            publish_seq=0,
+            publish_seq=bindparam("b_step"),
             withdrawn=False,
             created_at=bindparam("b_created_at"),
         )
@@ -86,20 +86,26 @@ def _part_statement(dialect: str) -> Any:
                 func.lower(PARTS.c.asset_name),
                 func.lower(PARTS.c.name),
             ],
-            set_={"publish_seq": PARTS.c.publish_seq},
+            set_={"publish_seq": PARTS.c.publish_seq + bindparam("b_step")},
         )
-        .returning(PARTS.c.id, PARTS.c.asset_name, PARTS.c.name)
+        .returning(PARTS.c.id, PARTS.c.asset_name, PARTS.c.name, PARTS.c.publish_seq)
     )
 
 
-def part_for(session: Session, stream_id: int, asset_name: str, part_name: str) -> Any:
-    """The part `asset_name`/`part_name` of a scene stream (id, asset_name, name), created on
-    first publish, locked for the rest of the transaction, in one statement. Raises
-    Conflict if the names differ only in case from the existing part's."""
+def part_for(
+    session: Session, stream_id: int, asset_name: str, part_name: str, completing: bool = False
+) -> Any:
+    """The part `asset_name`/`part_name` of a scene stream (id, asset_name, name,
+    publish_seq), created on first publish, locked for the rest of the transaction, in one
+    statement. `completing` also takes the part's next completion number (publish_seq): a
+    number taken by a request that turns out to repeat an earlier one stays unused, which
+    only leaves a gap. Raises Conflict if the names differ only in case from the existing
+    part's."""
     params = {
         "b_stream_id": stream_id,
         "b_asset_name": asset_name,
         "b_name": part_name,
+        "b_step": 1 if completing else 0,
         "b_created_at": utcnow(),
     }
     part = session.execute(_part_statement(_dialect(session)), params).one()

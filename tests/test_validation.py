@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import PurePosixPath
 from typing import Any
 
 import pytest
@@ -72,6 +73,17 @@ def test_paths_are_normalized_or_refused(value: str) -> None:
     assert path.startswith("/") or re.match(r"^[A-Z]:/", path) or path.startswith("//")
     assert ".." not in path.split("/")
     assert "\\" not in path
+
+
+@given(st.lists(st.sampled_from(["a", "b.usd", ".", "..", "", " ", "\\"]), max_size=6))
+def test_paths_already_normal_are_kept_as_pathlib_would_make_them(parts: list[str]) -> None:
+    path = "/show/" + "/".join(parts)
+    try:
+        normal = normalize_path(path)
+    except ValidationError:
+        assert ".." in PurePosixPath(path.replace("\\", "/")).parts
+        return
+    assert normal == PurePosixPath(path.strip().replace("\\", "/")).as_posix()
 
 
 @pytest.mark.parametrize(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any, Protocol
 
 from sqlalchemy import bindparam, select
@@ -95,14 +95,19 @@ class TaskContext:
     def template(self, name: str) -> Template:
         return self.templates.get(name, self.target_type)
 
+    @cached_property
+    def root(self) -> str:
+        """The project's root on this platform; raises ValidationError if it has none."""
+        return root_for(self.project)
+
     def path(self, template_name: str, **fields: Any) -> str:
         """The absolute path of `template_name` on this platform for these fields."""
-        values = {**self.fields, "root": root_for(self.project), **fields}
+        values = {**self.fields, "root": self.root, **fields}
         return self.template(template_name).format(values)
 
     def relative(self, template_name: str, **fields: Any) -> str:
         """The project-relative path of `template_name` for these fields."""
-        root = root_for(self.project)
+        root = self.root
         values = {**self.fields, "root": root, **fields}
         return self.template(template_name).format(values)[len(root.rstrip("/")) + 1 :]
 
@@ -110,7 +115,7 @@ class TaskContext:
         """The fields of an absolute path under any of the project's roots, checked against
         this task (same shot or asset, same step); raises ValidationError naming `field`."""
         relative = relative_path(self.project, path, field)
-        root = root_for(self.project)
+        root = self.root
         try:
             values = self.template(template_name).parse(f"{root}/{relative}")
         except ValidationError as exc:

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import socket
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from pm_db.db import Database
 from pm_db.models import Event, utcnow
 
 HOST = socket.gethostname()
-_INSERT = insert(Event)
+EVENTS = cast(Table, Event.__table__)
+INSERT = insert(EVENTS)
 
 
 class EventOut(BaseModel):
@@ -40,18 +41,27 @@ def record(
     host: str | None = None,
 ) -> None:
     """Append one event inside the caller's transaction."""
-    session.execute(
-        _INSERT,
-        {
-            "kind": kind,
-            "entity_type": entity_type,
-            "entity_id": entity_id,
-            "artist_id": artist_id,
-            "host": host or HOST,
-            "payload": payload or {},
-            "created_at": utcnow(),
-        },
-    )
+    session.execute(INSERT, values(kind, entity_type, entity_id, artist_id, payload, host))
+
+
+def values(
+    kind: str,
+    entity_type: str,
+    entity_id: int | None,
+    artist_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+    host: str | None = None,
+) -> dict[str, Any]:
+    """The column values of one event, for statements that insert it themselves."""
+    return {
+        "kind": kind,
+        "entity_type": entity_type,
+        "entity_id": entity_id,
+        "artist_id": artist_id,
+        "host": host or HOST,
+        "payload": payload or {},
+        "created_at": utcnow(),
+    }
 
 
 def list_events(

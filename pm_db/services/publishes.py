@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Boolean, Table, bindparam, exists, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from pm_db import schemas
@@ -37,11 +38,6 @@ from pm_db.versions import next_publish_seq, part_for
 PUBLISHES = cast(Table, Publish.__table__)
 Row = Mapping[Any, Any]
 
-_EXISTING = select(PUBLISHES).where(
-    PUBLISHES.c.part_id == bindparam("b_part_id"),
-    PUBLISHES.c.version == bindparam("b_version"),
-    PUBLISHES.c.iteration == bindparam("b_iteration"),
-)
 _INSERT = insert(PUBLISHES).returning(PUBLISHES.c.id)
 _CLEAR_LATEST = (
     update(PUBLISHES)
@@ -138,15 +134,10 @@ def _record(
     or published and latest at once), or the first one of an equal request (a failed one
     re-opened for its retry). Raises Conflict."""
     asset_name, part_name = names
-    part = part_for(session, scene.stream_id, asset_name, part_name)
-    numbers = {"b_version": scene.version, "b_iteration": scene.iteration}
-    existing = session.execute(_EXISTING, {"b_part_id": part.id, **numbers}).mappings().first()
-    if existing is not None:
-        return _same_request(session, existing, metadata, request_id), False
+    publishing = status == "published"
+    part = part_for(session, scene.stream_id, asset_name, part_name, completing=publishing)
     if request_id is not None:
-        taken = session.scalar(select(Publish.id).where(Publish.request_id == request_id))
-        if taken is not None:
-            raise Conflict(f"already used by publish {taken} of another part", "request_id")
+        _check_request_id(session, request_id, part.id, scene)
     fields = {
         "software": scene.software,
         "artist": login,
@@ -154,7 +145,7 @@ def _record(
         "asset": part.asset_name,
         "part": part.name,
     }
-    numbers = {"version": scene.version, "iteration": scene.iteration}
+    now = utcnow()
     values = {
         "publish_id": str(uuid.uuid4()),
         "request_id": request_id,
@@ -168,23 +159,127 @@ def _record(
         "part_name": part.name,
         "version": scene.version,
         "iteration": scene.iteration,
-        "item_usd_path": context.relative("part_data", **fields, **numbers),
+        "item_usd_path": context.relative(
+            "part_data", **fields, version=scene.version, iteration=scene.iteration
+        ),
         "part_usd_path": context.relative("part_layer", **fields),
         "asset_usd_path": context.relative("asset_layer", **fields),
-        "status": "pending",
-        "is_latest": False,
-        "published_seq": None,
+        "status": status,
+        "is_latest": publishing,
+        "published_seq": part.publish_seq if publishing else None,
         "attempts": 1,
         "error": None,
         "metadata": metadata,
         "created_by": scene.artist_id,
-        "created_at": utcnow(),
-        "completed_at": None,
+        "created_at": now,
+        "completed_at": now if publishing else None,
     }
-    if status == "published":
-        values.update(_make_latest(session, part.id))
-    values["id"] = session.execute(_INSERT, values).scalar_one()
+    kind = "publish.published" if publishing else "publish.reserved"
+    event = events.values(kind, "publish", None, scene.artist_id)
+    publish_id, created = _insert_new(session, values, event)
+    if not created:
+        existing = _reload(session, publish_id)
+        return _same_request(session, existing, metadata, request_id), False
+    values["id"] = publish_id
     return values, True
+
+
+def _check_request_id(session: Session, request_id: str, part_id: int, scene: Scene) -> None:
+    """Raises Conflict if `request_id` already made a publish other than this part's from
+    this scene (which the caller then finds as the repeated request)."""
+    taken = session.execute(
+        select(
+            PUBLISHES.c.id, PUBLISHES.c.part_id, PUBLISHES.c.version, PUBLISHES.c.iteration
+        ).where(PUBLISHES.c.request_id == request_id)
+    ).first()
+    if taken is not None and tuple(taken[1:]) != (part_id, scene.version, scene.iteration):
+        raise Conflict(f"already used by publish {taken.id} of another part", "request_id")
+
+
+def _insert_new(
+    session: Session, values: dict[str, Any], event: dict[str, Any]
+) -> tuple[int, bool]:
+    """(new id, True) after inserting the publish `values` with its `event`, first clearing
+    the part's latest if `values` makes a new latest; (existing id, False) if the part
+    already has a publish of these numbers (nothing written then).
+
+    The caller holds the part's row lock, so no other publish of the part can come between
+    the check and the insert. PostgreSQL does it all in one statement (one round trip);
+    SQLite, where a statement costs no round trip, in plain steps."""
+    # Parameter names differ from column names: SQLAlchemy would read a parameter named
+    # like a column as a value for the statements' own SET and VALUES clauses.
+    params = {f"p_{key}": value for key, value in values.items()}
+    params.update({f"e_{key}": value for key, value in event.items()})
+    if session.get_bind().dialect.name == "postgresql":
+        new_id, existing_id = session.execute(_insert_new_pg(), params).one()
+        return (new_id, True) if new_id is not None else (existing_id, False)
+    existing_id = session.scalar(_EXISTING_ID, params)
+    if existing_id is not None:
+        return existing_id, False
+    if values["is_latest"]:
+        session.execute(_CLEAR_LATEST, {"b_part_id": values["part_id"]})
+    new_id = session.execute(_INSERT, values).scalar_one()
+    session.execute(events.INSERT, {**event, "entity_id": new_id})
+    return new_id, True
+
+
+_EXISTING_ID = select(PUBLISHES.c.id).where(
+    PUBLISHES.c.part_id == bindparam("p_part_id"),
+    PUBLISHES.c.version == bindparam("p_version"),
+    PUBLISHES.c.iteration == bindparam("p_iteration"),
+)
+
+
+@lru_cache(maxsize=1)
+def _insert_new_pg() -> Any:
+    """_insert_new as one PostgreSQL statement:
+
+        WITH existing AS (SELECT id ... of these numbers),
+             cleared AS (UPDATE publishes SET is_latest = false ... WHERE no existing),
+             new AS (INSERT INTO publishes ... SELECT ... WHERE no existing
+                     AND (SELECT count(*) FROM cleared) >= 0 RETURNING id),
+             event AS (INSERT INTO events ... SELECT ... FROM new)
+        SELECT (SELECT id FROM new), (SELECT id FROM existing)
+
+    The sub-statements of one statement run in no set order; reading `cleared` in the
+    insert's WHERE makes the old latest cleared before the new row meets the unique index
+    of latest publishes (a row updated earlier in the same transaction no longer counts)."""
+    columns = [c for c in PUBLISHES.c if c.name != "id"]
+    existing = _EXISTING_ID.cte("existing")
+    none_existing = ~exists(existing.select())
+    cleared = (
+        update(PUBLISHES)
+        .where(
+            PUBLISHES.c.part_id == bindparam("p_part_id"),
+            PUBLISHES.c.is_latest.is_(True),
+            bindparam("p_is_latest", type_=Boolean),
+            none_existing,
+        )
+        .values(is_latest=False)
+        .returning(PUBLISHES.c.id)
+        .cte("cleared")
+    )
+    cleared_first = select(func.count()).select_from(cleared).scalar_subquery() >= 0
+    row = select(*[bindparam(f"p_{c.name}", type_=c.type) for c in columns]).where(
+        none_existing, cleared_first
+    )
+    new = (
+        insert(PUBLISHES)
+        .from_select([c.name for c in columns], row)
+        .returning(PUBLISHES.c.id)
+        .cte("new")
+    )
+    event_columns = [c for c in events.EVENTS.c if c.name != "id"]
+    event_row = select(
+        *[
+            new.c.id if c.name == "entity_id" else bindparam(f"e_{c.name}", type_=c.type)
+            for c in event_columns
+        ]
+    ).select_from(new)
+    event = insert(events.EVENTS).from_select([c.name for c in event_columns], event_row)
+    return select(
+        select(new.c.id).scalar_subquery(), select(existing.c.id).scalar_subquery()
+    ).add_cte(event.cte("event"))
 
 
 def _same_request(
@@ -281,7 +376,7 @@ def reserve_publish(db: Database, data: object) -> schemas.PublishOut:
     def work(session: Session) -> schemas.PublishOut:
         scene, login = _scene_for(session, request.scene_id)
         context = load_context(session, scene.task_id)
-        row, created = _record(
+        row, _ = _record(
             session,
             context,
             scene,
@@ -291,8 +386,6 @@ def reserve_publish(db: Database, data: object) -> schemas.PublishOut:
             request.request_id,
             "pending",
         )
-        if created:
-            events.record(session, "publish.reserved", "publish", row["id"], row["created_by"])
         return publish_out(row, context.project, login)
 
     return db.write(work)
@@ -379,10 +472,7 @@ def publish_part(db: Database, data: object) -> schemas.PublishOut:
             request.request_id,
             request.status,
         )
-        kind = "publish.reserved" if request.status == "pending" else "publish.published"
-        if created:
-            events.record(session, kind, "publish", row["id"], row["created_by"])
-        elif request.status == "published":
+        if not created and request.status == "published":
             row = _complete(session, row)
         return publish_out(row, context.project, login)
 
