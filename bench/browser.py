@@ -631,7 +631,7 @@ def main() -> None:
     parser.add_argument("--shots", type=int, default=200)
     parser.add_argument("--iterations", type=int, default=50)
     parser.add_argument("--heavy", type=int, default=5000)
-    parser.add_argument("--pg", default="postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--no-pg", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:

@@ -30,7 +30,7 @@ from pm_db import migrate
 from pm_db.db import Database
 from pm_db.services import entities, scenes
 
-PG_ADMIN_URL = "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
+PG_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/postgres"
 STEPS = ("fx", "anim", "layout", "light", "comp", "cfx", "env", "matchmove", "roto", "paint")
 ARTISTS = 200
 SEQUENCES = 100

@@ -240,7 +240,7 @@ def main() -> None:
     parser.add_argument("--updates", type=int, default=100)
     parser.add_argument("--assets", type=int, default=1000)
     parser.add_argument("--parts", type=int, default=20)
-    parser.add_argument("--pg", default="postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     os.environ["PM_PLATFORM"] = "linux"
     from bench.pg import scratch_database

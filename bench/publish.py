@@ -143,7 +143,7 @@ def _insert_publishes(db: Database, rows: list[dict[str, Any]]) -> None:
 
 def query_plan(db: Database, asset_name: str) -> str:
     """The database's plan for the latest_per_part query."""
-    query = publishes.latest_query(asset_name)
+    query = publishes.latest_query().params(b_asset_name=asset_name)
     compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
     prefix = "EXPLAIN QUERY PLAN " if db.is_sqlite else "EXPLAIN "
     with db.engine.connect() as conn:
@@ -180,7 +180,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--publishes", type=int, default=500)
-    parser.add_argument("--pg", default="postgresql+psycopg2://postgres@127.0.0.1:5432/postgres")
+    parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     from bench.pg import scratch_database
 

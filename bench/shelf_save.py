@@ -29,9 +29,7 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
-DEFAULT_PG = os.environ.get(
-    "PM_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-)
+DEFAULT_PG = os.environ.get("PM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
 def fake_hou() -> types.ModuleType:

@@ -10,7 +10,7 @@ click on a shelf tool or the HDA's button, before any database work (`pm_houdini
 `pm_houdini.hda`, and `pm_houdini.batch` for hython). Each is imported in a fresh
 process with `-X importtime`; the figure is the cumulative time of pm's own top-level
 imports (Houdini's `hou`, here the test fake, is left out), median over the runs. The
-run also checks that none of them imports SQLAlchemy, pydantic, pxr, alembic, psycopg2
+run also checks that none of them imports SQLAlchemy, pydantic, pxr, alembic, psycopg
 or Qt, which would cost hundreds of milliseconds.
 """
 
@@ -25,7 +25,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 TARGETS = ("pm_houdini", "pm_houdini.shelf", "pm_houdini.hda", "pm_houdini.batch")
-HEAVY = ("sqlalchemy", "pydantic", "pxr", "alembic", "psycopg2", "PySide6", "PySide2")
+HEAVY = ("sqlalchemy", "pydantic", "pxr", "alembic", "psycopg", "psycopg2", "PySide6", "PySide2")
 BUDGET_MS = 30.0
 
 

@@ -11,14 +11,14 @@ from __future__ import annotations
 import random
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 from threading import Lock
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, create_engine, event, inspect
-from sqlalchemy.engine import make_url
+from sqlalchemy import Connection, Engine, Row, Select, create_engine, event, inspect
+from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import (
     ArgumentError,
     DBAPIError,
@@ -51,7 +51,8 @@ def _is_transient(exc: DBAPIError) -> bool:
     if isinstance(orig, sqlite3.OperationalError):
         message = str(orig).lower()
         return "locked" in message or "busy" in message
-    if getattr(orig, "pgcode", None) in TRANSIENT_PG_CODES:
+    # psycopg 3 names the SQLSTATE `sqlstate`, psycopg2 `pgcode`.
+    if (getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)) in TRANSIENT_PG_CODES:
         return True
     # Refused at connect time, libpq gives no code: only the server's words.
     message = str(orig).lower()
@@ -85,24 +86,26 @@ class Database:
         self.url = url
         self.masked_url = mask_url(url)
         try:
-            backend = make_url(url).get_backend_name()
+            parsed = make_url(url)
         except ArgumentError:
             # Neither the URL nor SQLAlchemy's message is shown: a URL that cannot be parsed
             # cannot be masked either.
             raise ConfigError(
-                "is not a database URL (like postgresql+psycopg2://user@host:5432/name "
+                "is not a database URL (like postgresql://user@host:5432/name "
                 "or sqlite:////path/pm.sqlite)",
                 field="PM_DB_URL",
             ) from None
-        self.is_sqlite = backend == "sqlite"
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
         connect_args: dict[str, Any] = {}
         if self.is_sqlite:
             _ensure_sqlite_folder(url)
             connect_args["check_same_thread"] = False
         else:
             connect_args["connect_timeout"] = 5
+        if parsed.get_backend_name() == "postgresql":
+            parsed = _postgres_driver(parsed, connect_args)
         try:
-            self.engine = create_engine(url, echo=echo, connect_args=connect_args)
+            self.engine = create_engine(parsed, echo=echo, connect_args=connect_args)
         except (ArgumentError, NoSuchModuleError, ImportError) as exc:
             raise ConfigError(
                 f"cannot use {self.masked_url}: {mask_url(str(exc))}", field="PM_DB_URL"
@@ -113,6 +116,20 @@ class Database:
             bind=self.engine.execution_options(pm_write=True), expire_on_commit=False
         )
         self._reader = sessionmaker(bind=self.engine, expire_on_commit=False)
+        # `rows` (one SELECT) runs in autocommit on PostgreSQL, on a pool of its own: a
+        # single statement is its own snapshot, and BEGIN and ROLLBACK would cost two
+        # round trips. SQLite has no round trips; there it takes the ordinary read path.
+        self._select_engine = (
+            self.engine
+            if self.is_sqlite
+            else create_engine(
+                parsed,
+                echo=echo,
+                connect_args=connect_args,
+                isolation_level="AUTOCOMMIT",
+                pool_reset_on_return=None,
+            )
+        )
 
     @property
     def dialect(self) -> str:
@@ -121,20 +138,38 @@ class Database:
     def write(self, work: Callable[[Session], T]) -> T:
         """Run `work` in one write transaction, committed on return; re-run on a transient
         lock or serialization failure. Raises Unavailable if the database cannot be reached."""
-        return self._run(self._writer, work, commit=True)
+        return self._retrying(lambda: self._in_session(self._writer, work, commit=True))
 
     def read(self, work: Callable[[Session], T]) -> T:
         """Run `work` in a read transaction (rolled back). Raises Unavailable."""
-        return self._run(self._reader, work, commit=False)
+        return self._retrying(lambda: self._in_session(self._reader, work, commit=False))
 
-    def _run(self, factory: sessionmaker[Session], work: Callable[[Session], T], commit: bool) -> T:
+    def rows(self, statement: Select[Any], params: Mapping[str, Any]) -> list[Row[Any]]:
+        """The rows of one Core SELECT, read without an ORM session (the hot listings).
+        Raises Unavailable."""
+        if not isinstance(statement, Select):
+            raise TypeError("Database.rows runs a SELECT only")
+
+        def fetch() -> list[Row[Any]]:
+            with self._select_engine.connect() as conn:
+                return list(conn.execute(statement, params))
+
+        return self._retrying(fetch)
+
+    @staticmethod
+    def _in_session(
+        factory: sessionmaker[Session], work: Callable[[Session], T], commit: bool
+    ) -> T:
+        with factory() as session:
+            result = work(session)
+            if commit:
+                session.commit()
+            return result
+
+    def _retrying(self, attempt_once: Callable[[], T]) -> T:
         for attempt in range(RETRIES):
             try:
-                with factory() as session:
-                    result = work(session)
-                    if commit:
-                        session.commit()
-                    return result
+                return attempt_once()
             except DBAPIError as exc:
                 if not _is_transient(exc):
                     self._raise_unavailable(exc)
@@ -201,6 +236,29 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        self._select_engine.dispose()
+
+
+def _postgres_driver(url: URL, connect_args: dict[str, Any]) -> URL:
+    """`url` with psycopg 3 as its driver unless it names one (`postgresql+psycopg2://`
+    keeps psycopg2). psycopg 3 prepares a statement on the server once a connection has run
+    it five times, so hot statements are planned once; `?prepare_threshold=none` switches
+    that off (PgBouncer older than 1.21 in transaction mode needs it). Raises ConfigError."""
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg")
+    threshold = url.query.get("prepare_threshold")
+    if url.drivername != "postgresql+psycopg" or threshold is None:
+        return url
+    text = threshold if isinstance(threshold, str) else threshold[-1]
+    if text.lower() in ("none", "off"):
+        connect_args["prepare_threshold"] = None
+    elif text.isdigit():
+        connect_args["prepare_threshold"] = int(text)
+    else:
+        raise ConfigError(
+            f"prepare_threshold must be a whole number or none, got {text!r}", field="PM_DB_URL"
+        )
+    return url.difference_update_query(["prepare_threshold"])
 
 
 def _is_missing_schema(reason: str) -> bool:

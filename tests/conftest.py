@@ -22,9 +22,7 @@ from pm_db.db import Database
 from pm_db.services import admin, entities
 from tests.helpers import Studio
 
-PG_ADMIN_URL = os.environ.get(
-    "PM_TEST_PG_URL", "postgresql+psycopg2://postgres@127.0.0.1:5432/postgres"
-)
+PG_ADMIN_URL = os.environ.get("PM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

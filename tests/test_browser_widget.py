@@ -27,6 +27,17 @@ from tests.test_browser_support import publish, save, shot_history
 Rows = list[tuple[int, str, str]]
 
 
+@pytest.fixture(autouse=True)
+def no_blocking_message_boxes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A failed action shows a modal box that nobody would close here: it fails the test
+    at once instead (the status line names the failure)."""
+
+    def refuse(*args: Any) -> None:
+        raise AssertionError(f"a message box was shown: {args[1:]}")
+
+    monkeypatch.setattr(widget.QtWidgets.QMessageBox, "warning", refuse)
+
+
 def open_browser(qtbot: Any, factory: Callable[[], Any]) -> AssetBrowser:
     browser = AssetBrowser(factory)
     qtbot.addWidget(browser)

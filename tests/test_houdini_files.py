@@ -183,7 +183,8 @@ def test_nothing_of_pm_runs_when_houdini_starts() -> None:
 def test_the_first_click_imports_no_database_qt_or_usd_stack(module: str) -> None:
     code = (
         f"import sys, {module}\n"
-        "heavy = ('sqlalchemy', 'pydantic', 'pxr', 'PySide6', 'PySide2', 'alembic', 'psycopg2')\n"
+        "heavy = ('sqlalchemy', 'pydantic', 'pxr', 'PySide6', 'PySide2', 'alembic', 'psycopg',"
+        " 'psycopg2')\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in heavy))\n"
     )
     done = subprocess.run(

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 
-HEAVY = ("sqlalchemy", "pydantic", "alembic", "psycopg2", "pxr")
+HEAVY = ("sqlalchemy", "pydantic", "alembic", "psycopg", "psycopg2", "pxr")
 
 
 def modules_after(statement: str) -> set[str]:

@@ -11,7 +11,7 @@
   form), or checks that the committed one is current.
 
 docs/houdini.md explains each choice (append, not prepend; SQLAlchemy 2.0 on 3.10;
-psycopg2-binary's own OpenSSL).
+the PostgreSQL drivers' own OpenSSL).
 """
 
 from __future__ import annotations

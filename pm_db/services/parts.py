@@ -276,8 +276,8 @@ def _pin_target(session: Session, part: Part, request: PinRequest) -> Publish:
     label = f"{part.asset_name}/{part.name}"
     if request.publish is not None:
         ref = str(request.publish)
-        column = Publish.id if ref.isdigit() else Publish.publish_id
-        target = session.scalars(select(Publish).where(column == ref)).first()
+        match = Publish.id == int(ref) if ref.isdigit() else Publish.publish_id == ref
+        target = session.scalars(select(Publish).where(match)).first()
         if target is None:
             raise NotFound(f"no publish {ref!r}", field="publish")
         if target.part_id != part.id:

@@ -13,7 +13,7 @@ table rather than ORM units of work: a farm records thousands of these.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any, cast
 
@@ -26,11 +26,10 @@ from pm_db.errors import Conflict, NotFound, ValidationError
 from pm_db.models import Artist, Part, Project, Publish, Scene, SceneStream, Task, utcnow
 from pm_db.services import events
 from pm_db.services.context import (
-    Rooted,
     TaskContext,
-    absolute_path,
     load_context,
     relative_path,
+    root_for,
     target_id,
 )
 from pm_db.versions import next_publish_seq, part_for
@@ -57,10 +56,11 @@ _SOURCE_SCENE = (
 )
 
 
-def publish_out(row: Row, project: Rooted, login: str) -> schemas.PublishOut:
-    """The output model of a `publishes` row (paths made absolute on this platform).
-    Built without re-validation: the row comes from pm's own schema, and listings build
-    thousands of these."""
+def publish_out(row: Row, root: str, login: str) -> schemas.PublishOut:
+    """The output model of a `publishes` row, its paths made absolute under `root` (the
+    project's root on this platform, see `root_for`). Built without re-validation: the row
+    comes from pm's own schema, and listings build thousands of these."""
+    prefix = root.rstrip("/")
     return schemas.PublishOut.model_construct(
         publish_id=row["publish_id"],
         id=row["id"],
@@ -76,9 +76,9 @@ def publish_out(row: Row, project: Rooted, login: str) -> schemas.PublishOut:
         source_iteration=row["iteration"],
         version=row["version"],
         iteration=row["iteration"],
-        item_usd_path=absolute_path(project, row["item_usd_path"]),
-        part_usd_path=absolute_path(project, row["part_usd_path"]),
-        asset_usd_path=absolute_path(project, row["asset_usd_path"]),
+        item_usd_path=f"{prefix}/{row['item_usd_path']}",
+        part_usd_path=f"{prefix}/{row['part_usd_path']}",
+        asset_usd_path=f"{prefix}/{row['asset_usd_path']}",
         status=row["status"],
         is_latest=row["is_latest"],
         metadata=row["metadata"],
@@ -117,7 +117,7 @@ def _out(session: Session, row: Row) -> schemas.PublishOut:
         .join(Artist, Artist.id == row["created_by"])
         .where(Task.id == row["task_id"])
     ).one()
-    return publish_out(row, project, login)
+    return publish_out(row, root_for(project), login)
 
 
 def _record(
@@ -386,7 +386,7 @@ def reserve_publish(db: Database, data: object) -> schemas.PublishOut:
             request.request_id,
             "pending",
         )
-        return publish_out(row, context.project, login)
+        return publish_out(row, context.root, login)
 
     return db.write(work)
 
@@ -474,7 +474,7 @@ def publish_part(db: Database, data: object) -> schemas.PublishOut:
         )
         if not created and request.status == "published":
             row = _complete(session, row)
-        return publish_out(row, context.project, login)
+        return publish_out(row, context.root, login)
 
     return db.write(work)
 
@@ -569,8 +569,17 @@ def _listing() -> Any:
     )
 
 
-def _rows(session: Session, query: Any) -> list[schemas.PublishOut]:
-    return [publish_out(row._mapping, _Roots(row), row.login) for row in session.execute(query)]
+def _outs(rows: Iterable[Any]) -> list[schemas.PublishOut]:
+    """The output models of listing rows (see _listing)."""
+    roots: dict[tuple[str, ...], str] = {}
+    out = []
+    for row in rows:
+        key = (row.project_code, row.root_linux, row.root_windows, row.root_mac)
+        root = roots.get(key)
+        if root is None:
+            root = roots[key] = root_for(_Roots(row))
+        out.append(publish_out(row._mapping, root, row.login))
+    return out
 
 
 class _Roots:
@@ -588,22 +597,27 @@ def latest_per_part(
 ) -> list[schemas.PublishOut]:
     """The latest publish of every part of an asset, in one query (the seed's
     `latest_per_part=1`). Pending, failed and deprecated publishes are never latest."""
+    query = latest_query(project_id is not None, task_id is not None)
+    params = {"b_asset_name": asset_name, "b_project_id": project_id, "b_task_id": task_id}
+    return _outs(db.rows(query, params))
 
-    query = latest_query(asset_name, project_id, task_id)
-    return db.read(lambda session: _rows(session, query))
 
-
-def latest_query(asset_name: str, project_id: int | None = None, task_id: int | None = None) -> Any:
-    """The one set-based query behind latest_per_part (also shown by the benchmark)."""
+@lru_cache(maxsize=4)
+def latest_query(by_project: bool = False, by_task: bool = False) -> Any:
+    """The one set-based query behind latest_per_part (also shown by the benchmark), with
+    the parameters b_asset_name, and b_project_id and b_task_id if filtered by them."""
     query = (
         _listing()
-        .where(PUBLISHES.c.asset_name == asset_name, PUBLISHES.c.is_latest.is_(True))
+        .where(
+            PUBLISHES.c.asset_name == bindparam("b_asset_name"),
+            PUBLISHES.c.is_latest.is_(True),
+        )
         .order_by(PUBLISHES.c.part_name, PUBLISHES.c.part_id)
     )
-    if project_id is not None:
-        query = query.where(Task.project_id == project_id)
-    if task_id is not None:
-        query = query.where(PUBLISHES.c.task_id == task_id)
+    if by_project:
+        query = query.where(Task.project_id == bindparam("b_project_id"))
+    if by_task:
+        query = query.where(PUBLISHES.c.task_id == bindparam("b_task_id"))
     return query
 
 
@@ -639,7 +653,7 @@ def list_publishes(
         for column, value in filters:
             if value is not None:
                 query = query.where(column == value)
-        return _rows(session, query.limit(limit).offset(offset))
+        return _outs(session.execute(query.limit(limit).offset(offset)))
 
     return db.read(work)
 
