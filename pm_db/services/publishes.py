@@ -15,10 +15,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Boolean, Table, bindparam, exists, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Boolean, Table, bindparam, exists, func, insert, select, true, update
+from sqlalchemy.orm import Session, aliased
 
 from pm_db import schemas
 from pm_db.db import Database
@@ -32,7 +32,7 @@ from pm_db.services.context import (
     root_for,
     target_id,
 )
-from pm_db.versions import next_publish_seq, part_for
+from pm_db.versions import check_part_spelling, next_publish_seq, part_for, part_upsert_from
 
 PUBLISHES = cast(Table, Publish.__table__)
 Row = Mapping[Any, Any]
@@ -125,17 +125,16 @@ def _record(
     context: TaskContext,
     scene: Scene,
     login: str,
-    names: tuple[str, str],
+    part: Any,
     metadata: dict[str, Any],
     request_id: str | None,
     status: str,
 ) -> tuple[Row, bool]:
-    """(the publish row, created?) of a part from `scene`: a new one in `status` (pending,
-    or published and latest at once), or the first one of an equal request (a failed one
-    re-opened for its retry). Raises Conflict."""
-    asset_name, part_name = names
+    """(the publish row, created?) of `part` (locked by `part_for`, which took its next
+    completion number if `status` is published) from `scene`: a new one in `status`
+    (pending, or published and latest at once), or the first one of an equal request (a
+    failed one re-opened for its retry). Raises Conflict."""
     publishing = status == "published"
-    part = part_for(session, scene.stream_id, asset_name, part_name, completing=publishing)
     if request_id is not None:
         _check_request_id(session, request_id, part.id, scene)
     fields = {
@@ -376,12 +375,13 @@ def reserve_publish(db: Database, data: object) -> schemas.PublishOut:
     def work(session: Session) -> schemas.PublishOut:
         scene, login = _scene_for(session, request.scene_id)
         context = load_context(session, scene.task_id)
+        part = part_for(session, scene.stream_id, request.asset_name, request.part_name)
         row, _ = _record(
             session,
             context,
             scene,
             login,
-            (request.asset_name, request.part_name),
+            part,
             request.metadata,
             request.request_id,
             "pending",
@@ -461,13 +461,14 @@ def publish_part(db: Database, data: object) -> schemas.PublishOut:
     def work(session: Session) -> schemas.PublishOut:
         context = load_context(session, request.task_id)
         fields = check_publish_request(context, request)
-        scene, login = source_scene(session, context, fields)
+        publishing = request.status == "published"
+        scene, login, part = _source_scene_and_part(session, context, fields, publishing)
         row, created = _record(
             session,
             context,
             scene,
             login,
-            (fields["asset"], fields["part"]),
+            part,
             request.metadata,
             request.request_id,
             request.status,
@@ -531,21 +532,78 @@ def source_scene(
 ) -> tuple[Scene, str]:
     """(the saved scene, its artist's login) a part_data path's fields name; raises
     NotFound (field source_iteration) if that scene was never saved through pm."""
-    folder = context.relative("scene_folder", **_names(fields))
+    row = session.execute(_SOURCE_SCENE, _scene_params(context, fields)).first()
+    if row is None:
+        raise _no_scene(context, fields)
+    return row[0], row[1]
+
+
+def _source_scene_and_part(
+    session: Session, context: TaskContext, fields: dict[str, Any], completing: bool
+) -> tuple[Scene, str, Any]:
+    """source_scene, and the part the fields name from its stream (`part_for`, locked) in
+    the same round trip on PostgreSQL. Raises NotFound, Conflict."""
+    asset_name, part_name = fields["asset"], fields["part"]
+    if session.get_bind().dialect.name != "postgresql":
+        scene, login = source_scene(session, context, fields)
+        return scene, login, part_for(session, scene.stream_id, asset_name, part_name, completing)
     params = {
+        **_scene_params(context, fields),
+        "b_asset_name": asset_name,
+        "b_name": part_name,
+        "b_step": 1 if completing else 0,
+        "b_created_at": utcnow(),
+    }
+    row = session.execute(_scene_and_part_pg(), params).first()
+    if row is None:
+        raise _no_scene(context, fields)
+    scene, login, *part_columns = row
+    part = _Part(*part_columns)
+    check_part_spelling(part, asset_name, part_name)
+    return scene, login, part
+
+
+class _Part(NamedTuple):
+    id: int
+    asset_name: str
+    name: str
+    publish_seq: int
+
+
+@lru_cache(maxsize=1)
+def _scene_and_part_pg() -> Any:
+    """source_scene and part_for in one PostgreSQL statement: the part row is created or
+    locked (and its completion number taken) from the found scene's stream; no scene, no
+    row and no part."""
+    scene = _SOURCE_SCENE.cte("scene")
+    part = part_upsert_from(scene, scene.c.stream_id).cte("part")
+    return select(
+        aliased(Scene, scene),
+        scene.c.login,
+        part.c.id,
+        part.c.asset_name,
+        part.c.name,
+        part.c.publish_seq,
+    ).join_from(scene, part, true())
+
+
+def _scene_params(context: TaskContext, fields: dict[str, Any]) -> dict[str, Any]:
+    folder = context.relative("scene_folder", **_names(fields))
+    return {
         "b_project_id": context.project.id,
         "b_key": folder.casefold(),
         "b_version": fields["version"],
         "b_iteration": fields["iteration"],
     }
-    row = session.execute(_SOURCE_SCENE, params).first()
-    if row is None:
-        raise NotFound(
-            f"no saved scene {fields['scene']} v{fields['version']:03d} "
-            f"i{fields['iteration']:03d} in {folder}; save before publishing",
-            field="source_iteration",
-        )
-    return row[0], row[1]
+
+
+def _no_scene(context: TaskContext, fields: dict[str, Any]) -> NotFound:
+    folder = context.relative("scene_folder", **_names(fields))
+    return NotFound(
+        f"no saved scene {fields['scene']} v{fields['version']:03d} "
+        f"i{fields['iteration']:03d} in {folder}; save before publishing",
+        field="source_iteration",
+    )
 
 
 def get_publish(db: Database, ref: int | str) -> schemas.PublishOut:
