@@ -17,7 +17,7 @@ from pathlib import Path
 from threading import Lock
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Row, Select, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, Executable, Row, Select, create_engine, event, inspect
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -116,10 +116,11 @@ class Database:
             bind=self.engine.execution_options(pm_write=True), expire_on_commit=False
         )
         self._reader = sessionmaker(bind=self.engine, expire_on_commit=False)
-        # `rows` (one SELECT) runs in autocommit on PostgreSQL, on a pool of its own: a
-        # single statement is its own snapshot, and BEGIN and ROLLBACK would cost two
-        # round trips. SQLite has no round trips; there it takes the ordinary read path.
-        self._select_engine = (
+        # Single statements (`rows`, `read_one`, `call`) run in autocommit on PostgreSQL, on
+        # a pool of their own: a single statement is its own snapshot and its own
+        # transaction, and BEGIN and COMMIT or ROLLBACK would cost two round trips. SQLite
+        # has no round trips; there they take the ordinary paths.
+        self._autocommit_engine = (
             self.engine
             if self.is_sqlite
             else create_engine(
@@ -130,6 +131,7 @@ class Database:
                 pool_reset_on_return=None,
             )
         )
+        self._one_reader = sessionmaker(bind=self._autocommit_engine, expire_on_commit=False)
 
     @property
     def dialect(self) -> str:
@@ -151,10 +153,28 @@ class Database:
             raise TypeError("Database.rows runs a SELECT only")
 
         def fetch() -> list[Row[Any]]:
-            with self._select_engine.connect() as conn:
+            with self._autocommit_engine.connect() as conn:
                 return list(conn.execute(statement, params))
 
         return self._retrying(fetch)
+
+    def read_one(self, work: Callable[[Session], T]) -> T:
+        """Run `work`, which reads with ONE statement, without a transaction of its own on
+        PostgreSQL (on SQLite: `read`). Raises Unavailable."""
+        return self._retrying(lambda: self._in_session(self._one_reader, work, commit=False))
+
+    def call(self, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
+        """The first row of one PostgreSQL statement run as its own transaction (a
+        function call that writes: committed when it returns, undone whole if it fails).
+        Raises Unavailable."""
+        if self.is_sqlite:
+            raise TypeError("Database.call runs PostgreSQL statements only")
+
+        def run() -> Row[Any] | None:
+            with self._autocommit_engine.connect() as conn:
+                return conn.execute(statement, params).first()
+
+        return self._retrying(run)
 
     @staticmethod
     def _in_session(
@@ -236,7 +256,7 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-        self._select_engine.dispose()
+        self._autocommit_engine.dispose()
 
 
 def _postgres_driver(url: URL, connect_args: dict[str, Any]) -> URL:

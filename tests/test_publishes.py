@@ -278,3 +278,53 @@ def test_get_publish_by_id_or_uuid(studio: Studio) -> None:
     with pytest.raises(NotFound) as caught:
         publishes.get_publish(studio.db, "no-such-publish")
     assert caught.value.field == "publish_id"
+
+
+@pytest.fixture
+def calls(studio: Studio, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The outcomes of pm_publish_new (PostgreSQL's one-statement publish) as they come."""
+    seen: list[str] = []
+    real = type(studio.db).call
+
+    def spy(db: Any, statement: Any, params: Any) -> Any:
+        row = real(db, statement, params)
+        seen.append(row.o_outcome if row is not None else "none")
+        return row
+
+    monkeypatch.setattr(type(studio.db), "call", spy)
+    return seen
+
+
+def test_postgresql_records_a_new_publish_in_one_function_call(
+    studio: Studio, calls: list[str]
+) -> None:
+    for request_id in (None, "farm-job-9"):
+        made = publish(studio, save(studio), request_id=request_id)
+        assert made == publishes.get_publish(studio.db, made.id)
+        assert [p.id for p in publishes.latest_per_part(studio.db, "PinchIn")] == [made.id]
+    assert calls == ([] if studio.db.is_sqlite else ["created", "created"])
+
+
+def test_postgresql_answers_a_repeated_publish_without_taking_the_part_lock(
+    studio: Studio, calls: list[str]
+) -> None:
+    scene = save(studio)
+    first = publish(studio, scene)
+    before = row_counts(studio.db)
+    assert publish(studio, scene) == first
+    assert publish(studio, scene, status="pending") == first
+    assert row_counts(studio.db) == before
+    assert calls == ([] if studio.db.is_sqlite else ["created", "exists", "exists"])
+
+
+def test_a_scene_named_in_another_case_takes_the_ordinary_path(
+    studio: Studio, calls: list[str]
+) -> None:
+    scene = save(studio)
+    payload = {**seed_payload(scene), "target_id": studio.shot_id}
+    for key in ("item_usd_path", "asset_usd_path"):
+        payload[key] = payload[key].replace("/jdoe/PinchIn/", "/jdoe/pinchin/")
+    made = publishes.publish_part(studio.db, payload)
+    assert calls == ([] if studio.db.is_sqlite else ["other"])
+    assert "/jdoe/PinchIn/usd/" in made.item_usd_path
+    assert made == publishes.get_publish(studio.db, made.id)

@@ -17,7 +17,18 @@ from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any, NamedTuple, cast
 
-from sqlalchemy import Boolean, Table, bindparam, exists, func, insert, select, true, update
+from sqlalchemy import (
+    Boolean,
+    Table,
+    bindparam,
+    exists,
+    func,
+    insert,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.orm import Session, aliased
 
 from pm_db import schemas
@@ -457,6 +468,10 @@ def publish_part(db: Database, data: object) -> schemas.PublishOut:
     Raises ValidationError, NotFound, Conflict.
     """
     request = schemas.parse(schemas.PublishIn, data)
+    if db.dialect == "postgresql":
+        done = _publish_new_pg(db, request)
+        if done is not None:
+            return done
 
     def work(session: Session) -> schemas.PublishOut:
         context = load_context(session, request.task_id)
@@ -478,6 +493,107 @@ def publish_part(db: Database, data: object) -> schemas.PublishOut:
         return publish_out(row, context.root, login)
 
     return db.write(work)
+
+
+def _publish_new_pg(db: Database, request: schemas.PublishIn) -> schemas.PublishOut | None:
+    """publish_part's common case on PostgreSQL, a new publish, in two round trips: the
+    task's context, then the pm_publish_new function (migration 0002) as its own
+    transaction, so the part's lock is held only while the server runs it. None when the
+    function answers that the ordinary path must decide (a repeated request, a missing
+    scene, another spelling); it then has written nothing but perhaps a gap in the part's
+    completion numbers. Raises ValidationError, NotFound."""
+    context = db.read_one(lambda session: load_context(session, request.task_id))
+    fields = check_publish_request(context, request)
+    names = _names(fields)
+    numbers = {"version": fields["version"], "iteration": fields["iteration"]}
+    publishing = request.status == "published"
+    now = utcnow()
+    values: dict[str, Any] = {
+        "publish_id": str(uuid.uuid4()),
+        "request_id": request.request_id,
+        "task_id": context.task.id,
+        "target_type": context.target_type,
+        "target_id": target_id(context.task),
+        "software": fields["software"],
+        "asset_name": fields["asset"],
+        "part_name": fields["part"],
+        "item_usd_path": context.relative("part_data", **names, **numbers),
+        "part_usd_path": context.relative("part_layer", **names),
+        "asset_usd_path": context.relative("asset_layer", **names),
+        "status": request.status,
+        "is_latest": publishing,
+        "attempts": 1,
+        "error": None,
+        "metadata": request.metadata,
+        "created_at": now,
+        "completed_at": now if publishing else None,
+        **numbers,
+    }
+    params = {
+        **_scene_params(context, fields),
+        "p_software": fields["software"],
+        "p_artist": fields["artist"],
+        "p_scene": fields["scene"],
+        "p_asset": fields["asset"],
+        "p_part": fields["part"],
+        "p_publishing": publishing,
+        "p_host": events.HOST,
+        **{f"p_{key}": values[key] for key in _FUNCTION_VALUES},
+        "p_now": now,
+    }
+    row = db.call(_PUBLISH_NEW, params)
+    if row is not None and row.o_outcome == "exists":
+        return _repeated(db, row.o_id, request)
+    if row is None or row.o_outcome != "created":
+        return None
+    values.update(
+        id=row.o_id,
+        scene_id=row.o_scene_id,
+        part_id=row.o_part_id,
+        created_by=row.o_artist_id,
+        published_seq=row.o_seq,
+    )
+    return publish_out(values, context.root, fields["artist"])
+
+
+def _repeated(
+    db: Database, publish_id: int, request: schemas.PublishIn
+) -> schemas.PublishOut | None:
+    """The first record of a repeated one-call publish when returning it changes nothing
+    (same metadata and request id, and no completion, retry or refusal due); else None."""
+    [row] = db.rows(_by_id(), {"b_id": publish_id})
+    same_request = request.request_id is None or row.request_id in (None, request.request_id)
+    settled = row.status == "published" or row.status == request.status == "pending"
+    if same_request and row.metadata == request.metadata and settled:
+        return _outs([row])[0]
+    return None
+
+
+@lru_cache(maxsize=1)
+def _by_id() -> Any:
+    return _listing().where(PUBLISHES.c.id == bindparam("b_id"))
+
+
+_FUNCTION_VALUES = (
+    "request_id",
+    "publish_id",
+    "task_id",
+    "target_type",
+    "target_id",
+    "item_usd_path",
+    "part_usd_path",
+    "asset_usd_path",
+    "metadata",
+)
+_PUBLISH_NEW = text(
+    "SELECT * FROM pm_publish_new(:b_project_id, :b_key, :b_version, :b_iteration, "
+    ":p_software, :p_artist, :p_scene, :p_asset, :p_part, :p_publishing, :p_request_id, "
+    ":p_publish_id, :p_task_id, :p_target_type, :p_target_id, :p_item_usd_path, "
+    ":p_part_usd_path, :p_asset_usd_path, :p_metadata, :p_host, :p_now)"
+).bindparams(
+    bindparam("p_metadata", type_=PUBLISHES.c.metadata.type),
+    bindparam("p_now", type_=PUBLISHES.c.created_at.type),
+)
 
 
 def check_publish_request(context: TaskContext, request: schemas.PublishIn) -> dict[str, Any]:
