@@ -169,12 +169,18 @@ def test_the_contents_pass_the_input_stage_through() -> None:
 # Start-up -----------------------------------------------------------------------------------
 
 
-def test_nothing_of_pm_runs_when_houdini_starts() -> None:
-    startup = ("pythonrc.py", "ready.py", "uiready.py", "123.py", "456.py", "456.cmd")
+def test_nothing_of_pm_runs_before_houdinis_ui_is_ready() -> None:
+    startup = ("pythonrc.py", "ready.py", "123.py", "456.py", "456.cmd")
     found = [p.relative_to(REPO) for p in REPO.glob("python3.*libs/*") if p.name in startup] + [
         p.relative_to(REPO) for p in REPO.glob("scripts/*") if p.name in startup
     ]
     assert found == []
+    # Only uiready.py, for each Houdini Python, which starts the background preload.
+    uiready = sorted(p.relative_to(REPO).as_posix() for p in REPO.glob("python3.*libs/uiready.py"))
+    assert uiready == ["python3.10libs/uiready.py", "python3.11libs/uiready.py"]
+    for name in uiready:
+        code = (REPO / name).read_text().split('"""')[-1].split()
+        assert code == ["from", "pm_houdini", "import", "preload", "preload.start()"]
 
 
 @pytest.mark.parametrize(

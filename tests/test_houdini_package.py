@@ -56,19 +56,16 @@ def test_the_package_file_appends_pm_and_the_right_vendor_folder() -> None:
 def test_pm_houdini_finds_the_same_vendor_folder_the_package_names(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from tests.fake_hou import support
-
-    assert support.hou is not None  # the fake hou is importable for pm_houdini
-    from pm_houdini import context
+    from pm_houdini import vendor
 
     system = {"win32": "windows", "darwin": "macos"}.get(sys.platform, "linux")
     name = houdini_commands.vendor_folder_name(
         f"{sys.version_info[0]}.{sys.version_info[1]}", system
     )
     monkeypatch.setenv("PM_ROOT", str(tmp_path))
-    assert context.vendor_folder() is None
+    assert vendor.vendor_folder() is None
     (tmp_path / "vendor" / name).mkdir(parents=True)
-    assert context.vendor_folder() == tmp_path / "vendor" / name
+    assert vendor.vendor_folder() == tmp_path / "vendor" / name
 
 
 def test_a_stale_package_file_is_reported(

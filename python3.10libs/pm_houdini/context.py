@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import getpass
 import os
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import hou
 
 from pm_db.errors import ConfigError, NotFound, ValidationError
 from pm_db.names import check_login
+from pm_houdini.vendor import make_importable
 
 if TYPE_CHECKING:
     from pm_db.backend import Backend
@@ -55,27 +54,13 @@ class HoudiniContext:
         return f"{scene.name} v{scene.version:03d} i{scene.iteration:03d} ({scene.artist})"
 
 
-def vendor_folder() -> Path | None:
-    """The vendored dependencies for this Python and system (`$PM_ROOT/vendor/py3.11-linux`,
-    made by `pm houdini vendor`), if present."""
-    root = os.environ.get("PM_ROOT")
-    if not root:
-        return None
-    system = {"win32": "windows", "darwin": "macos"}.get(sys.platform, "linux")
-    python = f"{sys.version_info[0]}.{sys.version_info[1]}"
-    folder = Path(root) / "vendor" / f"py{python}-{system}"
-    return folder if folder.is_dir() else None
-
-
 def backend() -> Backend:
     """The backend the environment selects, with the vendored dependencies importable.
 
     The package file already appends the vendor folder to PYTHONPATH; appending it here
     too (after Houdini's own site-packages, never before) keeps pm working where a
     package expression was not honoured. Raises ConfigError."""
-    folder = vendor_folder()
-    if folder is not None and str(folder) not in sys.path:
-        sys.path.append(str(folder))
+    make_importable()
     from pm_db.backend import get_backend
 
     return get_backend()
