@@ -32,10 +32,17 @@ def platform() -> str:
 class Rooted(Protocol):
     """Anything with a project's code and roots: a Project, or a row of those columns."""
 
-    code: str
-    root_linux: str | None
-    root_windows: str | None
-    root_mac: str | None
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def root_linux(self) -> str | None: ...
+
+    @property
+    def root_windows(self) -> str | None: ...
+
+    @property
+    def root_mac(self) -> str | None: ...
 
 
 def project_roots(project: Rooted) -> dict[str, str]:
@@ -83,11 +90,34 @@ def absolute_path(project: Rooted, relative: str, platform_name: str | None = No
 
 
 @dataclass(frozen=True)
+class TaskRef:
+    """The columns of a task the templates and publishes use (no ORM object: a context is
+    loaded for every save and publish)."""
+
+    id: int
+    shot_id: int | None
+    asset_id: int | None
+    step: str
+
+
+@dataclass(frozen=True)
+class ProjectRef:
+    """A project's id, code, roots and template overrides (a `Rooted`)."""
+
+    id: int
+    code: str
+    root_linux: str | None
+    root_windows: str | None
+    root_mac: str | None
+    templates: dict[str, str]
+
+
+@dataclass(frozen=True)
 class TaskContext:
     """What the templates need to know about one task."""
 
-    task: Task
-    project: Project
+    task: TaskRef
+    project: ProjectRef
     target_type: str
     fields: dict[str, Any]
     templates: TemplateSet
@@ -140,7 +170,22 @@ def template_set(overrides: dict[str, str]) -> TemplateSet:
 
 
 _CONTEXT = (
-    select(Task, Project, Sequence.code, Shot.code, Asset.asset_type, Asset.code)
+    select(
+        Task.id,
+        Task.shot_id,
+        Task.asset_id,
+        Task.step,
+        Project.id.label("project_id"),
+        Project.code.label("project_code"),
+        Project.root_linux,
+        Project.root_windows,
+        Project.root_mac,
+        Project.templates,
+        Sequence.code.label("sequence_code"),
+        Shot.code.label("shot_code"),
+        Asset.asset_type,
+        Asset.code.label("asset_code"),
+    )
     .join(Project, Project.id == Task.project_id)
     .outerjoin(Shot, Shot.id == Task.shot_id)
     .outerjoin(Sequence, Sequence.id == Shot.sequence_id)
@@ -154,17 +199,25 @@ def load_context(session: Session, task_id: int, field: str = "task_id") -> Task
     row = session.execute(_CONTEXT, {"b_task_id": task_id}).first()
     if row is None:
         raise NotFound(f"no task with id {task_id}", field=field)
-    task, project, sequence, shot, asset_type, asset_name = row
+    task = TaskRef(row.id, row.shot_id, row.asset_id, row.step)
+    project = ProjectRef(
+        row.project_id,
+        row.project_code,
+        row.root_linux,
+        row.root_windows,
+        row.root_mac,
+        row.templates,
+    )
     fields: dict[str, Any] = {"project": project.code, "step": task.step}
     if task.shot_id is not None:
-        fields.update(sequence=sequence, shot=shot)
+        fields.update(sequence=row.sequence_code, shot=row.shot_code)
         target_type = "shot"
     else:
-        fields.update(asset_type=asset_type, asset_name=asset_name)
+        fields.update(asset_type=row.asset_type, asset_name=row.asset_code)
         target_type = "asset"
     return TaskContext(task, project, target_type, fields, template_set(project.templates))
 
 
-def target_id(task: Task) -> int:
+def target_id(task: TaskRef | Task) -> int:
     """The id of the shot or asset a task is on."""
     return task.shot_id if task.shot_id is not None else task.asset_id  # type: ignore[return-value]

@@ -10,7 +10,13 @@ from pm_db.db import Database
 from pm_db.errors import Conflict, NotFound, ValidationError
 from pm_db.models import Artist, Project, Publish, Scene, SceneStream, Task
 from pm_db.services import events
-from pm_db.services.context import absolute_path, load_context, relative_path, template_set
+from pm_db.services.context import (
+    Rooted,
+    absolute_path,
+    load_context,
+    relative_path,
+    template_set,
+)
 from pm_db.templates import TARGET_TYPES
 from pm_db.versions import next_scene_number
 
@@ -27,7 +33,7 @@ def artist_by_login(session: Session, login: str, field: str = "artist") -> Arti
     return artist
 
 
-def scene_out(scene: Scene, project: Project, login: str) -> schemas.SceneOut:
+def scene_out(scene: Scene, project: Rooted, login: str) -> schemas.SceneOut:
     return schemas.SceneOut(
         id=scene.id,
         task_id=scene.task_id,
