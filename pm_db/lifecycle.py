@@ -140,18 +140,24 @@ def complete_publish(db: Database, ref: int | str) -> schemas.PublishOut:
     return current
 
 
-def publish_part(db: Database, data: object) -> schemas.PublishOut:
+def publish_part(
+    db: Database, data: object, authorize: Callable[[str], None] | None = None
+) -> schemas.PublishOut:
     """The seed's one-call publish. With status published (the default) the data layer
     must verify first, and the part and asset layers must be writable: otherwise nothing
     is recorded. Then the publish is recorded (latest flips) and the layers updated.
-    With status pending it is a reservation. Raises ValidationError, NotFound, Conflict,
-    PermissionDenied."""
+    With status pending it is a reservation. `authorize`, if given, is called with the
+    login of the source scene's artist before anything is checked on disk or recorded
+    (the REST service refuses another artist's scene there). Raises ValidationError,
+    NotFound, Conflict, PermissionDenied."""
     from pm_db.usd.verify import verify_data_layer
 
     request = schemas.parse(schemas.PublishIn, data)
+    if request.status == "pending" and authorize is None:
+        return publishes.publish_part(db, request)
+    item, part_layer, asset_layer, root = _one_call_paths(db, request, authorize)
     if request.status == "pending":
         return publishes.publish_part(db, request)
-    item, part_layer, asset_layer, root = _one_call_paths(db, request)
     verify_data_layer(item, root)
     check_layers_writable(part_layer, asset_layer)
     done = publishes.publish_part(db, request)
@@ -186,15 +192,19 @@ def _root(db: Database, task_id: int) -> str:
     return db.read(lambda session: root_for(load_context(session, task_id).project))
 
 
-def _one_call_paths(db: Database, request: schemas.PublishIn) -> tuple[str, str, str, str]:
+def _one_call_paths(
+    db: Database, request: schemas.PublishIn, authorize: Callable[[str], None] | None
+) -> tuple[str, str, str, str]:
     """(data layer, part layer, asset layer, root) of a one-call publish on this platform,
-    after the request's paths are checked against the templates. Raises ValidationError,
-    NotFound."""
+    after the request's paths are checked against the templates (and, with `authorize`,
+    the source scene's artist). Raises ValidationError, NotFound, PermissionDenied."""
     from pm_db.services.context import load_context, root_for
 
     def work(session: Session) -> tuple[str, str, str, str]:
         context = load_context(session, request.task_id)
         fields = publishes.check_publish_request(context, request)
+        if authorize is not None:
+            authorize(publishes.source_scene(session, context, fields)[1])
         names = {k: fields[k] for k in ("software", "artist", "scene", "asset", "part")}
         numbers = {"version": fields["version"], "iteration": fields["iteration"]}
         return (

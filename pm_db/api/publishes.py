@@ -12,20 +12,16 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import Field
-from sqlalchemy.orm import Session
 from starlette.responses import Response
 
-from pm_db import schemas
+from pm_db import lifecycle, schemas
 from pm_db.api.auth import caller, check_acts_as
 from pm_db.api.entities import MAX_ID, OptionalId, OptionalText
 from pm_db.api.envelope import ERROR_RESPONSES, Envelope, ok
 from pm_db.api.inputs import json_body
 from pm_db.api.openapi import body
 from pm_db.api.state import backend
-from pm_db.db import Database
 from pm_db.errors import NotFound, ValidationError
-from pm_db.services import publishes
-from pm_db.services.context import load_context
 from pm_db.services.tokens import Caller
 
 router = APIRouter(prefix="/api/publishes", tags=["publishes"], responses=ERROR_RESPONSES)
@@ -55,19 +51,6 @@ def _owner_of(request: Request, who: Caller, ref: str, what: str) -> str:
     if not who.is_admin:
         check_acts_as(who, backend(request).get_publish(_ref(ref)).created_by, what)
     return _ref(ref)
-
-
-def _source_artist(db: Database, data: object) -> str:
-    """The artist of the saved scene a seed payload publishes from. Raises what the publish
-    itself would raise for a bad path or an unsaved scene."""
-    payload = schemas.parse(schemas.PublishIn, data)
-
-    def work(session: Session) -> str:
-        context = load_context(session, payload.task_id)
-        fields = context.parse("part_data", payload.item_usd_path, "item_usd_path")
-        return publishes.source_scene(session, context, fields)[1]
-
-    return db.read(work)
 
 
 @router.get(
@@ -123,10 +106,11 @@ def publish_part(
     who: Annotated[Caller, Depends(caller)],
     data: Annotated[Any, Depends(json_body)],
 ) -> Response:
-    local = backend(request)
-    if not who.is_admin:
-        check_acts_as(who, _source_artist(local.db, data), "publish from scenes")
-    return ok(local.publish_part(data), status=201)
+    def authorize(artist: str) -> None:
+        check_acts_as(who, artist, "publish from scenes")
+
+    done = lifecycle.publish_part(backend(request).db, data, None if who.is_admin else authorize)
+    return ok(done, status=201)
 
 
 @router.post(

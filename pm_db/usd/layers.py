@@ -15,6 +15,7 @@ import os
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pydantic import BaseModel
 from sqlalchemy import func, select, text
@@ -142,15 +143,12 @@ def write(state: AssetState) -> SyncResult:
 
 
 def _stage(layers: list[LayerFile]) -> list[str]:
-    """Stage every layer's new bytes beside it, returning the temporary paths in order;
-    the flushes run in parallel when there are more than a publish's two (a rebuild
-    writes thousands). Raises PmError naming the first layer that failed, after
-    discarding what was staged."""
-    if len(layers) <= 2:
-        outcomes = [_try_stage(layer) for layer in layers]
-    else:
-        with ThreadPoolExecutor(max_workers=min(STAGING_THREADS, len(layers))) as pool:
-            outcomes = list(pool.map(_try_stage, layers))
+    """Stage every layer's new bytes beside it, returning the temporary paths in order.
+    The flushes to disk run in parallel (a publish writes two layers, a rebuild
+    thousands): the first on this thread, the others on a shared pool. Raises PmError
+    naming the first layer that failed, after discarding what was staged."""
+    later = [_pool().submit(_try_stage, layer) for layer in layers[1:]]
+    outcomes = [_try_stage(layer) for layer in layers[:1]] + [f.result() for f in later]
     staged = [outcome for outcome in outcomes if isinstance(outcome, str)]
     for layer, outcome in zip(layers, outcomes, strict=True):
         if isinstance(outcome, OSError):
@@ -158,6 +156,11 @@ def _stage(layers: list[LayerFile]) -> list[str]:
                 files.discard(temp)
             raise files.write_error(outcome, layer.path, layer.field) from outcome
     return staged
+
+
+@lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=STAGING_THREADS, thread_name_prefix="pm-stage")
 
 
 def _try_stage(layer: LayerFile) -> str | OSError:
