@@ -146,7 +146,7 @@ class Database:
         """Run `work` in a read transaction (rolled back). Raises Unavailable."""
         return self._retrying(lambda: self._in_session(self._reader, work, commit=False))
 
-    def rows(self, statement: Select[Any], params: Mapping[str, Any]) -> list[Row[Any]]:
+    def rows(self, statement: Executable, params: Mapping[str, Any]) -> list[Row[Any]]:
         """The rows of one Core SELECT, read without an ORM session (the hot listings).
         Raises Unavailable."""
         if not isinstance(statement, Select):

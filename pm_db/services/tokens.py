@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from pm_db.db import Database
@@ -115,22 +115,12 @@ def verify_token(db: Database, secret: str) -> Caller:
     token or an inactive artist."""
     if not secret.startswith(PREFIX) or len(secret) > 128:
         raise Unauthenticated("the token is not a pm token", field="Authorization")
-    digest = hash_token(secret)
-
-    def work(session: Session) -> tuple[ApiToken, Artist] | None:
-        row = session.execute(
-            select(ApiToken, Artist)
-            .join(Artist, Artist.id == ApiToken.artist_id)
-            .where(ApiToken.token_hash == digest)
-        ).first()
-        return None if row is None else (row[0], row[1])
-
-    found = db.read(work)
-    if found is None or found[0].revoked:
+    found = db.rows(_BY_HASH, {"b_hash": hash_token(secret)})
+    if not found or found[0].revoked:
         raise Unauthenticated("the token is unknown or revoked", field="Authorization")
-    token, artist = found
-    if not artist.active:
-        raise Unauthenticated(f"artist {artist.login!r} is inactive", field="Authorization")
+    token = found[0]
+    if not token.active:
+        raise Unauthenticated(f"artist {token.login!r} is inactive", field="Authorization")
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
         db.write(
@@ -138,7 +128,24 @@ def verify_token(db: Database, secret: str) -> Caller:
                 update(ApiToken).where(ApiToken.id == token.id).values(last_used_at=now)
             )
         )
-    return Caller(token.id, artist.id, artist.login, token.is_admin, token.label)
+    return Caller(token.id, token.artist_id, token.login, token.is_admin, token.label)
+
+
+# Every authenticated request runs this: one prebuilt statement, no ORM objects.
+_BY_HASH = (
+    select(
+        ApiToken.id,
+        ApiToken.revoked,
+        ApiToken.last_used_at,
+        ApiToken.is_admin,
+        ApiToken.label,
+        ApiToken.artist_id,
+        Artist.login,
+        Artist.active,
+    )
+    .join(Artist, Artist.id == ApiToken.artist_id)
+    .where(ApiToken.token_hash == bindparam("b_hash"))
+)
 
 
 def revoke_token(db: Database, token_id: int) -> TokenOut:
