@@ -13,7 +13,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, false, func, select, update
+from sqlalchemy import Table, bindparam, func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -109,46 +109,13 @@ def part_for(
         "b_created_at": utcnow(),
     }
     part = session.execute(_part_statement(_dialect(session)), params).one()
-    check_part_spelling(part, asset_name, part_name)
-    return part
-
-
-def check_part_spelling(part: Any, asset_name: str, part_name: str) -> None:
-    """Raise Conflict if the requested names differ only in case from the part's."""
     if (part.asset_name, part.name) != (asset_name, part_name):
         raise Conflict(
             f"{asset_name}/{part_name} differs only in case from the existing "
             f"{part.asset_name}/{part.name}; use that spelling",
             field="part_name",
         )
-
-
-def part_upsert_from(source: Any, stream_id: Any) -> Any:
-    """PostgreSQL's `part_for` statement taking the stream id from the query `source`
-    (INSERT ... SELECT ... ON CONFLICT DO UPDATE), with the same parameters but
-    b_stream_id, returning the same columns."""
-    columns = ["stream_id", "asset_name", "name", "publish_seq", "withdrawn", "created_at"]
-    row = select(
-        stream_id,
-        bindparam("b_asset_name", type_=PARTS.c.asset_name.type),
-        bindparam("b_name", type_=PARTS.c.name.type),
-        bindparam("b_step", type_=PARTS.c.publish_seq.type),
-        false(),
-        bindparam("b_created_at", type_=PARTS.c.created_at.type),
-    ).select_from(source)
-    return (
-        postgresql.insert(PARTS)
-        .from_select(columns, row)
-        .on_conflict_do_update(
-            index_elements=[
-                PARTS.c.stream_id,
-                func.lower(PARTS.c.asset_name),
-                func.lower(PARTS.c.name),
-            ],
-            set_={"publish_seq": PARTS.c.publish_seq + bindparam("b_step")},
-        )
-        .returning(PARTS.c.id, PARTS.c.asset_name, PARTS.c.name, PARTS.c.publish_seq)
-    )
+    return part
 
 
 _NEXT_PUBLISH_SEQ = (

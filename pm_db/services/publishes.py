@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
-from typing import Any, NamedTuple, cast
+from typing import Any, cast
 
 from sqlalchemy import (
     Boolean,
@@ -26,10 +26,9 @@ from sqlalchemy import (
     insert,
     select,
     text,
-    true,
     update,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from pm_db import schemas
 from pm_db.db import Database
@@ -43,7 +42,7 @@ from pm_db.services.context import (
     root_for,
     target_id,
 )
-from pm_db.versions import check_part_spelling, next_publish_seq, part_for, part_upsert_from
+from pm_db.versions import next_publish_seq, part_for
 
 PUBLISHES = cast(Table, Publish.__table__)
 Row = Mapping[Any, Any]
@@ -657,50 +656,11 @@ def source_scene(
 def _source_scene_and_part(
     session: Session, context: TaskContext, fields: dict[str, Any], completing: bool
 ) -> tuple[Scene, str, Any]:
-    """source_scene, and the part the fields name from its stream (`part_for`, locked) in
-    the same round trip on PostgreSQL. Raises NotFound, Conflict."""
-    asset_name, part_name = fields["asset"], fields["part"]
-    if session.get_bind().dialect.name != "postgresql":
-        scene, login = source_scene(session, context, fields)
-        return scene, login, part_for(session, scene.stream_id, asset_name, part_name, completing)
-    params = {
-        **_scene_params(context, fields),
-        "b_asset_name": asset_name,
-        "b_name": part_name,
-        "b_step": 1 if completing else 0,
-        "b_created_at": utcnow(),
-    }
-    row = session.execute(_scene_and_part_pg(), params).first()
-    if row is None:
-        raise _no_scene(context, fields)
-    scene, login, *part_columns = row
-    part = _Part(*part_columns)
-    check_part_spelling(part, asset_name, part_name)
+    """source_scene, and the part the fields name from its stream (`part_for`, locked).
+    Raises NotFound, Conflict."""
+    scene, login = source_scene(session, context, fields)
+    part = part_for(session, scene.stream_id, fields["asset"], fields["part"], completing)
     return scene, login, part
-
-
-class _Part(NamedTuple):
-    id: int
-    asset_name: str
-    name: str
-    publish_seq: int
-
-
-@lru_cache(maxsize=1)
-def _scene_and_part_pg() -> Any:
-    """source_scene and part_for in one PostgreSQL statement: the part row is created or
-    locked (and its completion number taken) from the found scene's stream; no scene, no
-    row and no part."""
-    scene = _SOURCE_SCENE.cte("scene")
-    part = part_upsert_from(scene, scene.c.stream_id).cte("part")
-    return select(
-        aliased(Scene, scene),
-        scene.c.login,
-        part.c.id,
-        part.c.asset_name,
-        part.c.name,
-        part.c.publish_seq,
-    ).join_from(scene, part, true())
 
 
 def _scene_params(context: TaskContext, fields: dict[str, Any]) -> dict[str, Any]:
