@@ -282,10 +282,13 @@ def _postgres_driver(url: URL, connect_args: dict[str, Any]) -> URL:
 
 
 def _is_missing_schema(reason: str) -> bool:
-    """The error says a table or column is missing (SQLite or PostgreSQL wording)."""
+    """The error says a table, a column or pm's function is missing (SQLite or PostgreSQL
+    wording)."""
     if "no such table" in reason or "no such column" in reason:
         return True
-    return "does not exist" in reason and ("relation" in reason or "column" in reason)
+    return "does not exist" in reason and any(
+        kind in reason for kind in ("relation", "column", "function")
+    )
 
 
 def _ensure_sqlite_folder(url: str) -> None:

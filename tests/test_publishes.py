@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from pm_db.errors import Conflict, NotFound, ValidationError
+from pm_db.errors import Conflict, NotFound, Unavailable, ValidationError
 from pm_db.services import publishes, scenes
 from tests.helpers import Studio, row_counts, seed_payload
 
@@ -328,3 +328,29 @@ def test_a_scene_named_in_another_case_takes_the_ordinary_path(
     assert calls == ([] if studio.db.is_sqlite else ["other"])
     assert "/jdoe/PinchIn/usd/" in made.item_usd_path
     assert made == publishes.get_publish(studio.db, made.id)
+
+
+def test_a_database_without_the_publish_function_says_to_upgrade(studio: Studio) -> None:
+    if studio.db.is_sqlite:
+        assert publish(studio, save(studio)).status == "published"
+        return
+    import runpy
+    from pathlib import Path
+
+    from sqlalchemy import text
+
+    migration = (
+        Path(__file__).parent.parent / "migrations" / "versions" / "0002_publish_function.py"
+    )
+    function = runpy.run_path(str(migration))["FUNCTION"]
+    scene = save(studio)
+    with studio.db.engine.begin() as conn:
+        conn.execute(text("DROP FUNCTION pm_publish_new"))
+    try:
+        with pytest.raises(Unavailable) as caught:
+            publish(studio, scene)
+        assert "pm db upgrade" in caught.value.message
+    finally:
+        with studio.db.engine.begin() as conn:
+            conn.execute(text(function))
+    assert publish(studio, scene).status == "published"
