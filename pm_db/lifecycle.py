@@ -187,9 +187,9 @@ def check_layers_writable(part_layer: str, asset_layer: str) -> None:
 
 def _root(db: Database, task_id: int) -> str:
     """The project root (this platform) that holds a task's files."""
-    from pm_db.services.context import load_context, root_for
+    from pm_db.services.context import load_context
 
-    return db.read(lambda session: root_for(load_context(session, task_id).project))
+    return db.read(lambda session: load_context(session, task_id).root)
 
 
 def _one_call_paths(
@@ -198,7 +198,7 @@ def _one_call_paths(
     """(data layer, part layer, asset layer, root) of a one-call publish on this platform,
     after the request's paths are checked against the templates (and, with `authorize`,
     the source scene's artist). Raises ValidationError, NotFound, PermissionDenied."""
-    from pm_db.services.context import load_context, root_for
+    from pm_db.services.context import load_context
 
     def work(session: Session) -> tuple[str, str, str, str]:
         context = load_context(session, request.task_id)
@@ -211,7 +211,7 @@ def _one_call_paths(
             context.path("part_data", **names, **numbers),
             context.path("part_layer", **names),
             context.path("asset_layer", **names),
-            root_for(context.project),
+            context.root,
         )
 
     return db.read(work)

@@ -7,7 +7,9 @@ completion, and latest is the last completed publish of the part in database ord
 The exact rules are in docs/versioning.md.
 
 The hot path (record one publish) runs a handful of Core statements on the `publishes`
-table rather than ORM units of work: a farm records thousands of these.
+table rather than ORM units of work: a farm records thousands of these. On PostgreSQL a
+new one-call publish is one call of the `pm_publish_new` function (migration 0002) instead;
+everything else takes the same path on both databases.
 """
 
 from __future__ import annotations
@@ -18,10 +20,8 @@ from functools import lru_cache
 from typing import Any, cast
 
 from sqlalchemy import (
-    Boolean,
     Table,
     bindparam,
-    exists,
     func,
     insert,
     select,
@@ -147,41 +147,20 @@ def _record(
     publishing = status == "published"
     if request_id is not None:
         _check_request_id(session, request_id, part.id, scene)
-    fields = {
+    names = {
         "software": scene.software,
         "artist": login,
         "scene": scene.name,
         "asset": part.asset_name,
         "part": part.name,
     }
-    now = utcnow()
+    numbers = {"version": scene.version, "iteration": scene.iteration}
     values = {
-        "publish_id": str(uuid.uuid4()),
-        "request_id": request_id,
+        **_new_values(context, names, numbers, status, request_id, metadata),
         "part_id": part.id,
         "scene_id": scene.id,
-        "task_id": context.task.id,
-        "target_type": context.target_type,
-        "target_id": target_id(context.task),
-        "software": scene.software,
-        "asset_name": part.asset_name,
-        "part_name": part.name,
-        "version": scene.version,
-        "iteration": scene.iteration,
-        "item_usd_path": context.relative(
-            "part_data", **fields, version=scene.version, iteration=scene.iteration
-        ),
-        "part_usd_path": context.relative("part_layer", **fields),
-        "asset_usd_path": context.relative("asset_layer", **fields),
-        "status": status,
-        "is_latest": publishing,
-        "published_seq": part.publish_seq if publishing else None,
-        "attempts": 1,
-        "error": None,
-        "metadata": metadata,
         "created_by": scene.artist_id,
-        "created_at": now,
-        "completed_at": now if publishing else None,
+        "published_seq": part.publish_seq if publishing else None,
     }
     kind = "publish.published" if publishing else "publish.reserved"
     event = events.values(kind, "publish", None, scene.artist_id)
@@ -191,6 +170,42 @@ def _record(
         return _same_request(session, existing, metadata, request_id), False
     values["id"] = publish_id
     return values, True
+
+
+def _new_values(
+    context: TaskContext,
+    names: dict[str, Any],
+    numbers: dict[str, int],
+    status: str,
+    request_id: str | None,
+    metadata: dict[str, Any],
+) -> dict[str, Any]:
+    """The column values of a new publish that come from the request and the templates
+    (`names`: software, artist, scene, asset, part; `numbers`: version, iteration); the
+    caller adds the scene's, the part's and the artist's ids and the completion number."""
+    publishing = status == "published"
+    now = utcnow()
+    return {
+        "publish_id": str(uuid.uuid4()),
+        "request_id": request_id,
+        "task_id": context.task.id,
+        "target_type": context.target_type,
+        "target_id": target_id(context.task),
+        "software": names["software"],
+        "asset_name": names["asset"],
+        "part_name": names["part"],
+        "item_usd_path": context.relative("part_data", **names, **numbers),
+        "part_usd_path": context.relative("part_layer", **names),
+        "asset_usd_path": context.relative("asset_layer", **names),
+        "status": status,
+        "is_latest": publishing,
+        "attempts": 1,
+        "error": None,
+        "metadata": metadata,
+        "created_at": now,
+        "completed_at": now if publishing else None,
+        **numbers,
+    }
 
 
 def _check_request_id(session: Session, request_id: str, part_id: int, scene: Scene) -> None:
@@ -210,19 +225,16 @@ def _insert_new(
 ) -> tuple[int, bool]:
     """(new id, True) after inserting the publish `values` with its `event`, first clearing
     the part's latest if `values` makes a new latest; (existing id, False) if the part
-    already has a publish of these numbers (nothing written then).
-
-    The caller holds the part's row lock, so no other publish of the part can come between
-    the check and the insert. PostgreSQL does it all in one statement (one round trip);
-    SQLite, where a statement costs no round trip, in plain steps."""
-    # Parameter names differ from column names: SQLAlchemy would read a parameter named
-    # like a column as a value for the statements' own SET and VALUES clauses.
-    params = {f"p_{key}": value for key, value in values.items()}
-    params.update({f"e_{key}": value for key, value in event.items()})
-    if session.get_bind().dialect.name == "postgresql":
-        new_id, existing_id = session.execute(_insert_new_pg(), params).one()
-        return (new_id, True) if new_id is not None else (existing_id, False)
-    existing_id = session.scalar(_EXISTING_ID, params)
+    already has a publish of these numbers (nothing written then). The caller holds the
+    part's row lock, so no other publish of the part can come between the check and the
+    insert, and the clearing statement starts after the lock was taken: it sees every
+    latest committed before."""
+    numbers = {
+        "b_part_id": values["part_id"],
+        "b_version": values["version"],
+        "b_iteration": values["iteration"],
+    }
+    existing_id = session.scalar(_EXISTING_ID, numbers)
     if existing_id is not None:
         return existing_id, False
     if values["is_latest"]:
@@ -233,62 +245,10 @@ def _insert_new(
 
 
 _EXISTING_ID = select(PUBLISHES.c.id).where(
-    PUBLISHES.c.part_id == bindparam("p_part_id"),
-    PUBLISHES.c.version == bindparam("p_version"),
-    PUBLISHES.c.iteration == bindparam("p_iteration"),
+    PUBLISHES.c.part_id == bindparam("b_part_id"),
+    PUBLISHES.c.version == bindparam("b_version"),
+    PUBLISHES.c.iteration == bindparam("b_iteration"),
 )
-
-
-@lru_cache(maxsize=1)
-def _insert_new_pg() -> Any:
-    """_insert_new as one PostgreSQL statement:
-
-        WITH existing AS (SELECT id ... of these numbers),
-             cleared AS (UPDATE publishes SET is_latest = false ... WHERE no existing),
-             new AS (INSERT INTO publishes ... SELECT ... WHERE no existing
-                     AND (SELECT count(*) FROM cleared) >= 0 RETURNING id),
-             event AS (INSERT INTO events ... SELECT ... FROM new)
-        SELECT (SELECT id FROM new), (SELECT id FROM existing)
-
-    The sub-statements of one statement run in no set order; reading `cleared` in the
-    insert's WHERE makes the old latest cleared before the new row meets the unique index
-    of latest publishes (a row updated earlier in the same transaction no longer counts)."""
-    columns = [c for c in PUBLISHES.c if c.name != "id"]
-    existing = _EXISTING_ID.cte("existing")
-    none_existing = ~exists(existing.select())
-    cleared = (
-        update(PUBLISHES)
-        .where(
-            PUBLISHES.c.part_id == bindparam("p_part_id"),
-            PUBLISHES.c.is_latest.is_(True),
-            bindparam("p_is_latest", type_=Boolean),
-            none_existing,
-        )
-        .values(is_latest=False)
-        .returning(PUBLISHES.c.id)
-        .cte("cleared")
-    )
-    cleared_first = select(func.count()).select_from(cleared).scalar_subquery() >= 0
-    row = select(*[bindparam(f"p_{c.name}", type_=c.type) for c in columns]).where(
-        none_existing, cleared_first
-    )
-    new = (
-        insert(PUBLISHES)
-        .from_select([c.name for c in columns], row)
-        .returning(PUBLISHES.c.id)
-        .cte("new")
-    )
-    event_columns = [c for c in events.EVENTS.c if c.name != "id"]
-    event_row = select(
-        *[
-            new.c.id if c.name == "entity_id" else bindparam(f"e_{c.name}", type_=c.type)
-            for c in event_columns
-        ]
-    ).select_from(new)
-    event = insert(events.EVENTS).from_select([c.name for c in event_columns], event_row)
-    return select(
-        select(new.c.id).scalar_subquery(), select(existing.c.id).scalar_subquery()
-    ).add_cte(event.cte("event"))
 
 
 def _same_request(
@@ -475,8 +435,9 @@ def publish_part(db: Database, data: object) -> schemas.PublishOut:
     def work(session: Session) -> schemas.PublishOut:
         context = load_context(session, request.task_id)
         fields = check_publish_request(context, request)
-        publishing = request.status == "published"
-        scene, login, part = _source_scene_and_part(session, context, fields, publishing)
+        scene, login = source_scene(session, context, fields)
+        completing = request.status == "published"
+        part = part_for(session, scene.stream_id, fields["asset"], fields["part"], completing)
         row, created = _record(
             session,
             context,
@@ -505,29 +466,9 @@ def _publish_new_pg(db: Database, request: schemas.PublishIn) -> schemas.Publish
     fields = check_publish_request(context, request)
     names = _names(fields)
     numbers = {"version": fields["version"], "iteration": fields["iteration"]}
-    publishing = request.status == "published"
-    now = utcnow()
-    values: dict[str, Any] = {
-        "publish_id": str(uuid.uuid4()),
-        "request_id": request.request_id,
-        "task_id": context.task.id,
-        "target_type": context.target_type,
-        "target_id": target_id(context.task),
-        "software": fields["software"],
-        "asset_name": fields["asset"],
-        "part_name": fields["part"],
-        "item_usd_path": context.relative("part_data", **names, **numbers),
-        "part_usd_path": context.relative("part_layer", **names),
-        "asset_usd_path": context.relative("asset_layer", **names),
-        "status": request.status,
-        "is_latest": publishing,
-        "attempts": 1,
-        "error": None,
-        "metadata": request.metadata,
-        "created_at": now,
-        "completed_at": now if publishing else None,
-        **numbers,
-    }
+    values = _new_values(
+        context, names, numbers, request.status, request.request_id, request.metadata
+    )
     params = {
         **_scene_params(context, fields),
         "p_software": fields["software"],
@@ -535,10 +476,10 @@ def _publish_new_pg(db: Database, request: schemas.PublishIn) -> schemas.Publish
         "p_scene": fields["scene"],
         "p_asset": fields["asset"],
         "p_part": fields["part"],
-        "p_publishing": publishing,
+        "p_publishing": values["is_latest"],
         "p_host": events.HOST,
         **{f"p_{key}": values[key] for key in _FUNCTION_VALUES},
-        "p_now": now,
+        "p_now": values["created_at"],
     }
     row = db.call(_PUBLISH_NEW, params)
     if row is not None and row.o_outcome == "exists":
@@ -651,16 +592,6 @@ def source_scene(
     if row is None:
         raise _no_scene(context, fields)
     return row[0], row[1]
-
-
-def _source_scene_and_part(
-    session: Session, context: TaskContext, fields: dict[str, Any], completing: bool
-) -> tuple[Scene, str, Any]:
-    """source_scene, and the part the fields name from its stream (`part_for`, locked).
-    Raises NotFound, Conflict."""
-    scene, login = source_scene(session, context, fields)
-    part = part_for(session, scene.stream_id, fields["asset"], fields["part"], completing)
-    return scene, login, part
 
 
 def _scene_params(context: TaskContext, fields: dict[str, Any]) -> dict[str, Any]:
