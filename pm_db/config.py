@@ -45,6 +45,9 @@ class Settings:
     api_token: str | None
     db_source: str = "default"
     """Which variable chose the database: PM_DB_URL, PM_DB_URL_FILE, PM_DB_NAME or default."""
+    layer_fsync: bool = False
+    """Whether each USD layer pm writes is forced to disk (fsync) before it replaces the
+    old one (PM_LAYER_FSYNC)."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -128,7 +131,18 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         api_url=api_url,
         api_token=_secret(env, "PM_API_TOKEN"),
         db_source=source,
+        layer_fsync=layer_fsync(env),
     )
+
+
+def layer_fsync(env: Mapping[str, str] | None = None) -> bool:
+    """PM_LAYER_FSYNC: 1 forces every layer pm writes to disk before it replaces the old
+    one; 0 (the default) leaves the flush to the operating system. Read on each write, so
+    a long-running process follows its environment. Raises ConfigError."""
+    value = ((os.environ if env is None else env).get("PM_LAYER_FSYNC") or "0").strip()
+    if value not in ("0", "1"):
+        raise ConfigError(f"must be 0 or 1, got {value!r}", field="PM_LAYER_FSYNC")
+    return value == "1"
 
 
 # The password runs to the last '@' of the URL's authority, so an unencoded '@' in it

@@ -165,6 +165,15 @@ def test_platform_is_checked() -> None:
     assert caught.value.field == "PM_PLATFORM"
 
 
+def test_layer_fsync_is_off_unless_set_to_1() -> None:
+    assert load_settings({}).layer_fsync is False
+    assert load_settings({"PM_LAYER_FSYNC": "0"}).layer_fsync is False
+    assert load_settings({"PM_LAYER_FSYNC": " 1 "}).layer_fsync is True
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"PM_LAYER_FSYNC": "yes"})
+    assert caught.value.field == "PM_LAYER_FSYNC"
+
+
 def test_api_settings_and_token_file(tmp_path: Path) -> None:
     token = tmp_path / "token"
     token.write_text("tok-123\n")

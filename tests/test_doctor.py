@@ -96,6 +96,26 @@ def test_stale_missing_and_leftover_layers_are_rewritten_by_repair(
     assert doctor(capsys)[1]["problems"] == []
 
 
+def test_layers_a_power_loss_emptied_are_found_and_rewritten(
+    studio: Studio, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Without PM_LAYER_FSYNC a layer renamed into place just before a power loss may come
+    # back empty (or with its old bytes) on some file systems.
+    first = publish(studio, "particles01")
+    done = publish(studio, "particles01")
+    good = snapshot(done.part_usd_path, done.asset_usd_path)
+    Path(done.part_usd_path).write_bytes(b"")
+    Path(first.asset_usd_path).write_bytes(b"")
+
+    code, report = doctor(capsys)
+    assert code == 1
+    assert kinds(report) == ["layer_stale", "layer_stale"]
+
+    code, report = doctor(capsys, "--repair")
+    assert code == 0
+    assert snapshot(done.part_usd_path, done.asset_usd_path) == good
+
+
 def test_a_stale_reservation_is_failed_and_its_file_kept(
     studio: Studio, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -129,6 +129,26 @@ def test_assets_of_two_scene_folders_have_their_own_layers(studio: Studio) -> No
     assert layers.rebuild(studio.db, asset_name="PinchIn").assets == 2
 
 
+@pytest.mark.parametrize(("setting", "flushed"), [(None, 0), ("0", 0), ("1", 2)])
+def test_pm_layer_fsync_1_forces_each_written_layer_to_disk(
+    studio: Studio, monkeypatch: pytest.MonkeyPatch, setting: str | None, flushed: int
+) -> None:
+    if setting is not None:
+        monkeypatch.setenv("PM_LAYER_FSYNC", setting)
+    synced: list[int] = []
+    real = files.os.fsync
+
+    def fsync(fd: int) -> None:
+        synced.append(fd)
+        real(fd)
+
+    monkeypatch.setattr(files.os, "fsync", fsync)
+    done = publish(studio, "particles01")
+    # With 1: the part layer and the asset layer, each before its rename.
+    assert len(synced) == flushed
+    assert sublayers(done.part_usd_path) == ["./data/particles01_v001_i001.usd"]
+
+
 def test_a_failed_write_changes_no_layer_and_leaves_no_temporary_file(
     studio: Studio, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -1,8 +1,11 @@
 """Layer files on disk: atomic replacement and the checks before it.
 
 A layer is staged in a hidden temporary file beside its final name
-(`.PinchIn.usd.<random>.pm-tmp`), flushed to disk, then committed: renamed over the old
-one, so a reader sees the old bytes or the new ones, never a partial file. Only a writer holding the
+(`.PinchIn.usd.<random>.pm-tmp`), then committed: renamed over the old one, so a reader
+sees the old bytes or the new ones, never a partial file. The staged bytes are forced to
+disk first (fsync) only with PM_LAYER_FSYNC=1: a layer is derived from the database, so
+after a power loss `pm doctor` finds one that did not reach the disk and rewrites it
+(docs/publishing.md). Only a writer holding the
 asset's lock creates these files, so one found while holding it is a leftover of a crash.
 A layer whose file has no write permission is refused (PermissionDenied): pipelines
 mark files read-only to freeze them, and a rename would silently replace them.
@@ -16,6 +19,7 @@ import stat
 import uuid
 from pathlib import Path
 
+from pm_db.config import layer_fsync
 from pm_db.errors import PermissionDenied, PmError
 from pm_db.lifecycle import checkpoint
 
@@ -76,8 +80,8 @@ def check_writable(path: str, field: str) -> None:
 
 
 def stage(path: str, data: bytes) -> str:
-    """Write `data` to a new temporary file beside `path`, flushed to disk (fsync);
-    returns its path. Raises OSError, leaving no temporary file."""
+    """Write `data` to a new temporary file beside `path` (forced to disk with
+    PM_LAYER_FSYNC=1); returns its path. Raises OSError, leaving no temporary file."""
     folder, name = os.path.split(path)
     os.makedirs(folder, exist_ok=True)
     temp = os.path.join(folder, f".{name}.{uuid.uuid4().hex[:12]}{TEMP_SUFFIX}")
@@ -85,8 +89,9 @@ def stage(path: str, data: bytes) -> str:
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
+            if layer_fsync():
+                handle.flush()
+                os.fsync(handle.fileno())
     except BaseException:
         discard(temp)
         raise
