@@ -155,12 +155,12 @@ def publish_part(
     request = schemas.parse(schemas.PublishIn, data)
     if request.status == "pending" and authorize is None:
         return publishes.publish_part(db, request)
-    item, part_layer, asset_layer, root = _one_call_paths(db, request, authorize)
+    checked, (item, part_layer, asset_layer, root) = _one_call_paths(db, request, authorize)
     if request.status == "pending":
-        return publishes.publish_part(db, request)
+        return publishes.publish_part(db, request, checked)
     verify_data_layer(item, root)
     check_layers_writable(part_layer, asset_layer)
-    done = publishes.publish_part(db, request)
+    done = publishes.publish_part(db, request, checked)
     update_layers(db, done)
     return done
 
@@ -194,24 +194,25 @@ def _root(db: Database, task_id: int) -> str:
 
 def _one_call_paths(
     db: Database, request: schemas.PublishIn, authorize: Callable[[str], None] | None
-) -> tuple[str, str, str, str]:
-    """(data layer, part layer, asset layer, root) of a one-call publish on this platform,
-    after the request's paths are checked against the templates (and, with `authorize`,
-    the source scene's artist). Raises ValidationError, NotFound, PermissionDenied."""
-    from pm_db.services.context import load_context
+) -> tuple[publishes.Checked, tuple[str, str, str, str]]:
+    """The request checked against its task's templates (and, with `authorize`, the
+    source scene's artist), and the (data layer, part layer, asset layer, root) of the
+    publish on this platform. Raises ValidationError, NotFound, PermissionDenied."""
 
-    def work(session: Session) -> tuple[str, str, str, str]:
-        context = load_context(session, request.task_id)
-        fields = publishes.check_publish_request(context, request)
+    def work(session: Session) -> publishes.Checked:
+        checked = publishes.check_request(session, request)
         if authorize is not None:
-            authorize(publishes.source_scene(session, context, fields)[1])
-        names = {k: fields[k] for k in ("software", "artist", "scene", "asset", "part")}
-        numbers = {"version": fields["version"], "iteration": fields["iteration"]}
-        return (
-            context.path("part_data", **names, **numbers),
-            context.path("part_layer", **names),
-            context.path("asset_layer", **names),
-            context.root,
-        )
+            authorize(publishes.source_scene(session, checked.context, checked.fields)[1])
+        return checked
 
-    return db.read(work)
+    checked = db.read(work)
+    context, fields = checked.context, checked.fields
+    names = {k: fields[k] for k in ("software", "artist", "scene", "asset", "part")}
+    numbers = {"version": fields["version"], "iteration": fields["iteration"]}
+    paths = (
+        context.path("part_data", **names, **numbers),
+        context.path("part_layer", **names),
+        context.path("asset_layer", **names),
+        context.root,
+    )
+    return checked, paths

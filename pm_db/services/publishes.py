@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, cast
 
@@ -418,23 +419,42 @@ def deprecate_publish(db: Database, ref: int | str) -> schemas.PublishOut:
     return db.write(work)
 
 
-def publish_part(db: Database, data: object) -> schemas.PublishOut:
+@dataclass(frozen=True)
+class Checked:
+    """A one-call publish request checked against its task's context: the template fields
+    its item path names (check_publish_request)."""
+
+    request: schemas.PublishIn
+    context: TaskContext
+    fields: dict[str, Any]
+
+
+def check_request(session: Session, request: schemas.PublishIn) -> Checked:
+    """`request` checked against its task's context; raises ValidationError, NotFound."""
+    context = load_context(session, request.task_id)
+    return Checked(request, context, check_publish_request(context, request))
+
+
+def publish_part(db: Database, data: object, checked: Checked | None = None) -> schemas.PublishOut:
     """The seed's one-call publish: the caller computed the paths and wrote the file.
 
     pm checks that the paths are the templates' paths for the source scene's numbers and
     lie inside the project's roots, then records the publish (status published: latest
-    flips; pending: a reservation). A retried request returns the first record.
+    flips; pending: a reservation). A retried request returns the first record. `checked`,
+    the same request checked by the caller (check_request), saves checking it again.
     Raises ValidationError, NotFound, Conflict.
     """
-    request = schemas.parse(schemas.PublishIn, data)
+    request = checked.request if checked else schemas.parse(schemas.PublishIn, data)
     if db.dialect == "postgresql":
-        done = _publish_new_pg(db, request)
+        if checked is None:
+            checked = db.read_one(lambda session: check_request(session, request))
+        done = _publish_new_pg(db, checked)
         if done is not None:
             return done
 
     def work(session: Session) -> schemas.PublishOut:
-        context = load_context(session, request.task_id)
-        fields = check_publish_request(context, request)
+        mine = checked or check_request(session, request)
+        context, fields = mine.context, mine.fields
         scene, login = source_scene(session, context, fields)
         completing = request.status == "published"
         part = part_for(session, scene.stream_id, fields["asset"], fields["part"], completing)
@@ -455,15 +475,14 @@ def publish_part(db: Database, data: object) -> schemas.PublishOut:
     return db.write(work)
 
 
-def _publish_new_pg(db: Database, request: schemas.PublishIn) -> schemas.PublishOut | None:
-    """publish_part's common case on PostgreSQL, a new publish, in two round trips: the
-    task's context, then the pm_publish_new function (migration 0002) as its own
-    transaction, so the part's lock is held only while the server runs it. None when the
-    function answers that the ordinary path must decide (a repeated request, a missing
-    scene, another spelling); it then has written nothing but perhaps a gap in the part's
-    completion numbers. Raises ValidationError, NotFound."""
-    context = db.read_one(lambda session: load_context(session, request.task_id))
-    fields = check_publish_request(context, request)
+def _publish_new_pg(db: Database, checked: Checked) -> schemas.PublishOut | None:
+    """publish_part's common case on PostgreSQL, a new publish, in one round trip after
+    the request was checked against its task's context: the pm_publish_new function
+    (migration 0002) as its own transaction, so the part's lock is held only while the
+    server runs it. None when the function answers that the ordinary path must decide (a
+    repeated request, a missing scene, another spelling); it then has written nothing but
+    perhaps a gap in the part's completion numbers."""
+    request, context, fields = checked.request, checked.context, checked.fields
     names = _names(fields)
     numbers = {"version": fields["version"], "iteration": fields["iteration"]}
     values = _new_values(

@@ -146,8 +146,8 @@ def _stage(layers: list[LayerFile]) -> list[str]:
     """Stage every layer's new bytes beside it, returning the temporary paths in order.
     A publish's two layers are staged on this thread (a second one measured no faster,
     even with PM_LAYER_FSYNC=1: the file system serializes the flushes); a rebuild's many
-    run on a shared pool of threads. Raises PmError naming the first layer that failed, after discarding what was
-    staged."""
+    run on a shared pool of threads. Raises PmError naming the first layer that failed,
+    after discarding what was staged."""
     if len(layers) <= 2:
         outcomes = [_try_stage(layer) for layer in layers]
     else:
