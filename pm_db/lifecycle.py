@@ -202,7 +202,7 @@ def _one_call_paths(
     def work(session: Session) -> publishes.Checked:
         checked = publishes.check_request(session, request)
         if authorize is not None:
-            authorize(publishes.source_scene(session, checked.context, checked.fields)[1])
+            authorize(publishes.source_scene(session, checked.context, checked.fields).login)
         return checked
 
     checked = db.read(work)

@@ -54,8 +54,36 @@ _CLEAR_LATEST = (
     .where(PUBLISHES.c.part_id == bindparam("b_part_id"), PUBLISHES.c.is_latest.is_(True))
     .values(is_latest=False)
 )
+
+
+@dataclass(frozen=True)
+class SourceScene:
+    """What a publish takes from the saved scene it comes from, and its artist's login."""
+
+    id: int
+    stream_id: int
+    task_id: int
+    software: str
+    name: str
+    version: int
+    iteration: int
+    artist_id: int
+    login: str
+
+
+_SCENE_COLUMNS = (
+    Scene.id,
+    Scene.stream_id,
+    Scene.task_id,
+    Scene.software,
+    Scene.name,
+    Scene.version,
+    Scene.iteration,
+    Scene.artist_id,
+    Artist.login,
+)
 _SOURCE_SCENE = (
-    select(Scene, Artist.login)
+    select(*_SCENE_COLUMNS)
     .join(SceneStream, SceneStream.id == Scene.stream_id)
     .join(Artist, Artist.id == Scene.artist_id)
     .where(
@@ -134,8 +162,7 @@ def _out(session: Session, row: Row) -> schemas.PublishOut:
 def _record(
     session: Session,
     context: TaskContext,
-    scene: Scene,
-    login: str,
+    scene: SourceScene,
     part: Any,
     metadata: dict[str, Any],
     request_id: str | None,
@@ -150,7 +177,7 @@ def _record(
         _check_request_id(session, request_id, part.id, scene)
     names = {
         "software": scene.software,
-        "artist": login,
+        "artist": scene.login,
         "scene": scene.name,
         "asset": part.asset_name,
         "part": part.name,
@@ -209,7 +236,7 @@ def _new_values(
     }
 
 
-def _check_request_id(session: Session, request_id: str, part_id: int, scene: Scene) -> None:
+def _check_request_id(session: Session, request_id: str, part_id: int, scene: SourceScene) -> None:
     """Raises Conflict if `request_id` already made a publish other than this part's from
     this scene (which the caller then finds as the repeated request)."""
     taken = session.execute(
@@ -326,15 +353,15 @@ def _refresh_latest(session: Session, part_id: int) -> None:
         session.execute(update(PUBLISHES).where(PUBLISHES.c.id == newest).values(is_latest=True))
 
 
-def _scene_for(session: Session, scene_id: int) -> tuple[Scene, str]:
+def _scene_for(session: Session, scene_id: int) -> SourceScene:
     row = session.execute(
-        select(Scene, Artist.login)
+        select(*_SCENE_COLUMNS)
         .join(Artist, Artist.id == Scene.artist_id)
         .where(Scene.id == scene_id)
     ).first()
     if row is None:
         raise NotFound(f"no scene with id {scene_id}", field="scene_id")
-    return row[0], row[1]
+    return SourceScene(*row)
 
 
 def reserve_publish(db: Database, data: object) -> schemas.PublishOut:
@@ -344,20 +371,13 @@ def reserve_publish(db: Database, data: object) -> schemas.PublishOut:
     request = schemas.parse(schemas.ReserveRequest, data)
 
     def work(session: Session) -> schemas.PublishOut:
-        scene, login = _scene_for(session, request.scene_id)
+        scene = _scene_for(session, request.scene_id)
         context = load_context(session, scene.task_id)
         part = part_for(session, scene.stream_id, request.asset_name, request.part_name)
         row, _ = _record(
-            session,
-            context,
-            scene,
-            login,
-            part,
-            request.metadata,
-            request.request_id,
-            "pending",
+            session, context, scene, part, request.metadata, request.request_id, "pending"
         )
-        return publish_out(row, context.root, login)
+        return publish_out(row, context.root, scene.login)
 
     return db.write(work)
 
@@ -455,22 +475,15 @@ def publish_part(db: Database, data: object, checked: Checked | None = None) -> 
     def work(session: Session) -> schemas.PublishOut:
         mine = checked or check_request(session, request)
         context, fields = mine.context, mine.fields
-        scene, login = source_scene(session, context, fields)
+        scene = source_scene(session, context, fields)
         completing = request.status == "published"
         part = part_for(session, scene.stream_id, fields["asset"], fields["part"], completing)
         row, created = _record(
-            session,
-            context,
-            scene,
-            login,
-            part,
-            request.metadata,
-            request.request_id,
-            request.status,
+            session, context, scene, part, request.metadata, request.request_id, request.status
         )
         if not created and request.status == "published":
             row = _complete(session, row)
-        return publish_out(row, context.root, login)
+        return publish_out(row, context.root, scene.login)
 
     return db.write(work)
 
@@ -602,15 +615,13 @@ def _names(fields: dict[str, Any]) -> dict[str, Any]:
     return {k: fields[k] for k in keys}
 
 
-def source_scene(
-    session: Session, context: TaskContext, fields: dict[str, Any]
-) -> tuple[Scene, str]:
-    """(the saved scene, its artist's login) a part_data path's fields name; raises
-    NotFound (field source_iteration) if that scene was never saved through pm."""
+def source_scene(session: Session, context: TaskContext, fields: dict[str, Any]) -> SourceScene:
+    """The saved scene a part_data path's fields name; raises NotFound (field
+    source_iteration) if that scene was never saved through pm."""
     row = session.execute(_SOURCE_SCENE, _scene_params(context, fields)).first()
     if row is None:
         raise _no_scene(context, fields)
-    return row[0], row[1]
+    return SourceScene(*row)
 
 
 def _scene_params(context: TaskContext, fields: dict[str, Any]) -> dict[str, Any]:

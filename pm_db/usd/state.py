@@ -156,7 +156,10 @@ def _state_statement() -> Any:
             shown.c.completed_at,
             Scene.path.label("scene_path"),
             Artist.login,
-            Project,
+            Project.code,
+            Project.root_linux,
+            Project.root_windows,
+            Project.root_mac,
         )
         .join(
             newest,
@@ -206,11 +209,10 @@ def asset_state(session: Session, key: AssetKey) -> AssetState | None:
     # Every part records the asset layer path; the most recent completion decides, so a
     # template change moves the asset layer with the next publish.
     newest = max(rows, key=lambda row: (row.newest_at, row.newest_id))
-    project: Project = rows[0].Project
     return AssetState(
         key=key,
-        project=project.code,
-        root=root_for(project),
+        project=rows[0].code,
+        root=root_for(rows[0]),
         layer=newest.asset_usd_path,
         parts=parts,
     )
