@@ -79,10 +79,12 @@ def create_app(db: Database | None = None) -> FastAPI:
     )
     app.state.db = served
     app.state.backend = LocalBackend(db=served)
-    app.include_router(meta)
-    app.include_router(entities.router())
+    # The router tries routes in this order, so the calls every save and publish makes
+    # come first (no two routers share a path).
     app.include_router(scenes.router)
     app.include_router(publishes.router)
+    app.include_router(meta)
+    app.include_router(entities.router())
     app.include_router(parts.router)
     app.include_router(browse.router)
     envelope.install(app)

@@ -15,7 +15,7 @@ from pydantic import Field
 from starlette.responses import Response
 
 from pm_db import lifecycle, schemas
-from pm_db.api.auth import caller, check_acts_as
+from pm_db.api.auth import as_caller, bearer, caller, check_acts_as
 from pm_db.api.entities import MAX_ID, OptionalId, OptionalText
 from pm_db.api.envelope import ERROR_RESPONSES, Envelope, ok
 from pm_db.api.inputs import json_body
@@ -101,16 +101,19 @@ def list_publishes(
     operation_id="publish_part",
     openapi_extra=body(schemas.PublishIn),
 )
-def publish_part(
+async def publish_part(
     request: Request,
-    who: Annotated[Caller, Depends(caller)],
+    token: Annotated[str, Depends(bearer)],
     data: Annotated[Any, Depends(json_body)],
 ) -> Response:
-    def authorize(artist: str) -> None:
-        check_acts_as(who, artist, "publish from scenes")
+    def work(who: Caller) -> Response:
+        def authorize(artist: str) -> None:
+            check_acts_as(who, artist, "publish from scenes")
 
-    done = lifecycle.publish_part(backend(request).db, data, None if who.is_admin else authorize)
-    return ok(done, status=201)
+        db = backend(request).db
+        return ok(lifecycle.publish_part(db, data, None if who.is_admin else authorize), 201)
+
+    return await as_caller(request, token, work)
 
 
 @router.post(

@@ -11,7 +11,7 @@ from pydantic import Field
 from starlette.responses import Response
 
 from pm_db import schemas
-from pm_db.api.auth import acting_as, caller, check_acts_as
+from pm_db.api.auth import acting_as, as_caller, bearer, caller, check_acts_as
 from pm_db.api.entities import Ident, OptionalId, OptionalText
 from pm_db.api.envelope import ERROR_RESPONSES, Envelope, ok
 from pm_db.api.inputs import json_body
@@ -31,12 +31,15 @@ router = APIRouter(prefix="/api/scenes", tags=["scenes"], responses=ERROR_RESPON
     operation_id="save_scene",
     openapi_extra=body(schemas.SaveRequest),
 )
-def save_scene(
+async def save_scene(
     request: Request,
-    who: Annotated[Caller, Depends(caller)],
+    token: Annotated[str, Depends(bearer)],
     data: Annotated[Any, Depends(json_body)],
 ) -> Response:
-    return ok(backend(request).save_scene(acting_as(who, data, "save scenes")), status=201)
+    def work(who: Caller) -> Response:
+        return ok(backend(request).save_scene(acting_as(who, data, "save scenes")), status=201)
+
+    return await as_caller(request, token, work)
 
 
 @router.get(
