@@ -33,17 +33,18 @@ from pm_db import lifecycle
 from pm_db.db import open_database
 from tests.test_usd_support import write_data_layer
 
-request = {"scene_id": int(sys.argv[1]), "asset_name": "PinchIn", "part_name": "particles01"}
-lifecycle.publish(open_database(), request, lambda path: write_data_layer(path, "particles01"))
+part = sys.argv[2]
+request = {"scene_id": int(sys.argv[1]), "asset_name": "PinchIn", "part_name": part}
+lifecycle.publish(open_database(), request, lambda path: write_data_layer(path, part))
 """
 
 COMPLETED_BEFORE = {"complete", "part-layer", "asset-layer"}
 """The points after which the publish is recorded as published."""
 
 
-def _publish_in_a_process(studio: Studio, scene_id: int, fault: str | None) -> int:
+def _publish_in_a_process(studio: Studio, scene_id: int, part: str, fault: str | None) -> int:
     done = subprocess.run(
-        [sys.executable, "-c", PUBLISHER, str(scene_id)],
+        [sys.executable, "-c", PUBLISHER, str(scene_id), part],
         env=process_env(studio.db, fault),
         cwd=REPO,
         capture_output=True,
@@ -65,8 +66,11 @@ def test_a_publish_killed_at_any_step_is_repaired_by_doctor(studio: Studio, faul
     other = publish(studio, "debris01")
     kept = snapshot(earlier.item_usd_path, other.item_usd_path)
     scene = save(studio)
+    # A new version of particles01 rewrites its part layer only; a new part also the
+    # asset layer, which is where the asset-layer fault point lies.
+    part = "smoke01" if fault == "asset-layer" else "particles01"
 
-    assert _publish_in_a_process(studio, scene.id, fault) == -signal.SIGKILL
+    assert _publish_in_a_process(studio, scene.id, part, fault) == -signal.SIGKILL
 
     (crashed,) = publishes.list_publishes(studio.db, scene_id=scene.id)
     completed = fault in COMPLETED_BEFORE
@@ -86,17 +90,19 @@ def test_a_publish_killed_at_any_step_is_repaired_by_doctor(studio: Studio, faul
     after = publishes.get_publish(studio.db, crashed.id)
     assert after.status == ("published" if completed else "failed")
     assert after.is_latest == completed
-    assert publishes.get_publish(studio.db, earlier.id).is_latest != completed
+    replaced = completed and part == "particles01"
+    assert publishes.get_publish(studio.db, earlier.id).is_latest != replaced
     # Its data layer, if written, is still there: doctor never deletes a data file.
     assert Path(crashed.item_usd_path).exists() == (fault != "reserve")
     # The layers are exactly what the database gives, and compose.
     assert _temp_files(studio.root) == []
     assert layers.rebuild(studio.db).layers_written == 0
-    expected = (1, 3) if completed else (1, 1)
-    assert composed_parts(earlier.asset_usd_path) == {"debris01": (1, 2), "particles01": expected}
+    before_crash = {"debris01": (1, 2), "particles01": (1, 1)}
+    published = {**before_crash, part: (1, 3)}
+    assert composed_parts(earlier.asset_usd_path) == (published if completed else before_crash)
 
     # A failed publish is repaired by simply publishing again from the same scene.
-    assert _publish_in_a_process(studio, scene.id, None) == 0
+    assert _publish_in_a_process(studio, scene.id, part, None) == 0
     final = publishes.get_publish(studio.db, crashed.id)
     assert (final.status, final.is_latest) == ("published", True)
-    assert composed_parts(earlier.asset_usd_path) == {"debris01": (1, 2), "particles01": (1, 3)}
+    assert composed_parts(earlier.asset_usd_path) == published

@@ -1,12 +1,13 @@
 """The bytes of the part and asset layers, made from an AssetState and nothing else.
 
-A part layer sublayers the data layer it points at; an asset layer sublayers the part
-layers of its composed parts, by part name. Sublayer paths are relative to the layer
-(`./data/particles01_v003_i007.usd`), so a show tree can be moved or mounted elsewhere.
-Provenance sits in `customLayerData["pm"]`: publish id, version, iteration, source scene
-(project-relative), artist and the stored completion time, never the time of writing, so
-the same database state always gives the same bytes. Layers are written as USD text
-(valid in a `.usd` file), readable and diffable.
+A part layer sublayers the data layer it points at, with its provenance in
+`customLayerData["pm"]`: publish id, version, iteration, source scene (project-relative),
+artist and the stored completion time, never the time of writing, so the same database
+state always gives the same bytes. An asset layer sublayers the part layers of its
+composed parts, by part name, and names its composed and withdrawn parts: no versions, so
+a new publish of a part rewrites that part's layer only. Sublayer paths are relative to
+the layer (`./data/particles01_v003_i007.usd`), so a show tree can be moved or mounted
+elsewhere. Layers are written as USD text (valid in a `.usd` file), readable and diffable.
 """
 
 from __future__ import annotations
@@ -87,16 +88,16 @@ def clear_cache() -> None:
 
 def asset_layer(asset: AssetState) -> bytes:
     """The asset layer: a sublayer of every composed part layer, by part name, with the
-    provenance of each part and the names of the withdrawn ones."""
+    names of the composed parts and of the withdrawn ones. The versions live in the part
+    layers only, so a new publish of a part leaves the asset layer's bytes as they were."""
     from pxr import Vt
 
     composed = [p for p in asset.parts if p.composed]
-    parts = {p.name: provenance(p.source) for p in composed if p.source is not None}
     data: dict[str, Any] = {
         "kind": "asset",
         "project": asset.project,
         "asset": asset.key.asset_name,
-        "parts": parts,
+        "parts": Vt.StringArray([p.name for p in composed]),
         "withdrawn": Vt.StringArray(sorted(p.name for p in asset.parts if p.withdrawn)),
     }
     doc = f"pm asset layer {asset.key.asset_name}: {len(composed)} part(s). {NOTE}"
