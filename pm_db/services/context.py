@@ -10,9 +10,9 @@ import json
 import os
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Table, bindparam, select
 from sqlalchemy.orm import Session
 
 from pm_db.config import PLATFORMS, current_platform
@@ -169,28 +169,33 @@ def template_set(overrides: dict[str, str]) -> TemplateSet:
     return _template_set(json.dumps(overrides, sort_keys=True))
 
 
+# Table columns, not mapped attributes: a plain Core statement skips the ORM's per-query
+# work, and every save and publish runs this one.
+_TASK, _PROJECT = cast(Table, Task.__table__), cast(Table, Project.__table__)
+_SEQUENCE, _SHOT = cast(Table, Sequence.__table__), cast(Table, Shot.__table__)
+_ASSET = cast(Table, Asset.__table__)
 _CONTEXT = (
     select(
-        Task.id,
-        Task.shot_id,
-        Task.asset_id,
-        Task.step,
-        Project.id.label("project_id"),
-        Project.code.label("project_code"),
-        Project.root_linux,
-        Project.root_windows,
-        Project.root_mac,
-        Project.templates,
-        Sequence.code.label("sequence_code"),
-        Shot.code.label("shot_code"),
-        Asset.asset_type,
-        Asset.code.label("asset_code"),
+        _TASK.c.id,
+        _TASK.c.shot_id,
+        _TASK.c.asset_id,
+        _TASK.c.step,
+        _PROJECT.c.id.label("project_id"),
+        _PROJECT.c.code.label("project_code"),
+        _PROJECT.c.root_linux,
+        _PROJECT.c.root_windows,
+        _PROJECT.c.root_mac,
+        _PROJECT.c.templates,
+        _SEQUENCE.c.code.label("sequence_code"),
+        _SHOT.c.code.label("shot_code"),
+        _ASSET.c.asset_type,
+        _ASSET.c.code.label("asset_code"),
     )
-    .join(Project, Project.id == Task.project_id)
-    .outerjoin(Shot, Shot.id == Task.shot_id)
-    .outerjoin(Sequence, Sequence.id == Shot.sequence_id)
-    .outerjoin(Asset, Asset.id == Task.asset_id)
-    .where(Task.id == bindparam("b_task_id"))
+    .join(_PROJECT, _PROJECT.c.id == _TASK.c.project_id)
+    .outerjoin(_SHOT, _SHOT.c.id == _TASK.c.shot_id)
+    .outerjoin(_SEQUENCE, _SEQUENCE.c.id == _SHOT.c.sequence_id)
+    .outerjoin(_ASSET, _ASSET.c.id == _TASK.c.asset_id)
+    .where(_TASK.c.id == bindparam("b_task_id"))
 )
 
 

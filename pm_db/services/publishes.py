@@ -71,26 +71,30 @@ class SourceScene:
     login: str
 
 
+_SCENES, _STREAMS = cast(Table, Scene.__table__), cast(Table, SceneStream.__table__)
+_ARTISTS = cast(Table, Artist.__table__)
+# Table columns, not mapped attributes: a plain Core statement skips the ORM's per-query
+# work (see services.context).
 _SCENE_COLUMNS = (
-    Scene.id,
-    Scene.stream_id,
-    Scene.task_id,
-    Scene.software,
-    Scene.name,
-    Scene.version,
-    Scene.iteration,
-    Scene.artist_id,
-    Artist.login,
+    _SCENES.c.id,
+    _SCENES.c.stream_id,
+    _SCENES.c.task_id,
+    _SCENES.c.software,
+    _SCENES.c.name,
+    _SCENES.c.version,
+    _SCENES.c.iteration,
+    _SCENES.c.artist_id,
+    _ARTISTS.c.login,
 )
 _SOURCE_SCENE = (
     select(*_SCENE_COLUMNS)
-    .join(SceneStream, SceneStream.id == Scene.stream_id)
-    .join(Artist, Artist.id == Scene.artist_id)
+    .join(_STREAMS, _STREAMS.c.id == _SCENES.c.stream_id)
+    .join(_ARTISTS, _ARTISTS.c.id == _SCENES.c.artist_id)
     .where(
-        SceneStream.project_id == bindparam("b_project_id"),
-        SceneStream.key == bindparam("b_key"),
-        Scene.version == bindparam("b_version"),
-        Scene.iteration == bindparam("b_iteration"),
+        _STREAMS.c.project_id == bindparam("b_project_id"),
+        _STREAMS.c.key == bindparam("b_key"),
+        _SCENES.c.version == bindparam("b_version"),
+        _SCENES.c.iteration == bindparam("b_iteration"),
     )
 )
 
@@ -356,8 +360,8 @@ def _refresh_latest(session: Session, part_id: int) -> None:
 def _scene_for(session: Session, scene_id: int) -> SourceScene:
     row = session.execute(
         select(*_SCENE_COLUMNS)
-        .join(Artist, Artist.id == Scene.artist_id)
-        .where(Scene.id == scene_id)
+        .join(_ARTISTS, _ARTISTS.c.id == _SCENES.c.artist_id)
+        .where(_SCENES.c.id == scene_id)
     ).first()
     if row is None:
         raise NotFound(f"no scene with id {scene_id}", field="scene_id")

@@ -117,9 +117,15 @@ def key_of_part(session: Session, part_id: int) -> AssetKey:
     return AssetKey(row[0], row[1])
 
 
+# Table columns, not mapped attributes: plain Core statements skip the ORM's per-query
+# work, and a layer update runs them on every publish.
 _PART = cast(Table, Part.__table__)
 _PUBLISH = cast(Table, Publish.__table__)
 _PIN = cast(Table, PartPin.__table__)
+_SCENE = cast(Table, Scene.__table__)
+_STREAM = cast(Table, SceneStream.__table__)
+_ARTIST = cast(Table, Artist.__table__)
+_PROJECT = cast(Table, Project.__table__)
 
 
 def _state_statement() -> Any:
@@ -154,24 +160,24 @@ def _state_statement() -> Any:
             shown.c.iteration,
             shown.c.item_usd_path,
             shown.c.completed_at,
-            Scene.path.label("scene_path"),
-            Artist.login,
-            Project.code,
-            Project.root_linux,
-            Project.root_windows,
-            Project.root_mac,
+            _SCENE.c.path.label("scene_path"),
+            _ARTIST.c.login,
+            _PROJECT.c.code,
+            _PROJECT.c.root_linux,
+            _PROJECT.c.root_windows,
+            _PROJECT.c.root_mac,
         )
         .join(
             newest,
             and_(newest.c.part_id == _PART.c.id, newest.c.published_seq == _PART.c.publish_seq),
         )
-        .join(SceneStream, SceneStream.id == _PART.c.stream_id)
-        .join(Project, Project.id == SceneStream.project_id)
+        .join(_STREAM, _STREAM.c.id == _PART.c.stream_id)
+        .join(_PROJECT, _PROJECT.c.id == _STREAM.c.project_id)
         .outerjoin(pins, pins.c.part_id == _PART.c.id)
         .outerjoin(latest, and_(latest.c.part_id == _PART.c.id, latest.c.is_latest.is_(True)))
         .outerjoin(shown, shown.c.id == func.coalesce(pins.c.publish_id, latest.c.id))
-        .outerjoin(Scene, Scene.id == shown.c.scene_id)
-        .outerjoin(Artist, Artist.id == shown.c.created_by)
+        .outerjoin(_SCENE, _SCENE.c.id == shown.c.scene_id)
+        .outerjoin(_ARTIST, _ARTIST.c.id == shown.c.created_by)
         .where(
             _PART.c.stream_id == bindparam("b_stream"),
             _PART.c.asset_name == bindparam("b_asset"),
