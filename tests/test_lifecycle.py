@@ -46,8 +46,20 @@ def _nothing(path: str) -> None:
     """A ROP that reported success but wrote nothing."""
 
 
+def _folder(path: str) -> None:
+    """A ROP pointed at a folder of that name."""
+    Path(path).mkdir()
+
+
+def _link_loop(path: str) -> None:
+    """A symbolic link to itself: the file cannot be read at all."""
+    os.symlink(Path(path).name, path)
+
+
 BAD_DATA_LAYERS = {
     "missing": (_nothing, "does not exist"),
+    "folder": (_folder, "is not a file"),
+    "unreadable": (_link_loop, "cannot be read: "),
     "empty": (_empty_file, "is empty"),
     "not USD": (_not_usd, "is not a USD layer"),
     "no prim": (_no_prims, "without any prim"),

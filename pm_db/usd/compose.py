@@ -82,26 +82,45 @@ def _part_layer(project: str, asset_name: str, part: PartState) -> bytes:
 
 
 def clear_cache() -> None:
-    """Forget the part layer bytes kept by this process (benchmarks of a fresh process)."""
+    """Forget the layer bytes kept by this process (benchmarks of a fresh process)."""
     _part_layer.cache_clear()
+    _asset_layer.cache_clear()
 
 
 def asset_layer(asset: AssetState) -> bytes:
     """The asset layer: a sublayer of every composed part layer, by part name, with the
     names of the composed parts and of the withdrawn ones. The versions live in the part
     layers only, so a new publish of a part leaves the asset layer's bytes as they were."""
+    composed = [p for p in asset.parts if p.composed]
+    return _asset_layer(
+        asset.project,
+        asset.key.asset_name,
+        tuple(p.name for p in composed),
+        tuple(relative_to(asset.layer, p.layer) for p in composed),
+        tuple(sorted(p.name for p in asset.parts if p.withdrawn)),
+    )
+
+
+# Like _part_layer: most publishes leave an asset layer as it was, so its bytes are kept.
+@functools.lru_cache(maxsize=4096)
+def _asset_layer(
+    project: str,
+    asset_name: str,
+    parts: tuple[str, ...],
+    sublayers: tuple[str, ...],
+    withdrawn: tuple[str, ...],
+) -> bytes:
     from pxr import Vt
 
-    composed = [p for p in asset.parts if p.composed]
     data: dict[str, Any] = {
         "kind": "asset",
-        "project": asset.project,
-        "asset": asset.key.asset_name,
-        "parts": Vt.StringArray([p.name for p in composed]),
-        "withdrawn": Vt.StringArray(sorted(p.name for p in asset.parts if p.withdrawn)),
+        "project": project,
+        "asset": asset_name,
+        "parts": Vt.StringArray(list(parts)),
+        "withdrawn": Vt.StringArray(list(withdrawn)),
     }
-    doc = f"pm asset layer {asset.key.asset_name}: {len(composed)} part(s). {NOTE}"
-    return _export([relative_to(asset.layer, p.layer) for p in composed], data, doc)
+    doc = f"pm asset layer {asset_name}: {len(parts)} part(s). {NOTE}"
+    return _export(list(sublayers), data, doc)
 
 
 def _export(sublayers: list[str], data: dict[str, Any], doc: str) -> bytes:

@@ -9,7 +9,7 @@ anonymous layer: a fresh read from disk, never a copy cached by this process.
 from __future__ import annotations
 
 import os
-from pathlib import Path
+import stat
 
 from pm_db.errors import ValidationError
 
@@ -19,10 +19,13 @@ FIELD = "item_usd_path"
 def verify_data_layer(path: str, root: str) -> int:
     """The number of root prims of the data layer at `path`; raises ValidationError naming
     item_usd_path if it is missing, outside `root`, empty, not USD or has no prim."""
-    file = Path(path)
-    if not file.exists():
-        raise ValidationError(f"data layer {path} does not exist; write it first", FIELD)
-    if not file.is_file():
+    try:
+        info = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        raise ValidationError(f"data layer {path} does not exist; write it first", FIELD) from None
+    except OSError as exc:
+        raise ValidationError(f"data layer {path} cannot be read: {exc.strerror}", FIELD) from None
+    if not stat.S_ISREG(info.st_mode):
         raise ValidationError(f"data layer {path} is not a file", FIELD)
     real_root = os.path.realpath(root)
     real = os.path.realpath(path)
@@ -30,12 +33,12 @@ def verify_data_layer(path: str, root: str) -> int:
         raise ValidationError(
             f"data layer {path} resolves to {real}, outside the project root {root}", FIELD
         )
-    if file.stat().st_size == 0:
+    if info.st_size == 0:
         raise ValidationError(f"data layer {path} is empty (0 bytes)", FIELD)
     from pxr import Sdf, Tf
 
     try:
-        layer = Sdf.Layer.OpenAsAnonymous(str(file))
+        layer = Sdf.Layer.OpenAsAnonymous(path)
     except Tf.ErrorException as exc:
         reason = _reason(str(exc))
         raise ValidationError(f"data layer {path} is not a USD layer: {reason}", FIELD) from exc
