@@ -3,6 +3,10 @@
 1. Latency on loopback: a real `pm serve` (a separate process, one worker, SQLite), one
    client with a kept-alive connection; median and p90 of `POST /api/scenes/` (save) and
    of `POST /api/publishes/` (the seed's one-call publish, its data layer written first).
+   Two clients take turns, pair by pair, so both meet the machine in the same state:
+   `requests` (what pm's remote backend uses; about 1 ms of its own per call here) and
+   the standard library's `http.client` (little more than the wire: the service's own
+   latency).
 2. 16 concurrent clients against `pm serve --workers N` on PostgreSQL (a scratch database
    on PM_TEST_PG_URL's server, dropped after): every client saves the SAME scene stream and
    publishes from each of its saves, as fast as it can: all into one asset (every publish
@@ -16,6 +20,8 @@ The same concurrency runs on SQLite are printed too. Prints Markdown tables.
 from __future__ import annotations
 
 import argparse
+import http.client
+import json
 import os
 import socket
 import statistics
@@ -51,6 +57,43 @@ class Tally:
     save_ms: list[float] = field(default_factory=list)
     publish_ms: list[float] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What save_and_publish reads of a response, from either client."""
+
+    status_code: int
+    text: str
+
+    def json(self) -> Any:
+        return json.loads(self.text)
+
+
+class WireClient:
+    """A kept-alive `http.client` connection with a `requests`-like `post` and `get`:
+    the lean client of the latency table."""
+
+    def __init__(self, base: str, token: str) -> None:
+        host, _, port = base.removeprefix("http://").partition(":")
+        self.connection = http.client.HTTPConnection(host, int(port))
+        self.headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+
+    def post(self, url: str, json: Any) -> Answer:
+        return self._send("POST", url, _dumps(json))
+
+    def get(self, url: str) -> Answer:
+        return self._send("GET", url, None)
+
+    def _send(self, method: str, url: str, body: bytes | None) -> Answer:
+        path = "/" + url.removeprefix("http://").partition("/")[2]
+        self.connection.request(method, path, body=body, headers=self.headers)
+        response = self.connection.getresponse()
+        return Answer(response.status, response.read().decode("utf-8"))
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value).encode("utf-8")
 
 
 def _free_port() -> int:
@@ -129,7 +172,7 @@ def seed_payload(show: Show, scene: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def save_and_publish(session: requests.Session, show: Show, tally: Tally) -> None:
+def save_and_publish(session: requests.Session | WireClient, show: Show, tally: Tally) -> None:
     """One save then one publish from it, timed and checked."""
     start = time.perf_counter()
     saved = session.post(
@@ -228,29 +271,46 @@ def in_process(db_url: str, root: Path, rounds: int) -> list[float]:
     return timings
 
 
-def latency(db_url: str, root: Path, rounds: int) -> dict[str, list[float]]:
-    """Milliseconds per request against a real `pm serve` (one worker)."""
+def latency(db_url: str, root: Path, rounds: int) -> dict[str, dict[str, list[float]]]:
+    """Milliseconds per request against a real `pm serve` (one worker), by client: the
+    two clients take turns, one save + publish pair (then one `GET /api/me/`) each."""
     task_id, shot_id, token = prepare(db_url, root)
     process, base = serve(db_url, workers=1)
     try:
         show = Show(base, token, task_id, shot_id)
-        tally = Tally()
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {token}"
+        clients: dict[str, requests.Session | WireClient] = {
+            "requests": session,
+            "http.client": WireClient(base, token),
+        }
+        tallies = {name: Tally() for name in clients}
+        floors: dict[str, list[float]] = {name: [] for name in clients}
         for _ in range(20):
-            save_and_publish(session, show, Tally())
+            for client in clients.values():
+                save_and_publish(client, show, Tally())
         for _ in range(rounds):
-            save_and_publish(session, show, tally)
-        floor: list[float] = []
+            for name, client in clients.items():
+                save_and_publish(client, show, tallies[name])
         for _ in range(rounds):
-            start = time.perf_counter()
-            session.get(f"{base}/api/me/").raise_for_status()
-            floor.append((time.perf_counter() - start) * 1000)
+            for name, client in clients.items():
+                start = time.perf_counter()
+                answer = client.get(f"{base}/api/me/")
+                floors[name].append((time.perf_counter() - start) * 1000)
+                assert answer.status_code == 200, answer.text
     finally:
         process.terminate()
         process.wait()
-    assert not tally.failures, tally.failures[:3]
-    return {"publish": tally.publish_ms, "save": tally.save_ms, "me": floor}
+    for tally in tallies.values():
+        assert not tally.failures, tally.failures[:3]
+    return {
+        name: {
+            "publish": tallies[name].publish_ms,
+            "save": tallies[name].save_ms,
+            "me": floors[name],
+        }
+        for name in clients
+    }
 
 
 def _row(label: str, timings: list[float]) -> str:
@@ -312,12 +372,16 @@ def main() -> int:
         sqlite_url = f"sqlite:///{home / 'latency.sqlite'}"
         timing = latency(sqlite_url, home / "latency", args.rounds)
         local = in_process(f"sqlite:///{home / 'local.sqlite'}", home / "local", args.rounds)
-        print("| measure (SQLite, loopback, one kept-alive client) | median | p90 |")
-        print("| --- | --- | --- |")
-        print(_row("POST /api/publishes/ (seed publish)", timing["publish"]))
-        print(_row("POST /api/scenes/ (save)", timing["save"]))
-        print(_row("GET /api/me/ (token check + framework)", timing["me"]))
-        print(_row("LocalBackend.publish_part in process, no HTTP", local))
+        print("| measure (SQLite, loopback, one kept-alive client) | client | median | p90 |")
+        print("| --- | --- | --- | --- |")
+        for label, key in (
+            ("POST /api/publishes/ (seed publish)", "publish"),
+            ("POST /api/scenes/ (save)", "save"),
+            ("GET /api/me/ (token check + framework)", "me"),
+        ):
+            for client, measured in timing.items():
+                print(_row(f"{label} | {client}", measured[key]))
+        print(_row("LocalBackend.publish_part in process, no HTTP | none", local))
         print()
         print(
             "| database | workers | assets | requests | failed | duplicates | publishes/s "
