@@ -534,3 +534,20 @@ def test_browse_and_launch_routes(client: TestClient, studio: Any, artist: dict[
     event = data(client.post("/api/launches/", json=launch, headers=artist), 201)
     assert event["kind"] == "dcc.launched" and event["artist_id"] == studio.artist_id
     error(client.get("/api/browse/children/", headers=artist), 422, "validation_error", "key")
+
+
+def test_a_service_process_runs_usd_on_its_calling_thread(db: Database) -> None:
+    from pxr import Work
+
+    cores = Work.GetPhysicalConcurrencyLimit()
+    if cores == 1:
+        pytest.skip("one core: USD runs on one thread whatever the service does")
+    before = Work.GetConcurrencyLimit()
+    Work.SetConcurrencyLimit(cores)
+    try:
+        app = create_app(db)
+        assert Work.GetConcurrencyLimit() == cores  # building the app changes nothing
+        with TestClient(app):
+            assert Work.GetConcurrencyLimit() == 1
+    finally:
+        Work.SetConcurrencyLimit(before)

@@ -7,6 +7,8 @@ request to the same backend functions the Houdini tools and the CLI use.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -23,6 +25,7 @@ from pm_db.api.state import database
 from pm_db.backend import LocalBackend
 from pm_db.db import Database, open_database
 from pm_db.services.tokens import Caller
+from pm_db.usd import work_on_calling_thread
 
 DESCRIPTION = """pm's REST service: the seed's `/api/...` routes over pm's service layer.
 
@@ -64,10 +67,19 @@ def whoami(who: Annotated[Caller, Depends(caller)]) -> Response:
     )
 
 
+@asynccontextmanager
+async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+    """What each service process does once when it starts: USD works on the calling
+    thread (pm_db.usd.work_on_calling_thread), and is loaded before the first request."""
+    work_on_calling_thread()
+    yield
+
+
 def create_app(db: Database | None = None) -> FastAPI:
     """The service over `db` (default: the database the environment selects)."""
     served = db or open_database()
     app = FastAPI(
+        lifespan=lifespan,
         title="pm",
         version=pm_db.__version__,
         description=DESCRIPTION,
