@@ -5,7 +5,8 @@ PostgreSQL:
 - update after a publish: an asset of 50 parts, all published; each round publishes a
   new version of one part (reserve, write, verify, complete: not timed), then times the
   layer step alone (`lifecycle.update_layers`: lock, read the state, compose 51 layers,
-  compare with disk, replace the part layer and the asset layer); median and p95;
+  compare with disk, replace the part layer; the asset layer names no versions and
+  stays); median and p95;
 - `pm usd rebuild --all` over `--assets` x `--parts` bulk-loaded published parts (skipped
   with `--assets 0`), as a
   real command in a new process (start-up included): cold (no layer on disk), then warm
