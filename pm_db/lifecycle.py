@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 import signal
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -34,6 +35,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from pm_db.usd.layers import SyncResult
+    from pm_db.usd.state import AssetKey
 
 FAULT_POINTS = ("reserve", "write", "verify", "complete", "part-layer", "asset-layer")
 """Where PM_FAULT may stop a publish: after each step; `part-layer` and `asset-layer`
@@ -94,12 +96,17 @@ def complete(db: Database, publish: schemas.PublishOut) -> schemas.PublishOut:
     return done
 
 
-def update_layers(db: Database, publish: schemas.PublishOut) -> SyncResult | None:
-    """Step 5: rewrite the part and asset layers of the publish's asset from the database.
-    Raises PermissionDenied or PmError saying the publish stands and how to repair."""
+def update_layers(
+    db: Database, publish: schemas.PublishOut, key: AssetKey | None = None
+) -> SyncResult | None:
+    """Step 5: rewrite the part and asset layers of the publish's asset from the database
+    (`key`, the asset, if the caller knows it). Raises PermissionDenied or PmError saying
+    the publish stands and how to repair."""
     from pm_db.usd import layers
 
     try:
+        if key is not None:
+            return layers.sync_asset(db, key)
         return layers.sync_part(db, publish.part_id)
     except PmError as exc:
         raise type(exc)(
@@ -155,13 +162,13 @@ def publish_part(
     request = schemas.parse(schemas.PublishIn, data)
     if request.status == "pending" and authorize is None:
         return publishes.publish_part(db, request)
-    checked, (item, part_layer, asset_layer, root) = _one_call_paths(db, request, authorize)
+    call = _one_call(db, request, authorize)
     if request.status == "pending":
-        return publishes.publish_part(db, request, checked)
-    verify_data_layer(item, root)
-    check_layers_writable(part_layer, asset_layer)
-    done = publishes.publish_part(db, request, checked)
-    update_layers(db, done)
+        return publishes.publish_part(db, request, call.checked)
+    verify_data_layer(call.item, call.root)
+    check_layers_writable(call.part_layer, call.asset_layer)
+    done = publishes.publish_part(db, request, call.checked)
+    update_layers(db, done, call.key)
     return done
 
 
@@ -192,27 +199,45 @@ def _root(db: Database, task_id: int) -> str:
     return db.read(lambda session: load_context(session, task_id).root)
 
 
-def _one_call_paths(
+@dataclass(frozen=True)
+class _OneCall:
+    """A one-call publish request checked against its task, and where it leads on this
+    platform: its asset, data layer, part and asset layers, and the project root."""
+
+    checked: publishes.Checked
+    key: AssetKey
+    item: str
+    part_layer: str
+    asset_layer: str
+    root: str
+
+
+def _one_call(
     db: Database, request: schemas.PublishIn, authorize: Callable[[str], None] | None
-) -> tuple[publishes.Checked, tuple[str, str, str, str]]:
-    """The request checked against its task's templates (and, with `authorize`, the
-    source scene's artist), and the (data layer, part layer, asset layer, root) of the
-    publish on this platform. Raises ValidationError, NotFound, PermissionDenied."""
+) -> _OneCall:
+    """The request checked against its task's templates and its source scene (with
+    `authorize`, that scene's artist too). Raises ValidationError, NotFound,
+    PermissionDenied."""
+    from pm_db.usd.state import AssetKey
 
-    def work(session: Session) -> publishes.Checked:
+    def work(session: Session) -> tuple[publishes.Checked, publishes.SourceScene]:
         checked = publishes.check_request(session, request)
+        scene = publishes.source_scene(session, checked.context, checked.fields)
         if authorize is not None:
-            authorize(publishes.source_scene(session, checked.context, checked.fields).login)
-        return checked
+            authorize(scene.login)
+        return checked, scene
 
-    checked = db.read(work)
+    checked, scene = db.read(work)
     context, fields = checked.context, checked.fields
     names = {k: fields[k] for k in ("software", "artist", "scene", "asset", "part")}
     numbers = {"version": fields["version"], "iteration": fields["iteration"]}
-    paths = (
-        context.path("part_data", **names, **numbers),
-        context.path("part_layer", **names),
-        context.path("asset_layer", **names),
-        context.root,
+    return _OneCall(
+        checked=checked,
+        # A part's asset is its scene stream and its asset name, spelled exactly as the
+        # request spells it once the publish is recorded (another spelling is refused).
+        key=AssetKey(scene.stream_id, fields["asset"]),
+        item=context.path("part_data", **names, **numbers),
+        part_layer=context.path("part_layer", **names),
+        asset_layer=context.path("asset_layer", **names),
+        root=context.root,
     )
-    return checked, paths
