@@ -313,6 +313,9 @@ def test_db_info_masks_a_password_in_pm_db_url(
     code, info, _err = _no_password_printed(capsys, password, "db", "info")
     assert code == 0 and ":***@" in info["url"] and info["configured_by"] == "PM_DB_URL"
     assert info["revision"] == migrate.head_revision()
+    assert info["layer_fsync"] is False
+    monkeypatch.setenv("PM_LAYER_FSYNC", "1")
+    assert _no_password_printed(capsys, password, "db", "info")[1]["layer_fsync"] is True
 
 
 def test_db_info_masks_pm_db_password(

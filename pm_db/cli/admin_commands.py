@@ -52,6 +52,7 @@ def info(args: argparse.Namespace) -> dict[str, Any]:
         "head": head,
         "platform": settings.platform,
         "environment": "production" if settings.production else "development",
+        "layer_fsync": settings.layer_fsync,
     }
     if revision is None:
         result["hint"] = "no pm schema yet: run `pm db upgrade`"
