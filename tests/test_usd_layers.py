@@ -80,6 +80,19 @@ def test_a_new_publish_moves_the_part_layer_and_keeps_the_others(studio: Studio)
     assert composed_parts(again.asset_usd_path) == {"debris01": (1, 2), "particles01": (1, 3)}
 
 
+def test_a_publish_rewrites_an_asset_layer_an_earlier_pm_wrote(studio: Studio) -> None:
+    first = publish(studio, "particles01")
+    good = Path(first.asset_usd_path).read_bytes()
+    # An earlier pm listed each part's version in the asset layer.
+    Path(first.asset_usd_path).write_bytes(
+        good.replace(b"string[] parts", b"int version = 1\n string[] parts")
+    )
+
+    publish(studio, "particles01")
+
+    assert Path(first.asset_usd_path).read_bytes() == good
+
+
 def test_same_database_state_gives_identical_bytes(studio: Studio) -> None:
     publish(studio, "particles01")
     done = publish(studio, "debris01")
