@@ -38,7 +38,7 @@ from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import insert, select, text
 
 from pm_db import migrate
 from pm_db.backend import LocalBackend
@@ -146,7 +146,6 @@ def _stream(
                     stream_id=stream_id,
                     asset_name=asset,
                     name=part,
-                    publish_seq=0,
                     withdrawn=False,
                     created_at=now,
                 )
@@ -239,15 +238,6 @@ def _stream(
 
     def pins(session: Any) -> None:
         for part_id in part_ids:
-            session.execute(
-                update(Part)
-                .where(Part.id == part_id)
-                .values(
-                    publish_seq=select(Publish.published_seq)
-                    .where(Publish.part_id == part_id, Publish.is_latest.is_(True))
-                    .scalar_subquery()
-                )
-            )
             if part_id % 20 == 3:
                 first = session.scalar(
                     select(Publish.id)

@@ -35,8 +35,9 @@ def worker(url: str, task_id: int, count: int, go: Path, mode: str) -> None:
     """One contending process; prints a JSON line per operation. Mode `save+publish`
     saves and publishes after the start signal; `publish` saves its scenes first and
     only publishes after it (to time publishes alone)."""
+    from pm_db import publishing
     from pm_db.db import Database
-    from pm_db.services import publishes, scenes
+    from pm_db.services import scenes
 
     db = Database(url)
 
@@ -56,9 +57,9 @@ def worker(url: str, task_id: int, count: int, go: Path, mode: str) -> None:
     for index in range(count):
         scene = saved[index] if saved else save(index)
         payload = _payload(task_id, scene.path, scene.version, scene.iteration)
-        published = publishes.publish_part(db, payload)
+        published = publishing.record_written(db, publishing.plan_written(db, None, payload))
         if index % 7 == 3:
-            retried = publishes.publish_part(db, payload)
+            retried = publishing.record_written(db, publishing.plan_written(db, None, payload))
             assert retried.id == published.id, "a retried publish made a second record"
         print(
             json.dumps(

@@ -4,7 +4,7 @@
 PostgreSQL:
 - update after a publish: an asset of 50 parts, all published; each round publishes a
   new version of one part (reserve, write, verify, complete: not timed), then times the
-  layer step alone (`lifecycle.update_layers`: lock, read the state, compose 51 layers,
+  layer step alone (`publishing.update_layers`: lock, read the state, compose 51 layers,
   compare with disk, replace the part layer; the asset layer names no versions and
   stays); median and p95;
 - `pm usd rebuild --all` over `--assets` x `--parts` bulk-loaded published parts (skipped
@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import insert, select, text
 
 from bench.contention import prepare
-from pm_db import lifecycle, migrate
+from pm_db import migrate, publishing
 from pm_db.db import Database
 from pm_db.models import Part, Publish, Scene, SceneStream, Task, utcnow
 from pm_db.services import scenes
@@ -54,10 +54,10 @@ def _publish(db: Database, task_id: int, part: str) -> Any:
     """Save a new iteration and publish `part` from it, up to (not including) layers."""
     scene = scenes.save_scene(db, {"task_id": task_id, "artist": "jdoe", "scene_name": "PinchIn"})
     request = {"scene_id": scene.id, "asset_name": "PinchIn", "part_name": part}
-    reserved = lifecycle.reserve(db, request)
-    lifecycle.write(db, reserved, lambda path: write_data_layer(path, part))
-    lifecycle.verify(db, reserved)
-    return lifecycle.complete(db, reserved)
+    reserved = publishing.reserve(db, None, request)
+    publishing.write(db, reserved, lambda path: write_data_layer(path, part))
+    publishing.verify(db, reserved)
+    return publishing.record_completion(db, reserved.id)
 
 
 def update_after_publish(db: Database, task_id: int, rounds: int, fresh: bool) -> list[float]:
@@ -66,14 +66,14 @@ def update_after_publish(db: Database, task_id: int, rounds: int, fresh: bool) -
     names = [f"part{n:02d}" for n in range(PARTS_IN_ASSET)]
     if not fresh:
         for name in names:
-            lifecycle.update_layers(db, _publish(db, task_id, name))
+            publishing.update_layers(db, _publish(db, task_id, name))
     times = []
     for round_number in range(rounds):
         done = _publish(db, task_id, names[round_number % len(names)])
         if fresh:
             compose.clear_cache()
         started = time.perf_counter()
-        lifecycle.update_layers(db, done)
+        publishing.update_layers(db, done)
         times.append((time.perf_counter() - started) * 1000)
     return times
 
@@ -127,7 +127,6 @@ def bulk_load(db: Database, task_id: int, assets: int, parts: int, root: Path) -
                     "stream_id": ids[f],
                     "asset_name": f"Asset{a:04d}",
                     "name": f"part{p:02d}",
-                    "publish_seq": 1,
                     "withdrawn": False,
                     "created_at": now,
                 }

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy import insert, select, text
 
 from bench.contention import prepare
-from pm_db import migrate
+from pm_db import migrate, publishing
 from pm_db.db import Database
 from pm_db.models import Part, Publish, Scene, SceneStream, utcnow
 from pm_db.services import publishes, scenes
@@ -60,7 +60,10 @@ def record_one_publish(db: Database, task_id: int, count: int) -> list[float]:
     request = {"task_id": task_id, "artist": "jdoe", "scene_name": "PinchIn"}
     saved = [scenes.save_scene(db, request) for _ in range(count)]
     payloads = iter([_payload(task_id, scene) for scene in saved])
-    return _timed(lambda: publishes.publish_part(db, next(payloads)), count)
+    return _timed(
+        lambda: publishing.record_written(db, publishing.plan_written(db, None, next(payloads))),
+        count,
+    )
 
 
 def bulk_load(db: Database, task_id: int, rows: int) -> None:
@@ -83,7 +86,6 @@ def bulk_load(db: Database, task_id: int, rows: int) -> None:
                     "stream_id": stream_id,
                     "asset_name": f"asset_{a:05d}",
                     "name": f"part{p}",
-                    "publish_seq": VERSIONS_PER_PART,
                     "withdrawn": False,
                     "created_at": now,
                 }

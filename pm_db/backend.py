@@ -120,30 +120,31 @@ class LocalBackend:
 
         return scenes.discard_scene(self.db, scene_id, reason)
 
+    # A local backend holds the database's own credentials: it acts for any artist.
     def reserve_publish(self, data: object) -> schemas.PublishOut:
-        from pm_db.services import publishes
+        from pm_db import publishing
 
-        return publishes.reserve_publish(self.db, data)
+        return publishing.reserve(self.db, None, data)
 
     def complete_publish(self, ref: int | str) -> schemas.PublishOut:
-        from pm_db import lifecycle
+        from pm_db import publishing
 
-        return lifecycle.complete_publish(self.db, ref)
+        return publishing.complete(self.db, None, ref)
 
     def fail_publish(self, ref: int | str, reason: str) -> schemas.PublishOut:
-        from pm_db.services import publishes
+        from pm_db import publishing
 
-        return publishes.fail_publish(self.db, ref, reason)
+        return publishing.fail(self.db, None, ref, reason)
 
     def publish_part(self, data: object) -> schemas.PublishOut:
-        from pm_db import lifecycle
+        from pm_db import publishing
 
-        return lifecycle.publish_part(self.db, data)
+        return publishing.publish_written(self.db, None, data)
 
     def deprecate_publish(self, ref: int | str) -> schemas.PublishOut:
-        from pm_db import lifecycle
+        from pm_db import publishing
 
-        return lifecycle.deprecate_publish(self.db, ref)
+        return publishing.deprecate(self.db, None, ref)
 
     def get_publish(self, ref: int | str) -> schemas.PublishOut:
         from pm_db.services import publishes
@@ -259,5 +260,7 @@ def get_backend(settings: Settings | None = None) -> Backend:
     if settings.api_url:
         from pm_db.remote import RemoteBackend
 
-        return RemoteBackend(settings.api_url, settings.api_token)
+        return RemoteBackend(
+            settings.api_url, settings.api_token, retry_window=settings.retry_window
+        )
     return LocalBackend(settings)

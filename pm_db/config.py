@@ -48,6 +48,9 @@ class Settings:
     layer_fsync: bool = False
     """Whether each USD layer pm writes is forced to disk (fsync) before it replaces the
     old one (PM_LAYER_FSYNC)."""
+    retry_window: float = 30.0
+    """Seconds the remote backend keeps retrying a write that is safe to repeat while the
+    service or its database cannot be reached (PM_RETRY_WINDOW)."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -132,7 +135,20 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         api_token=_secret(env, "PM_API_TOKEN"),
         db_source=source,
         layer_fsync=layer_fsync(env),
+        retry_window=_retry_window(env),
     )
+
+
+def _retry_window(env: Mapping[str, str]) -> float:
+    """PM_RETRY_WINDOW: seconds, 0 to 3600 (0: try once). Raises ConfigError."""
+    value = (env.get("PM_RETRY_WINDOW") or "30").strip()
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = -1.0
+    if not 0 <= seconds <= 3600:
+        raise ConfigError(f"must be seconds from 0 to 3600, got {value!r}", "PM_RETRY_WINDOW")
+    return seconds
 
 
 def layer_fsync(env: Mapping[str, str] | None = None) -> bool:

@@ -37,8 +37,9 @@ T = TypeVar("T")
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 RETRIES = 30
 # serialization failure, deadlock, lock not available, too many connections (a farm burst
-# can briefly exceed max_connections), server starting up.
-TRANSIENT_PG_CODES = {"40001", "40P01", "55P03", "53300", "57P03"}
+# can briefly exceed max_connections), server starting up or shutting down, connection
+# ended by a server shutdown.
+TRANSIENT_PG_CODES = {"40001", "40P01", "55P03", "53300", "57P01", "57P02", "57P03"}
 
 
 def _is_transient(exc: DBAPIError) -> bool:
@@ -56,7 +57,9 @@ def _is_transient(exc: DBAPIError) -> bool:
         return True
     # Refused at connect time, libpq gives no code: only the server's words.
     message = str(orig).lower()
-    return "too many clients" in message or "is starting up" in message
+    return any(
+        words in message for words in ("too many clients", "is starting up", "is shutting down")
+    )
 
 
 def _prepare_sqlite(engine: Engine) -> None:
@@ -162,19 +165,6 @@ class Database:
         """Run `work`, which reads with ONE statement, without a transaction of its own on
         PostgreSQL (on SQLite: `read`). Raises Unavailable."""
         return self._retrying(lambda: self._in_session(self._one_reader, work, commit=False))
-
-    def call(self, statement: Executable, params: Mapping[str, Any]) -> Row[Any] | None:
-        """The first row of one PostgreSQL statement run as its own transaction (a
-        function call that writes: committed when it returns, undone whole if it fails).
-        Raises Unavailable."""
-        if self.is_sqlite:
-            raise TypeError("Database.call runs PostgreSQL statements only")
-
-        def run() -> Row[Any] | None:
-            with self._autocommit_engine.connect() as conn:
-                return conn.execute(statement, params).first()
-
-        return self._retrying(run)
 
     @staticmethod
     def _in_session(

@@ -7,10 +7,15 @@ Checks, in order (docs/publishing.md explains each):
 2. reservations: a publish pending for longer than `stale_after` (since it was reserved
    or last retried) belongs to a process that died; repair marks it failed, which keeps
    its numbers and lets the artist retry.
-3. layers: every part and asset layer must hold exactly the bytes the database gives
-   (missing, stale, or a temporary file left by an interrupted write); repair rewrites
-   them under the asset's lock. Mismatches are confirmed under that lock before they
-   are reported, so a publish in flight is not a false alarm.
+3. layers: what every part and asset layer must say is worked out from the publish
+   records by doctor's own reading (pm_db.layer_audit, not the writer's query) and
+   compared with the layers on disk read by USD: a part missing from its asset layer, a
+   part layer pointing at anything but its resolved publish, a layer naming a withdrawn
+   part, a missing layer, and temporary files USD left beside a data layer. Each layer
+   must also hold exactly the bytes the writer gives (stale provenance, or a temporary
+   file of pm's own). Repair rewrites them under the asset's lock and removes the
+   leftovers; problems are confirmed under that lock before they are reported, so a
+   publish in flight is not a false alarm.
 4. data layers: the data layer of every published record must exist. This cannot be
    derived: doctor reports it (deprecate the publish, or restore the file) and never
    deletes or rewrites a data file.
@@ -26,12 +31,13 @@ from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from pm_db import layer_audit
 from pm_db.db import Database
 from pm_db.errors import NotFound, PmError
-from pm_db.models import Event, PartPin, Project, Publish, Task, utcnow
+from pm_db.models import Event, Part, PartPin, Project, Publish, Task, utcnow
 from pm_db.services.context import absolute_path
 from pm_db.usd import layers
-from pm_db.usd.state import AssetKey, asset_keys, asset_state
+from pm_db.usd.state import AssetKey, asset_state
 
 STALE_AFTER = timedelta(hours=24)
 """A reservation pending this long is stale by default: long enough for a farm to
@@ -93,7 +99,7 @@ def examine(
     pins = db.read(lambda s: _stale_pins(s, project_id))
     pending = db.read(lambda s: _pending(s, project_id))
     published = db.read(lambda s: _published(s, project_id))
-    keys = db.read(lambda s: asset_keys(s, project_id))
+    keys = [AssetKey(*key) for key in db.read(lambda s: layer_audit.assets(s, project_id))]
     total = len(pins) + len(pending) + len(keys) + len(published)
     tick = _ticker(progress, total)
     problems: list[Problem] = []
@@ -231,28 +237,85 @@ def _published(session: Session, project_id: int | None) -> list[Problem]:
 
 def _check_asset(db: Database, key: AssetKey, repair: bool) -> tuple[list[Problem], int]:
     """(problems, layer files checked) of one asset's layers; see the module doc."""
-    state = db.read(lambda s: asset_state(s, key))
-    if state is None or not layers.problems(state):
-        return [], 0 if state is None else len(state.parts) + 1
+    if not _asset_problems(db.read(lambda s: _findings(s, key))):
+        expected = db.read(lambda s: layer_audit.expected(s, key.stream_id, key.asset_name))
+        return [], len(expected.parts) + 1
 
     def confirm(session: Session) -> tuple[list[Problem], int]:
         layers.lock(session, key)
-        locked = asset_state(session, key)
-        if locked is None:
-            return [], 0
-        found = [_layer_problem(p) for p in layers.problems(locked)]
-        if repair and found:
-            try:
-                layers.write(locked)
-            except PmError as exc:
-                for problem in found:
-                    problem.error = str(exc)
-            else:
-                for problem in found:
-                    problem.repaired = True
-        return found, len(locked.parts) + 1
+        found = _asset_problems(_findings(session, key))
+        state = asset_state(session, key)
+        count = 0 if state is None else len(state.parts) + 1
+        if not (repair and found and state is not None):
+            return found, count
+        try:
+            layers.write(state)
+            for problem in found:
+                if problem.kind == "usd_temp_file" and problem.path is not None:
+                    os.unlink(problem.path)
+        except (PmError, OSError) as exc:
+            for problem in found:
+                problem.error = str(exc)
+            return found, count
+        left = {(p.kind, p.path) for p in _asset_problems(_findings(session, key))}
+        for problem in found:
+            problem.repaired = (problem.kind, problem.path) not in left
+            if not problem.repaired:
+                problem.error = "still there after the repair"
+        return found, count
 
     return db.write(confirm)
+
+
+def _findings(
+    session: Session, key: AssetKey
+) -> tuple[list[layer_audit.Finding], list[layers.LayerProblem], str]:
+    """What doctor's own reading finds, what the writer's byte comparison finds, and the
+    asset's project and name."""
+    expected = layer_audit.expected(session, key.stream_id, key.asset_name)
+    pending = {
+        os.path.splitext(os.path.basename(path))[0]
+        for path in session.scalars(
+            select(Publish.item_usd_path).where(
+                Publish.status == "pending",
+                Publish.part_id.in_(select(Part.id).where(Part.stream_id == key.stream_id)),
+            )
+        )
+    }
+    audit = layer_audit.audit(expected, pending)
+    state = asset_state(session, key)
+    written = [] if state is None else layers.problems(state)
+    return audit, written, f"{expected.project} {expected.asset}"
+
+
+def _asset_problems(
+    found: tuple[list[layer_audit.Finding], list[layers.LayerProblem], str],
+) -> list[Problem]:
+    """The problems of one asset, each layer reported once (doctor's own reading first)."""
+    audit, written, project = found
+    problems = [_audit_problem(project, finding) for finding in audit]
+    seen = {p.path for p in problems}
+    problems += [_layer_problem(p) for p in written if p.path not in seen]
+    return problems
+
+
+_AUDIT_REPAIRS = {
+    "layer_missing": "write it",
+    "part_layer_wrong": "rewrite it",
+    "asset_part_missing": "rewrite it",
+    "asset_part_extra": "rewrite it",
+    "usd_temp_file": "remove it",
+}
+
+
+def _audit_problem(project: str, finding: layer_audit.Finding) -> Problem:
+    return Problem(
+        kind=finding.kind,
+        subject=f"asset {project}",
+        path=finding.path,
+        message=finding.message,
+        repair=_AUDIT_REPAIRS[finding.kind],
+    )
 
 
 def _layer_problem(found: layers.LayerProblem) -> Problem:
@@ -277,11 +340,11 @@ def _repair_pin(db: Database, problem: Problem, part_id: int) -> Problem:
 
 
 def _repair_reservation(db: Database, problem: Problem, publish_id: int) -> Problem:
-    from pm_db.services import publishes
+    from pm_db import publishing
 
     reason = f"stale reservation failed by pm doctor --repair ({problem.message})"
     try:
-        done = publishes.fail_publish(db, publish_id, reason)
+        done = publishing.fail(db, None, publish_id, reason)
     except PmError as exc:
         return problem.model_copy(update={"error": str(exc)})
     return problem.model_copy(update={"repaired": done.status == "failed"})

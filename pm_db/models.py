@@ -26,11 +26,13 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     func,
+    literal_column,
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.elements import ColumnElement
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -213,12 +215,14 @@ class SceneStream(Base):
 
 
 class Scene(Base):
-    """One saved work file."""
+    """One saved work file. `request_id`, if the client sent one, makes a retried save
+    return this record instead of taking a new number."""
 
     __tablename__ = "scenes"
     __table_args__ = (
         UniqueConstraint("stream_id", "version", "iteration"),
         CheckConstraint("version >= 1 AND iteration >= 1", name="numbers"),
+        Index("uq_scenes_request_id", "request_id", unique=True),
     )
 
     id: Mapped[int] = _id()
@@ -234,6 +238,7 @@ class Scene(Base):
     path: Mapped[str] = mapped_column(String(1024))
     host: Mapped[str | None] = mapped_column(String(255))
     software_version: Mapped[str | None] = mapped_column(String(64))
+    request_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = _created()
 
 
@@ -256,7 +261,6 @@ class Part(Base):
     stream_id: Mapped[int] = mapped_column(ForeignKey("scene_streams.id", ondelete="RESTRICT"))
     asset_name: Mapped[str] = mapped_column(String(64), index=True)
     name: Mapped[str] = mapped_column(String(64))
-    publish_seq: Mapped[int] = mapped_column(Integer, default=0)
     withdrawn: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = _created()
 
@@ -279,6 +283,9 @@ class Publish(Base):
             postgresql_where=text("is_latest"),
         ),
         Index("ix_publishes_asset_latest", "asset_name", "is_latest"),
+        # A part's completions in order: its newest is one index seek however many
+        # versions it has (see pm_db.usd.state).
+        Index("ix_publishes_part_completed", "part_id", "published_seq"),
     )
 
     id: Mapped[int] = _id()
@@ -299,6 +306,8 @@ class Publish(Base):
     asset_usd_path: Mapped[str] = mapped_column(String(1024))
     status: Mapped[str] = mapped_column(String(16), index=True)
     is_latest: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The part's completion order (1, 2, 3...): taken when the publish completes, as one
+    # more than the part's highest, under the part's lock; never for a repeated request.
     published_seq: Mapped[int | None] = mapped_column(Integer)
     attempts: Mapped[int] = mapped_column(Integer, default=1)
     error: Mapped[str | None] = mapped_column(Text)
@@ -306,6 +315,13 @@ class Publish(Base):
     created_by: Mapped[int] = mapped_column(ForeignKey("artists.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = _created()
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def is_latest(table: Any) -> ColumnElement[bool]:
+    """The bare term `<table>.is_latest`, exactly as the partial index `uq_publishes_latest_part`
+    is written: SQLite uses a partial index only for a query that repeats its condition
+    word for word (`is_latest IS 1` or `= 1` walk every version of the part instead)."""
+    return literal_column(f"{table.name}.is_latest", Boolean)
 
 
 class PartPin(Base):

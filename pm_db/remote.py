@@ -12,6 +12,7 @@ blindly, because each save takes a new number.
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import socket
@@ -79,6 +80,21 @@ def _never_sent(exc: requests.RequestException) -> bool:
     return type(reason).__name__ in ("NewConnectionError", "NameResolutionError")
 
 
+def _retry_after(response: requests.Response) -> float:
+    """The seconds a 503's Retry-After asks for (0 if none or not a number of seconds)."""
+    try:
+        return max(0.0, float(response.headers.get("Retry-After", "0")))
+    except ValueError:
+        return 0.0
+
+
+def _outcome(idempotent: bool) -> str:
+    """What a caller may do after a write whose answer never came."""
+    if idempotent:
+        return "; the change may have been made: re-running the same request is safe"
+    return "; the change may or may not have been made: check before running it again"
+
+
 def _payload(data: object) -> Any:
     """`data` (a pydantic model or plain data) as JSON-ready data; raises ValidationError."""
     if isinstance(data, BaseModel):
@@ -98,12 +114,12 @@ class RemoteBackend:
         url: str,
         token: str | None = None,
         timeout: tuple[float, float] = (3.05, 30.0),
-        retries: int = 3,
+        retry_window: float = 30.0,
         backoff: float = 0.25,
     ) -> None:
         self.url = _base_url(url)
         self.timeout = timeout
-        self.retries = retries
+        self.retry_window = retry_window
         self.backoff = backoff
         self._headers = {
             "Accept": "application/json",
@@ -134,26 +150,32 @@ class RemoteBackend:
         body: object = None,
         idempotent: bool = False,
     ) -> Any:
-        """The `data` of the service's answer to one request. Raises the pm error the
-        service reported, or Unavailable when it cannot be reached."""
+        """The `data` of the service's answer to one request. A request that is safe to
+        repeat (`idempotent`: a read, or a write carrying a request id), or one that never
+        reached the service, is tried again while the service or its database cannot be
+        reached (502/503/504, honouring Retry-After), for `retry_window` seconds. Raises
+        the pm error the service reported, or Unavailable."""
         url = self.url + path
         content = None if body is None else json.dumps(_payload(body)).encode("utf-8")
         headers = {"Content-Type": "application/json"} if content is not None else None
-        for attempt in range(self.retries + 1):
-            last = attempt == self.retries
+        deadline = time.monotonic() + self.retry_window
+        for attempt in itertools.count():
+            wait = min(MAX_BACKOFF_SECONDS, self.backoff * 2**attempt) * random.uniform(0.5, 1.5)
             try:
                 response = self._session().request(
                     method, url, params=params, data=content, headers=headers, timeout=self.timeout
                 )
             except requests.RequestException as exc:
-                if last or not (idempotent or _never_sent(exc)):
+                retry = idempotent or _never_sent(exc)
+                if not retry or time.monotonic() + wait > deadline:
                     raise self._unreachable(exc, idempotent) from None
             else:
-                if response.status_code not in RETRY_STATUSES or last or not idempotent:
-                    return self._answer(response)
-            time.sleep(
-                min(MAX_BACKOFF_SECONDS, self.backoff * 2**attempt) * random.uniform(0.5, 1.5)
-            )
+                if response.status_code not in RETRY_STATUSES or not idempotent:
+                    return self._answer(response, idempotent)
+                wait = max(wait, _retry_after(response))
+                if time.monotonic() + wait > deadline:
+                    return self._answer(response, idempotent)
+            time.sleep(wait)
         raise AssertionError("unreachable: the retry loop returns or raises")
 
     def _unreachable(self, exc: requests.RequestException, idempotent: bool) -> Unavailable:
@@ -164,12 +186,15 @@ class RemoteBackend:
             message = f"the connection to the pm service at {self.url} broke ({type(exc).__name__})"
         else:
             message = (
-                f"cannot reach the pm service at {self.url} (connection refused or timed out); "
-                "is `pm serve` running?"
+                f"cannot reach the pm service at {self.url} (connection refused or timed out"
+                f"{self._for_how_long()}); is `pm serve` running?"
             )
-        if sent and not idempotent:
-            message += "; the change may or may not have been made"
+        if sent:
+            message += _outcome(idempotent)
         return Unavailable(message, field="PM_API_URL")
+
+    def _for_how_long(self) -> str:
+        return f", tried for {self.retry_window:g} s" if self.retry_window else ""
 
     def _read(self, model: type[M], data: Any) -> M:
         """`data` of an answer as `model`; raises PmError if it is not one (a client and a
@@ -183,7 +208,7 @@ class RemoteBackend:
                 field="PM_API_URL",
             ) from None
 
-    def _answer(self, response: requests.Response) -> Any:
+    def _answer(self, response: requests.Response, idempotent: bool = True) -> Any:
         try:
             envelope = response.json()
         except ValueError:
@@ -199,14 +224,15 @@ class RemoteBackend:
             return envelope.get("data")
         detail = envelope.get("error") or {}
         cls = ERRORS_BY_CODE.get(str(detail.get("code")), PmError)
-        raise cls(
-            str(detail.get("message", "the service refused the request")), detail.get("field")
-        )
+        message = str(detail.get("message", "the service refused the request"))
+        if cls is Unavailable:
+            message += self._for_how_long() + _outcome(idempotent)
+        raise cls(message, detail.get("field"))
 
     # Saves -----------------------------------------------------------------------------
 
     def save_scene(self, data: object) -> schemas.SceneOut:
-        found = self.call("POST", "/api/scenes/", body=data)
+        found = self.call("POST", "/api/scenes/", body=data, idempotent=_keyed(data))
         return self._read(schemas.SceneOut, found)
 
     def get_scene(self, scene_id: int) -> schemas.SceneOut:
@@ -230,8 +256,7 @@ class RemoteBackend:
         return self._read(schemas.PublishOut, found)
 
     def reserve_publish(self, data: object) -> schemas.PublishOut:
-        keyed = _request_id(data) is not None
-        return self._publish("POST", "/api/publishes/reserve/", data, idem=keyed)
+        return self._publish("POST", "/api/publishes/reserve/", data, idem=_keyed(data))
 
     def complete_publish(self, ref: int | str) -> schemas.PublishOut:
         return self._publish("POST", f"/api/publishes/{_segment(ref)}/complete/")
@@ -241,8 +266,7 @@ class RemoteBackend:
         return self._publish("POST", path, {"reason": reason})
 
     def publish_part(self, data: object) -> schemas.PublishOut:
-        keyed = _request_id(data) is not None
-        return self._publish("POST", "/api/publishes/", data, idem=keyed)
+        return self._publish("POST", "/api/publishes/", data, idem=_keyed(data))
 
     def deprecate_publish(self, ref: int | str) -> schemas.PublishOut:
         return self._publish("POST", f"/api/publishes/{_segment(ref)}/deprecate/")
@@ -404,6 +428,7 @@ def _given(**values: Any) -> dict[str, Any]:
     }
 
 
-def _request_id(data: object) -> str | None:
+def _keyed(data: object) -> bool:
+    """Whether a write carries a request id, which makes repeating it safe."""
     value = data.get("request_id") if isinstance(data, dict) else getattr(data, "request_id", None)
-    return value if isinstance(value, str) and value else None
+    return isinstance(value, str) and bool(value)

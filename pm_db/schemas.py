@@ -270,6 +270,7 @@ class SaveRequest(In):
     ext: Annotated[str, Field(pattern=r"^[a-z0-9]{1,16}$")] = "hip"
     host: Annotated[str, Field(max_length=255)] | None = None
     software_version: Annotated[str, Field(max_length=64)] | None = None
+    request_id: Annotated[str, Field(min_length=1, max_length=128)] | None = None
 
 
 class SceneOut(Out):

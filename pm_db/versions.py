@@ -1,4 +1,5 @@
-"""Number allocation: the only place where version and iteration numbers are made.
+"""Number allocation: the only place where version, iteration and completion numbers are
+made.
 
 One statement both creates a scene stream's counter (v001 i001) and advances it, under
 the row lock PostgreSQL takes for `INSERT ... ON CONFLICT DO UPDATE` (SQLite: the write
@@ -13,15 +14,16 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, func, update
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pm_db.errors import Conflict
-from pm_db.models import Part, SceneStream, utcnow
+from pm_db.models import Part, Publish, SceneStream, utcnow
 
 STREAMS = cast(Table, SceneStream.__table__)
 PARTS = cast(Table, Part.__table__)
+PUBLISHES = cast(Table, Publish.__table__)
 
 
 def _dialect(session: Session) -> str:
@@ -76,36 +78,31 @@ def _part_statement(dialect: str) -> Any:
             stream_id=bindparam("b_stream_id"),
             asset_name=bindparam("b_asset_name"),
             name=bindparam("b_name"),
-            publish_seq=bindparam("b_step"),
             withdrawn=False,
             created_at=bindparam("b_created_at"),
         )
+        # An update that changes nothing, so that the statement locks the existing row.
         .on_conflict_do_update(
             index_elements=[
                 PARTS.c.stream_id,
                 func.lower(PARTS.c.asset_name),
                 func.lower(PARTS.c.name),
             ],
-            set_={"publish_seq": PARTS.c.publish_seq + bindparam("b_step")},
+            set_={"asset_name": PARTS.c.asset_name},
         )
-        .returning(PARTS.c.id, PARTS.c.asset_name, PARTS.c.name, PARTS.c.publish_seq)
+        .returning(PARTS.c.id, PARTS.c.asset_name, PARTS.c.name)
     )
 
 
-def part_for(
-    session: Session, stream_id: int, asset_name: str, part_name: str, completing: bool = False
-) -> Any:
-    """The part `asset_name`/`part_name` of a scene stream (id, asset_name, name,
-    publish_seq), created on first publish, locked for the rest of the transaction, in one
-    statement. `completing` also takes the part's next completion number (publish_seq): a
-    number taken by a request that turns out to repeat an earlier one stays unused, which
-    only leaves a gap. Raises Conflict if the names differ only in case from the existing
-    part's."""
+def part_for(session: Session, stream_id: int, asset_name: str, part_name: str) -> Any:
+    """The part `asset_name`/`part_name` of a scene stream (id, asset_name, name), created
+    on first publish, locked for the rest of the transaction, in one statement. It takes
+    no number: a request that turns out to repeat an earlier one changes nothing. Raises
+    Conflict if the names differ only in case from the existing part's."""
     params = {
         "b_stream_id": stream_id,
         "b_asset_name": asset_name,
         "b_name": part_name,
-        "b_step": 1 if completing else 0,
         "b_created_at": utcnow(),
     }
     part = session.execute(_part_statement(_dialect(session)), params).one()
@@ -118,16 +115,23 @@ def part_for(
     return part
 
 
-_NEXT_PUBLISH_SEQ = (
-    update(PARTS)
-    .where(PARTS.c.id == bindparam("b_part_id"))
-    .values(publish_seq=PARTS.c.publish_seq + 1)
-    .returning(PARTS.c.publish_seq)
+def lock_part(session: Session, part_id: int) -> None:
+    """Lock a part's row for the rest of the transaction (SQLite: the write transaction's
+    own lock), as `part_for` does: completions and latest changes of one part take turns."""
+    session.execute(select(PARTS.c.id).where(PARTS.c.id == part_id).with_for_update())
+
+
+_LAST_COMPLETION = (
+    select(PUBLISHES.c.published_seq)
+    .where(PUBLISHES.c.part_id == bindparam("b_part_id"), PUBLISHES.c.published_seq.is_not(None))
+    .order_by(PUBLISHES.c.published_seq.desc())
+    .limit(1)
 )
 
 
-def next_publish_seq(session: Session, part_id: int) -> int:
-    """The next completion number of a part, taken under the part's row lock: 'latest' is
-    the highest completed one."""
-    seq: int = session.execute(_NEXT_PUBLISH_SEQ, {"b_part_id": part_id}).scalar_one()
-    return seq
+def next_completion(session: Session, part_id: int) -> int:
+    """The completion number of a publish completing now: one more than the part's highest
+    (one index seek). The caller holds the part's lock (`part_for`), so no other
+    completion of the part can take the same number; 'latest' is the highest completed."""
+    last = session.execute(_LAST_COMPLETION, {"b_part_id": part_id}).scalar()
+    return (last or 0) + 1

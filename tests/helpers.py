@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import func, select
 
+from pm_db import schemas
 from pm_db.db import Database
 from pm_db.models import Base
 
@@ -57,3 +58,11 @@ class Studio:
     artist: str
     shot_task_id: int
     asset_task_id: int
+
+
+def record_one_call(db: Database, payload: object) -> schemas.PublishOut:
+    """The record of a one-call publish (steps 1 and 4) without its file checks and layers:
+    what the records alone do with a project_manager request."""
+    from pm_db import publishing
+
+    return publishing.record_written(db, publishing.plan_written(db, None, payload))

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import pytest
 
+from pm_db import publishing
 from pm_db.backend import LocalBackend
 from pm_db.errors import NotFound, ValidationError
-from pm_db.services import browse, entities, launches, publishes
+from pm_db.services import browse, entities, launches
 from pm_db.services.events import list_events
 from tests.conftest import Studio
 from tests.helpers import row_counts
@@ -247,7 +248,7 @@ def test_deprecating_the_latest_moves_latest_in_the_tree(studio: Studio) -> None
     db = studio.db
     older = publish(db, save(db, studio.shot_task_id).id, "PinchIn", "particles01")
     newer = publish(db, save(db, studio.shot_task_id).id, "PinchIn", "particles01")
-    publishes.deprecate_publish(db, newer.id)
+    publishing.deprecate(db, None, newer.id)
     versions = browse.children(db, [f"part:{older.part_id}"])
     assert [(v.version, v.latest, v.status) for v in versions] == [
         ("v001 i002", False, "deprecated"),

@@ -7,12 +7,14 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pm_db import publishing
+
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from pm_db import schemas
 from pm_db.backend import LocalBackend
 from pm_db.db import Database
-from pm_db.services import publishes, scenes
+from pm_db.services import scenes
 
 
 def write_layer(path: str, prim: str) -> None:
@@ -44,14 +46,15 @@ def publish(
     """A publish of `part` from a saved scene, ending `status` (pending, failed, published,
     deprecated), the way Houdini publishes: the data layer is written, then the backend
     completes it (and writes the part and asset layers)."""
-    reserved = publishes.reserve_publish(
+    reserved = publishing.reserve(
         db,
+        None,
         {"scene_id": scene_id, "asset_name": asset, "part_name": part, "metadata": metadata or {}},
     )
     if status == "pending":
         return reserved
     if status == "failed":
-        return publishes.fail_publish(db, reserved.id, "the ROP crashed")
+        return publishing.fail(db, None, reserved.id, "the ROP crashed")
     write_layer(reserved.item_usd_path, part)
     backend = LocalBackend(db=db)
     done = backend.complete_publish(reserved.id)

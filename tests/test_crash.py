@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pm_db import lifecycle
+from pm_db import faults
 from pm_db.services import publishes
 from pm_db.usd import layers
 from tests.helpers import Studio
@@ -29,13 +29,13 @@ from tests.test_usd_support import (
 
 PUBLISHER = """
 import sys
-from pm_db import lifecycle
+from pm_db import publishing
 from pm_db.db import open_database
 from tests.test_usd_support import write_data_layer
 
 part = sys.argv[2]
 request = {"scene_id": int(sys.argv[1]), "asset_name": "PinchIn", "part_name": part}
-lifecycle.publish(open_database(), request, lambda path: write_data_layer(path, part))
+publishing.publish(open_database(), None, request, lambda path: write_data_layer(path, part))
 """
 
 COMPLETED_BEFORE = {"complete", "part-layer", "asset-layer"}
@@ -60,7 +60,7 @@ def _temp_files(root: Path) -> list[Path]:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("fault", lifecycle.FAULT_POINTS)
+@pytest.mark.parametrize("fault", faults.POINTS)
 def test_a_publish_killed_at_any_step_is_repaired_by_doctor(studio: Studio, fault: str) -> None:
     earlier = publish(studio, "particles01")
     other = publish(studio, "debris01")

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from pm_db import lifecycle
+from pm_db import publishing
 from pm_db.cli import usd_commands
 from pm_db.services import parts, publishes
 from tests.helpers import Studio
@@ -135,10 +135,12 @@ def test_a_stale_reservation_is_failed_and_its_file_kept(
     assert failed.status == "failed" and "pm doctor" in (failed.error or "")
     assert Path(pending.item_usd_path).exists()
     assert publishes.get_publish(studio.db, done.id).is_latest
-    retried = lifecycle.complete_publish(
+    retried = publishing.complete(
         studio.db,
-        lifecycle.reserve(
+        None,
+        publishing.reserve(
             studio.db,
+            None,
             {"scene_id": pending.scene_id, "asset_name": "PinchIn", "part_name": "particles01"},
         ).id,
     )
@@ -151,7 +153,7 @@ def test_a_pin_on_a_deprecated_publish_is_removed_by_repair(
     first = publish(studio, "particles01")
     second = publish(studio, "particles01")
     parts.pin_part(studio.db, {"part": first.part_id, "publish": first.id})
-    lifecycle.deprecate_publish(studio.db, first.id)
+    publishing.deprecate(studio.db, None, first.id)
 
     code, report = doctor(capsys)
     assert code == 1 and kinds(report) == ["pin_not_published"]
@@ -269,9 +271,9 @@ def test_a_reservation_is_stale_by_its_age_counted_from_its_last_retry(
     code, report = doctor(capsys)
     assert code == 1 and kinds(report) == ["stale_reservation"]
 
-    publishes.fail_publish(studio.db, pending.id, "farm node lost")
+    publishing.fail(studio.db, None, pending.id, "farm node lost")
     request = {"scene_id": pending.scene_id, "asset_name": "PinchIn", "part_name": "particles01"}
-    assert lifecycle.reserve(studio.db, request).status == "pending"
+    assert publishing.reserve(studio.db, None, request).status == "pending"
 
     code, report = doctor(capsys)
     assert code == 0 and report["checked"]["reservations"] == 1

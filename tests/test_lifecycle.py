@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from pm_db import lifecycle
+from pm_db import publishing
 from pm_db.backend import LocalBackend
 from pm_db.errors import Conflict, PermissionDenied, PmError, ValidationError
 from pm_db.services import publishes
@@ -77,7 +77,7 @@ def test_a_bad_data_layer_fails_the_publish_and_leaves_latest_alone(
 
     request = {"scene_id": save(studio).id, "asset_name": "PinchIn", "part_name": "particles01"}
     with pytest.raises(ValidationError) as caught:
-        lifecycle.publish(studio.db, request, writer)
+        publishing.publish(studio.db, None, request, writer)
 
     assert caught.value.field == "item_usd_path"
     assert message in caught.value.message
@@ -92,9 +92,11 @@ def test_a_failed_publish_can_be_retried_with_the_same_numbers(studio: Studio) -
     scene = save(studio)
     request = {"scene_id": scene.id, "asset_name": "PinchIn", "part_name": "particles01"}
     with pytest.raises(ValidationError):
-        lifecycle.publish(studio.db, request, _not_usd)
+        publishing.publish(studio.db, None, request, _not_usd)
 
-    done = lifecycle.publish(studio.db, request, lambda p: write_data_layer(p, "particles01"))
+    done = publishing.publish(
+        studio.db, None, request, lambda p: write_data_layer(p, "particles01")
+    )
 
     assert (done.status, done.version, done.iteration, done.is_latest) == ("published", 1, 1, True)
     assert len(publishes.list_publishes(studio.db, part_name="particles01")) == 1
@@ -109,7 +111,7 @@ def test_a_writer_that_raises_marks_the_publish_failed(studio: Studio) -> None:
         raise RuntimeError("USD ROP: cook error in /stage/particles")
 
     with pytest.raises(RuntimeError):
-        lifecycle.publish(studio.db, request, rop_error)
+        publishing.publish(studio.db, None, request, rop_error)
 
     (failed,) = publishes.list_publishes(studio.db, part_name="particles01")
     assert failed.status == "failed"
@@ -127,7 +129,7 @@ def test_a_data_layer_linked_from_outside_the_root_is_refused(
     os.symlink(outside, pending.item_usd_path)
 
     with pytest.raises(ValidationError) as caught:
-        lifecycle.complete_publish(studio.db, pending.id)
+        publishing.complete(studio.db, None, pending.id)
 
     assert "outside the project root" in caught.value.message
     assert publishes.get_publish(studio.db, pending.id).status == "failed"
@@ -142,7 +144,7 @@ def test_a_read_only_layer_refuses_completion_and_changes_nothing(studio: Studio
     counts = row_counts(studio.db)
 
     with pytest.raises(PermissionDenied) as caught:
-        lifecycle.complete_publish(studio.db, pending.id)
+        publishing.complete(studio.db, None, pending.id)
 
     assert caught.value.field == "asset_usd_path"
     assert "read-only" in caught.value.message
@@ -153,7 +155,7 @@ def test_a_read_only_layer_refuses_completion_and_changes_nothing(studio: Studio
     assert not [p for p in Path(first.asset_usd_path).parent.iterdir() if p.name.startswith(".")]
 
     os.chmod(first.asset_usd_path, 0o644)
-    done = lifecycle.complete_publish(studio.db, pending.id)
+    done = publishing.complete(studio.db, None, pending.id)
     assert done.is_latest
     assert composed_parts(done.asset_usd_path) == {"particles01": (1, 2)}
 
@@ -161,10 +163,10 @@ def test_a_read_only_layer_refuses_completion_and_changes_nothing(studio: Studio
 def test_completing_twice_returns_the_same_publish_and_repairs_layers(studio: Studio) -> None:
     pending = reserve(studio, "particles01")
     write_data_layer(pending.item_usd_path, "particles01")
-    done = lifecycle.complete_publish(studio.db, pending.id)
+    done = publishing.complete(studio.db, None, pending.id)
     Path(done.part_usd_path).unlink()
 
-    again = lifecycle.complete_publish(studio.db, done.publish_id)
+    again = publishing.complete(studio.db, None, done.publish_id)
 
     assert (again.id, again.status, again.completed_at) == (done.id, "published", done.completed_at)
     assert sublayers(done.part_usd_path) == ["./data/particles01_v001_i001.usd"]
@@ -172,9 +174,9 @@ def test_completing_twice_returns_the_same_publish_and_repairs_layers(studio: St
 
 def test_completing_a_failed_publish_is_a_conflict(studio: Studio) -> None:
     pending = reserve(studio, "particles01")
-    publishes.fail_publish(studio.db, pending.id, "render farm node lost")
+    publishing.fail(studio.db, None, pending.id, "render farm node lost")
     with pytest.raises(Conflict):
-        lifecycle.complete_publish(studio.db, pending.id)
+        publishing.complete(studio.db, None, pending.id)
 
 
 def test_the_backend_verifies_then_completes_and_updates_layers(studio: Studio) -> None:
@@ -183,15 +185,15 @@ def test_the_backend_verifies_then_completes_and_updates_layers(studio: Studio) 
     pending = backend.reserve_publish(
         {"scene_id": scene.id, "asset_name": "PinchIn", "part_name": "debris01"}
     )
-    with pytest.raises(ValidationError):
+    before = row_counts(studio.db)
+    with pytest.raises(ValidationError, match="complete the publish again") as refused:
         backend.complete_publish(pending.id)
-    assert backend.get_publish(pending.id).status == "failed"
+    assert refused.value.field == "item_usd_path"
+    assert backend.get_publish(pending.id).status == "pending"
+    assert row_counts(studio.db) == before
 
-    again = backend.reserve_publish(
-        {"scene_id": scene.id, "asset_name": "PinchIn", "part_name": "debris01"}
-    )
-    write_data_layer(again.item_usd_path, "debris01")
-    done = backend.complete_publish(again.id)
+    write_data_layer(pending.item_usd_path, "debris01")
+    done = backend.complete_publish(pending.id)
     assert done.is_latest
     assert composed_parts(done.asset_usd_path) == {"debris01": (1, 1)}
 
@@ -206,14 +208,14 @@ def test_one_call_publish_records_only_a_data_layer_that_verifies(studio: Studio
     payload = _payload(studio)
     counts = row_counts(studio.db)
     with pytest.raises(ValidationError) as caught:
-        lifecycle.publish_part(studio.db, payload)
+        publishing.publish_written(studio.db, None, payload)
     assert caught.value.field == "item_usd_path"
     assert row_counts(studio.db) == counts
 
     Path(payload["item_usd_path"]).parent.mkdir(parents=True)
     _not_usd(payload["item_usd_path"])
     with pytest.raises(ValidationError):
-        lifecycle.publish_part(studio.db, payload)
+        publishing.publish_written(studio.db, None, payload)
     assert row_counts(studio.db) == counts
 
     write_data_layer(payload["item_usd_path"], "particles01")
@@ -228,7 +230,7 @@ def test_one_call_publish_outside_the_roots_names_the_field(studio: Studio) -> N
     payload["item_usd_path"] = "/tmp/elsewhere/particles01_v001_i001.usd"
     counts = row_counts(studio.db)
     with pytest.raises(ValidationError) as caught:
-        lifecycle.publish_part(studio.db, payload)
+        publishing.publish_written(studio.db, None, payload)
     assert caught.value.field == "item_usd_path"
     assert "not inside the project's roots" in caught.value.message
     assert row_counts(studio.db) == counts
@@ -236,7 +238,7 @@ def test_one_call_publish_outside_the_roots_names_the_field(studio: Studio) -> N
 
 def test_one_call_pending_publish_is_a_reservation(studio: Studio) -> None:
     payload = {**_payload(studio), "status": "pending"}
-    pending = lifecycle.publish_part(studio.db, payload)
+    pending = publishing.publish_written(studio.db, None, payload)
     assert pending.status == "pending"
     assert not Path(pending.part_usd_path).exists()
 
@@ -249,7 +251,7 @@ def test_one_call_publish_with_a_read_only_layer_records_nothing(studio: Studio)
     counts = row_counts(studio.db)
 
     with pytest.raises(PermissionDenied) as caught:
-        lifecycle.publish_part(studio.db, payload)
+        publishing.publish_written(studio.db, None, payload)
 
     assert caught.value.field == "part_usd_path"
     assert row_counts(studio.db) == counts
@@ -260,7 +262,7 @@ def test_deprecate_with_a_read_only_layer_changes_nothing(studio: Studio) -> Non
     second = publish(studio, "particles01")
     os.chmod(second.part_usd_path, 0o444)
     with pytest.raises(PermissionDenied):
-        lifecycle.deprecate_publish(studio.db, second.id)
+        publishing.deprecate(studio.db, None, second.id)
     assert publishes.get_publish(studio.db, second.id).status == "published"
 
 
@@ -268,8 +270,8 @@ def test_a_layer_write_failure_after_completion_says_how_to_repair(studio: Studi
     first = publish(studio, "particles01")
     pending = reserve(studio, "particles01")
     write_data_layer(pending.item_usd_path, "particles01")
-    lifecycle.verify(studio.db, pending)
-    done = lifecycle.complete(studio.db, pending)
+    publishing.verify(studio.db, pending)
+    done = publishing.record_completion(studio.db, pending.id)
     # The folder of the part layer turns into a file between completion and the layer update.
     folder = Path(first.part_usd_path).parent
     for child in folder.iterdir():
@@ -278,7 +280,7 @@ def test_a_layer_write_failure_after_completion_says_how_to_repair(studio: Studi
     Path(first.part_usd_path).mkdir()
 
     with pytest.raises(PmError) as caught:
-        lifecycle.update_layers(studio.db, done)
+        publishing.update_layers(studio.db, done)
 
     assert "pm usd rebuild --asset PinchIn" in caught.value.message
     assert publishes.get_publish(studio.db, done.id).is_latest

@@ -7,7 +7,7 @@ import os
 
 import pytest
 
-from pm_db import lifecycle
+from pm_db import publishing
 from pm_db.backend import LocalBackend
 from pm_db.errors import Conflict, NotFound, PermissionDenied, ValidationError
 from pm_db.services import events, parts, publishes
@@ -70,7 +70,7 @@ def test_pin_by_version_takes_its_newest_published_iteration(studio: Studio) -> 
 def test_a_pin_to_a_missing_or_unpublished_version_changes_nothing(studio: Studio) -> None:
     done = publish(studio, "particles01")
     pending = reserve(studio, "particles01")
-    publishes.fail_publish(studio.db, pending.id, "ROP crashed")
+    publishing.fail(studio.db, None, pending.id, "ROP crashed")
     other = publish(studio, "debris01")
     counts = row_counts(studio.db)
     layers = snapshot(done.part_usd_path, done.asset_usd_path)
@@ -100,7 +100,7 @@ def test_a_pin_to_a_missing_or_unpublished_version_changes_nothing(studio: Studi
     assert row_counts(studio.db) == counts
     assert snapshot(done.part_usd_path, done.asset_usd_path) == layers
 
-    lifecycle.deprecate_publish(studio.db, other.id)
+    publishing.deprecate(studio.db, None, other.id)
     counts = row_counts(studio.db)
     layers = snapshot(done.part_usd_path, done.asset_usd_path)
     with pytest.raises(Conflict) as deprecated:
@@ -117,7 +117,7 @@ def test_a_pin_to_a_publish_deprecated_later_no_longer_counts(studio: Studio) ->
     parts.pin_part(studio.db, {"part": "PinchIn/particles01", "publish": second.id})
     third = publish(studio, "particles01")
 
-    lifecycle.deprecate_publish(studio.db, second.id)
+    publishing.deprecate(studio.db, None, second.id)
 
     part = parts.get_part(studio.db, "PinchIn/particles01")
     assert part.pinned is not None and part.pinned.status == "deprecated"

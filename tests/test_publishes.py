@@ -6,9 +6,10 @@ from typing import Any
 
 import pytest
 
-from pm_db.errors import Conflict, NotFound, Unavailable, ValidationError
+from pm_db import publishing
+from pm_db.errors import Conflict, NotFound, ValidationError
 from pm_db.services import publishes, scenes
-from tests.helpers import Studio, row_counts, seed_payload
+from tests.helpers import Studio, record_one_call, row_counts, seed_payload
 
 
 def save(studio: Studio, **changes: Any) -> Any:
@@ -18,12 +19,12 @@ def save(studio: Studio, **changes: Any) -> Any:
 
 def publish(studio: Studio, scene: Any, **changes: Any) -> Any:
     payload = {**seed_payload(scene), "target_id": studio.shot_id, **changes}
-    return publishes.publish_part(studio.db, payload)
+    return record_one_call(studio.db, payload)
 
 
 def reserve(studio: Studio, scene: Any, part: str = "particles01", **changes: Any) -> Any:
     request = {"scene_id": scene.id, "asset_name": "PinchIn", "part_name": part, **changes}
-    return publishes.reserve_publish(studio.db, request)
+    return publishing.reserve(studio.db, None, request)
 
 
 def test_seed_publish_takes_the_scene_numbers(studio: Studio) -> None:
@@ -82,9 +83,9 @@ def test_two_step_reserve_complete(studio: Studio) -> None:
     assert reserved.status == "pending" and not reserved.is_latest
     assert reserve(studio, scene).id == reserved.id
     assert publishes.latest_per_part(studio.db, "PinchIn") == []
-    done = publishes.complete_publish(studio.db, reserved.publish_id)
+    done = publishing.record_completion(studio.db, reserved.publish_id)
     assert done.status == "published" and done.is_latest
-    assert publishes.complete_publish(studio.db, reserved.id).id == reserved.id
+    assert publishing.record_completion(studio.db, reserved.id).id == reserved.id
     assert [p.id for p in publishes.latest_per_part(studio.db, "PinchIn")] == [reserved.id]
 
 
@@ -92,21 +93,21 @@ def test_failed_publish_leaves_latest_and_can_be_retried(studio: Studio) -> None
     good = publish(studio, save(studio))
     scene = save(studio)
     reserved = reserve(studio, scene)
-    failed = publishes.fail_publish(studio.db, reserved.id, "ROP error: disk full")
+    failed = publishing.fail(studio.db, None, reserved.id, "ROP error: disk full")
     assert failed.status == "failed" and failed.error == "ROP error: disk full"
     assert [p.id for p in publishes.latest_per_part(studio.db, "PinchIn")] == [good.id]
     with pytest.raises(Conflict):
-        publishes.complete_publish(studio.db, reserved.id)
+        publishing.record_completion(studio.db, reserved.id)
     retried = reserve(studio, scene)
     assert retried.id == reserved.id and retried.status == "pending"
-    assert publishes.complete_publish(studio.db, retried.id).is_latest
+    assert publishing.record_completion(studio.db, retried.id).is_latest
 
 
 def test_latest_is_the_last_to_complete_in_database_order(studio: Studio) -> None:
     early = reserve(studio, save(studio))
     late = reserve(studio, save(studio))
-    publishes.complete_publish(studio.db, late.id)
-    publishes.complete_publish(studio.db, early.id)
+    publishing.record_completion(studio.db, late.id)
+    publishing.record_completion(studio.db, early.id)
     latest = publishes.latest_per_part(studio.db, "PinchIn")
     assert [(p.id, p.iteration) for p in latest] == [(early.id, 1)]
 
@@ -114,20 +115,20 @@ def test_latest_is_the_last_to_complete_in_database_order(studio: Studio) -> Non
 def test_deprecating_the_latest_restores_the_previous(studio: Studio) -> None:
     first = publish(studio, save(studio))
     second = publish(studio, save(studio))
-    deprecated = publishes.deprecate_publish(studio.db, second.id)
+    deprecated = publishing.deprecate(studio.db, None, second.id)
     assert deprecated.status == "deprecated" and not deprecated.is_latest
     assert [p.id for p in publishes.latest_per_part(studio.db, "PinchIn")] == [first.id]
-    publishes.deprecate_publish(studio.db, first.id)
+    publishing.deprecate(studio.db, None, first.id)
     assert publishes.latest_per_part(studio.db, "PinchIn") == []
     with pytest.raises(Conflict) as caught:
-        publishes.complete_publish(studio.db, first.id)
+        publishing.record_completion(studio.db, first.id)
     assert caught.value.field == "status"
 
 
 def test_deprecate_refuses_a_pending_publish(studio: Studio) -> None:
     reserved = reserve(studio, save(studio))
     with pytest.raises(Conflict) as caught:
-        publishes.deprecate_publish(studio.db, reserved.id)
+        publishing.deprecate(studio.db, None, reserved.id)
     assert caught.value.field == "status"
 
 
@@ -136,7 +137,7 @@ def test_latest_per_part_gives_one_publish_per_part(studio: Studio) -> None:
         scene = save(studio)
         publish(studio, scene)
         for part in ("debris", "smoke"):
-            publishes.complete_publish(studio.db, reserve(studio, scene, part).id)
+            publishing.record_completion(studio.db, reserve(studio, scene, part).id)
     other = save(studio, scene_name="Splash")
     publish(
         studio,
@@ -245,7 +246,7 @@ def test_bad_publish_names_the_field_and_writes_nothing(
     payload[key] = value
     before = row_counts(studio.db)
     with pytest.raises(error) as caught:
-        publishes.publish_part(studio.db, payload)
+        record_one_call(studio.db, payload)
     assert caught.value.field == field
     assert row_counts(studio.db) == before
 
@@ -257,7 +258,7 @@ def test_publish_needs_a_saved_source_scene(studio: Studio) -> None:
     payload["item_usd_path"] = payload["item_usd_path"].replace("_i001.usd", "_i005.usd")
     before = row_counts(studio.db)
     with pytest.raises(NotFound) as caught:
-        publishes.publish_part(studio.db, payload)
+        record_one_call(studio.db, payload)
     assert caught.value.field == "source_iteration"
     assert row_counts(studio.db) == before
 
@@ -267,7 +268,7 @@ def test_windows_paths_are_accepted_for_a_linux_saved_scene(studio: Studio) -> N
     payload = {**seed_payload(scene), "target_id": studio.shot_id}
     for key in ("item_usd_path", "asset_usd_path"):
         payload[key] = payload[key].replace(str(studio.root), "P:\\FX3X").replace("/", "\\")
-    result = publishes.publish_part(studio.db, payload)
+    result = record_one_call(studio.db, payload)
     assert result.item_usd_path.startswith(str(studio.root))
 
 
@@ -278,79 +279,3 @@ def test_get_publish_by_id_or_uuid(studio: Studio) -> None:
     with pytest.raises(NotFound) as caught:
         publishes.get_publish(studio.db, "no-such-publish")
     assert caught.value.field == "publish_id"
-
-
-@pytest.fixture
-def calls(studio: Studio, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The outcomes of pm_publish_new (PostgreSQL's one-statement publish) as they come."""
-    seen: list[str] = []
-    real = type(studio.db).call
-
-    def spy(db: Any, statement: Any, params: Any) -> Any:
-        row = real(db, statement, params)
-        seen.append(row.o_outcome if row is not None else "none")
-        return row
-
-    monkeypatch.setattr(type(studio.db), "call", spy)
-    return seen
-
-
-def test_postgresql_records_a_new_publish_in_one_function_call(
-    studio: Studio, calls: list[str]
-) -> None:
-    for request_id in (None, "farm-job-9"):
-        made = publish(studio, save(studio), request_id=request_id)
-        assert made == publishes.get_publish(studio.db, made.id)
-        assert [p.id for p in publishes.latest_per_part(studio.db, "PinchIn")] == [made.id]
-    assert calls == ([] if studio.db.is_sqlite else ["created", "created"])
-
-
-def test_postgresql_answers_a_repeated_publish_without_taking_the_part_lock(
-    studio: Studio, calls: list[str]
-) -> None:
-    scene = save(studio)
-    first = publish(studio, scene)
-    before = row_counts(studio.db)
-    assert publish(studio, scene) == first
-    assert publish(studio, scene, status="pending") == first
-    assert row_counts(studio.db) == before
-    assert calls == ([] if studio.db.is_sqlite else ["created", "exists", "exists"])
-
-
-def test_a_scene_named_in_another_case_takes_the_ordinary_path(
-    studio: Studio, calls: list[str]
-) -> None:
-    scene = save(studio)
-    payload = {**seed_payload(scene), "target_id": studio.shot_id}
-    for key in ("item_usd_path", "asset_usd_path"):
-        payload[key] = payload[key].replace("/jdoe/PinchIn/", "/jdoe/pinchin/")
-    made = publishes.publish_part(studio.db, payload)
-    assert calls == ([] if studio.db.is_sqlite else ["other"])
-    assert "/jdoe/PinchIn/usd/" in made.item_usd_path
-    assert made == publishes.get_publish(studio.db, made.id)
-
-
-def test_a_database_without_the_publish_function_says_to_upgrade(studio: Studio) -> None:
-    if studio.db.is_sqlite:
-        assert publish(studio, save(studio)).status == "published"
-        return
-    import runpy
-    from pathlib import Path
-
-    from sqlalchemy import text
-
-    migration = (
-        Path(__file__).parent.parent / "migrations" / "versions" / "0002_publish_function.py"
-    )
-    function = runpy.run_path(str(migration))["FUNCTION"]
-    scene = save(studio)
-    with studio.db.engine.begin() as conn:
-        conn.execute(text("DROP FUNCTION pm_publish_new"))
-    try:
-        with pytest.raises(Unavailable) as caught:
-            publish(studio, scene)
-        assert "pm db upgrade" in caught.value.message
-    finally:
-        with studio.db.engine.begin() as conn:
-            conn.execute(text(function))
-    assert publish(studio, scene).status == "published"

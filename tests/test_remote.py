@@ -41,11 +41,13 @@ class Script:
     """What the stub service answers, in order, and what it was asked."""
 
     def __init__(self) -> None:
-        self.answers: list[tuple[int, Any, float]] = []
+        self.answers: list[tuple[int, Any, float, dict[str, str]]] = []
         self.requests: list[tuple[str, str, dict[str, str], bytes]] = []
 
-    def then(self, status: int, body: Any, delay: float = 0.0) -> Script:
-        self.answers.append((status, body, delay))
+    def then(
+        self, status: int, body: Any, delay: float = 0.0, headers: dict[str, str] | None = None
+    ) -> Script:
+        self.answers.append((status, body, delay, headers or {}))
         return self
 
 
@@ -58,10 +60,14 @@ def stub() -> Iterator[tuple[str, Script]]:
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             script.requests.append((self.command, self.path, dict(self.headers), body))
-            status, answer, delay = script.answers.pop(0) if script.answers else (500, "", 0.0)
+            status, answer, delay, headers = (
+                script.answers.pop(0) if script.answers else (500, "", 0.0, {})
+            )
             time.sleep(delay)
             raw = answer if isinstance(answer, bytes) else json.dumps(answer).encode()
             self.send_response(status)
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(raw)))
             self.end_headers()
@@ -89,8 +95,10 @@ def refusal(code: str, message: str, field: str | None) -> dict[str, Any]:
     return {"ok": False, "error": {"code": code, "message": message, "field": field}}
 
 
-def backend(url: str, token: str | None = "pm_secret", read_timeout: float = 5.0) -> RemoteBackend:
-    return RemoteBackend(url, token, timeout=(1.0, read_timeout), retries=2, backoff=0.0)
+def backend(
+    url: str, token: str | None = "pm_secret", read_timeout: float = 5.0, window: float = 5.0
+) -> RemoteBackend:
+    return RemoteBackend(url, token, timeout=(1.0, read_timeout), retry_window=window, backoff=0.0)
 
 
 def test_reads_are_retried_after_a_503(stub: tuple[str, Script]) -> None:
@@ -138,9 +146,42 @@ def test_publish_is_retried_only_with_a_request_id(stub: tuple[str, Script]) -> 
         backend(url).publish_part({"task_id": 1})
     assert len(script.requests) == 1
     script.requests.clear()
-    with pytest.raises(Unavailable):
+    with pytest.raises(PmError):
         backend(url).publish_part({"task_id": 1, "request_id": "job-1"})
-    assert len(script.requests) == 3
+    assert len(script.requests) == 3, "two more 503s, retried; then the 500, not retried"
+
+
+def test_a_save_with_a_request_id_is_retried_until_the_service_answers(
+    stub: tuple[str, Script], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, script = stub
+    waits: list[float] = []
+    monkeypatch.setattr("pm_db.remote.time.sleep", waits.append)
+    down = refusal("unavailable", "cannot reach database", None)
+    script.then(503, down, headers={"Retry-After": "2"}).then(503, down).then(201, ok(SCENE))
+    save = {"task_id": 1, "artist": "jdoe", "scene_name": "PinchIn", "request_id": "save-1"}
+    scene = backend(url).save_scene(save)
+    assert scene.id == 7
+    bodies = [json.loads(r[3]) for r in script.requests]
+    assert bodies == [save] * 3, "every retry carries the same request id"
+    assert max(waits) >= 2, "the service's Retry-After is honoured"
+
+
+def test_after_the_window_a_keyed_write_says_re_running_is_safe(
+    stub: tuple[str, Script], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, script = stub
+    clock = iter(range(0, 1000, 10))
+    monkeypatch.setattr("pm_db.remote.time.monotonic", lambda: float(next(clock)))
+    monkeypatch.setattr("pm_db.remote.time.sleep", lambda seconds: None)
+    for _ in range(5):
+        script.then(503, refusal("unavailable", "cannot reach database", None))
+    with pytest.raises(Unavailable) as down:
+        backend(url, window=30.0).publish_part({"task_id": 1, "request_id": "job-1"})
+    assert "re-running the same request is safe" in down.value.message
+    assert "tried for 30 s" in down.value.message
+    assert down.value.exit_code == 6
+    assert 2 <= len(script.requests) <= 4
 
 
 def test_errors_come_back_as_the_same_classes(stub: tuple[str, Script]) -> None:
@@ -190,7 +231,7 @@ def test_an_unreachable_service_is_unavailable() -> None:
         lambda b: b.save_scene({"task_id": 1, "artist": "jdoe", "scene_name": "X"}),
     ):
         with pytest.raises(Unavailable) as down:
-            call(backend(url))
+            call(backend(url, window=0.2))
         assert down.value.field == "PM_API_URL"
         assert url in down.value.message and "pm serve" in down.value.message
 

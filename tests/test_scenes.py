@@ -6,8 +6,9 @@ from typing import Any
 
 import pytest
 
+from pm_db import publishing
 from pm_db.errors import Conflict, NotFound, ValidationError
-from pm_db.services import entities, events, publishes, scenes
+from pm_db.services import entities, events, scenes
 from tests.helpers import Studio, row_counts
 
 
@@ -167,8 +168,8 @@ def test_discarding_an_unwritten_save_keeps_its_number_used(studio: Studio) -> N
 
 def test_a_published_scene_cannot_be_discarded(studio: Studio) -> None:
     scene = save(studio)
-    publishes.reserve_publish(
-        studio.db, {"scene_id": scene.id, "asset_name": "PinchIn", "part_name": "p"}
+    publishing.reserve(
+        studio.db, None, {"scene_id": scene.id, "asset_name": "PinchIn", "part_name": "p"}
     )
     before = row_counts(studio.db)
     with pytest.raises(Conflict) as caught:

@@ -17,14 +17,14 @@ from tests.test_usd_support import REPO, composed_parts, process_env, publish, s
 
 PUBLISHER = """
 import sys
-from pm_db import lifecycle
+from pm_db import publishing
 from pm_db.db import open_database
 from tests.test_usd_support import write_data_layer
 
 db = open_database()
 for part in sys.argv[2:]:
     request = {"scene_id": int(sys.argv[1]), "asset_name": "PinchIn", "part_name": part}
-    lifecycle.publish(db, request, lambda path, part=part: write_data_layer(path, part))
+    publishing.publish(db, None, request, lambda path, part=part: write_data_layer(path, part))
 """
 
 PROCESSES = 4

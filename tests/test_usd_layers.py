@@ -122,16 +122,16 @@ def test_a_moved_show_tree_still_composes(studio: Studio, tmp_path: Path) -> Non
 
 
 def test_deprecating_the_latest_returns_the_part_layer_to_the_previous(studio: Studio) -> None:
-    from pm_db import lifecycle
+    from pm_db import publishing
 
     first = publish(studio, "particles01")
     second = publish(studio, "particles01")
-    lifecycle.deprecate_publish(studio.db, second.id)
+    publishing.deprecate(studio.db, None, second.id)
 
     assert sublayers(first.part_usd_path) == ["./data/particles01_v001_i001.usd"]
     assert composed_parts(first.asset_usd_path) == {"particles01": (1, 1)}
 
-    lifecycle.deprecate_publish(studio.db, first.id)
+    publishing.deprecate(studio.db, None, first.id)
     assert sublayers(first.part_usd_path) == []
     assert provenance(first.part_usd_path)["state"] == "none"
     assert sublayers(first.asset_usd_path) == []

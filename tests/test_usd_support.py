@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from pm_db import lifecycle, schemas
+from pm_db import publishing, schemas
 from pm_db.cli import main
 from pm_db.db import Database
 from pm_db.services import scenes
@@ -57,14 +57,14 @@ def publish(
     every lifecycle step, with a data layer holding the prim `/<part>`."""
     source = scene or save(studio)
     request = {"scene_id": source.id, "asset_name": asset, "part_name": part}
-    return lifecycle.publish(studio.db, request, lambda path: write_data_layer(path, part))
+    return publishing.publish(studio.db, None, request, lambda path: write_data_layer(path, part))
 
 
 def reserve(studio: Studio, part: str, asset: str = "PinchIn") -> schemas.PublishOut:
     """A pending publish of `part` from a new save."""
     scene = save(studio)
-    return lifecycle.reserve(
-        studio.db, {"scene_id": scene.id, "asset_name": asset, "part_name": part}
+    return publishing.reserve(
+        studio.db, None, {"scene_id": scene.id, "asset_name": asset, "part_name": part}
     )
 
 

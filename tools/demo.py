@@ -1,7 +1,7 @@
 """The README's main command: save a work file twice, version up, and publish USD parts,
 on the embedded SQLite database (under $PM_HOME, default ./.pm-demo with `make demo`).
 
-Each part goes through the publish lifecycle (reserve, write the data layer, verify,
+Each part goes through the publish pipeline (reserve, write the data layer, verify,
 complete, update the part and asset layers), so real USD files land under the demo show
 root; the composed asset layer is then opened with `pxr.Usd.Stage` and its parts printed
 with the versions they resolve to.
@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pm_db import lifecycle, migrate
+from pm_db import migrate, publishing
 from pm_db.db import open_database
 from pm_db.errors import NotFound, PmError
 from pm_db.services import entities, publishes, scenes
@@ -89,7 +89,9 @@ def run() -> None:
 
     for part in ("particles01", "debris01"):
         request = {"scene_id": scene.id, "asset_name": "PinchIn", "part_name": part}
-        done = lifecycle.publish(db, request, functools.partial(_write_data_layer, part=part))
+        done = publishing.publish(
+            db, None, request, functools.partial(_write_data_layer, part=part)
+        )
         print(
             f"published {done.part_name} v{done.version:03d} i{done.iteration:03d}  "
             f"{done.item_usd_path}"

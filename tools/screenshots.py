@@ -54,7 +54,6 @@ class Show:
         )
 
     def publish(self, scene: Any, asset: str, part: str, status: str = "published") -> Any:
-        from pm_db.services import publishes
 
         metadata = {
             "frame_range": [1001, 1100],
@@ -68,7 +67,7 @@ class Show:
         if status == "pending":
             return reserved
         if status == "failed":
-            return publishes.fail_publish(self.db, reserved.id, "USD ROP: cook error in sopimport1")
+            return self.backend.fail_publish(reserved.id, "USD ROP: cook error in sopimport1")
         _layer(reserved.item_usd_path, part)
         done = self.backend.complete_publish(reserved.id)
         if status == "deprecated":

@@ -66,12 +66,7 @@ def admin(request: Request) -> Caller:
 
 def check_acts_as(who: Caller, artist: str, what: str) -> None:
     """Refuse a non-admin caller acting for another artist; raises PermissionDenied."""
-    if who.is_admin or artist.lower() == who.login:
-        return
-    raise PermissionDenied(
-        f"the token is {who.login!r}'s; it cannot {what} of artist {artist.lower()!r}",
-        field="artist",
-    )
+    who.check_acts_as(artist, what)
 
 
 def acting_as(who: Caller, data: Any, what: str) -> Any:

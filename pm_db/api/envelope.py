@@ -21,7 +21,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pm_db.config import mask_url
-from pm_db.errors import Conflict, PmError, ValidationError
+from pm_db.errors import Conflict, PmError, Unavailable, ValidationError
 
 log = logging.getLogger("pm.api")
 
@@ -116,9 +116,16 @@ def _request_validation(request: Request, exc: Exception) -> Response:
     return error_response(422, ValidationError.code, str(first.get("msg", "invalid")), field)
 
 
+RETRY_AFTER_SECONDS = 2
+"""What a 503 asks a client to wait: a PostgreSQL restart takes a few seconds."""
+
+
 def _pm_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, PmError)
-    return error_response(exc.http_status, exc.code, exc.message, exc.field)
+    response = error_response(exc.http_status, exc.code, exc.message, exc.field)
+    if isinstance(exc, Unavailable):
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def _data_error(request: Request, exc: Exception) -> Response:

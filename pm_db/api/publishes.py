@@ -14,8 +14,8 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import Field
 from starlette.responses import Response
 
-from pm_db import lifecycle, schemas
-from pm_db.api.auth import as_caller, bearer, caller, check_acts_as
+from pm_db import publishing, schemas
+from pm_db.api.auth import as_caller, bearer, caller
 from pm_db.api.entities import MAX_ID, OptionalId, OptionalText
 from pm_db.api.envelope import ERROR_RESPONSES, Envelope, ok
 from pm_db.api.inputs import json_body
@@ -44,13 +44,6 @@ def _ref(ref: str) -> str:
     if ref.isdigit() and int(ref) > MAX_ID:
         raise NotFound(f"no publish {ref!r}", field="publish_id")
     return ref
-
-
-def _owner_of(request: Request, who: Caller, ref: str, what: str) -> str:
-    """`ref`, after checking that the caller may `what` this publish."""
-    if not who.is_admin:
-        check_acts_as(who, backend(request).get_publish(_ref(ref)).created_by, what)
-    return _ref(ref)
 
 
 @router.get(
@@ -107,11 +100,7 @@ async def publish_part(
     data: Annotated[Any, Depends(json_body)],
 ) -> Response:
     def work(who: Caller) -> Response:
-        def authorize(artist: str) -> None:
-            check_acts_as(who, artist, "publish from scenes")
-
-        db = backend(request).db
-        return ok(lifecycle.publish_part(db, data, None if who.is_admin else authorize), 201)
+        return ok(publishing.publish_written(backend(request).db, who, data), 201)
 
     return await as_caller(request, token, work)
 
@@ -129,11 +118,7 @@ def reserve_publish(
     who: Annotated[Caller, Depends(caller)],
     data: Annotated[Any, Depends(json_body)],
 ) -> Response:
-    local = backend(request)
-    if not who.is_admin:
-        payload = schemas.parse(schemas.ReserveRequest, data)
-        check_acts_as(who, local.get_scene(payload.scene_id).artist, "publish from scenes")
-    return ok(local.reserve_publish(data), status=201)
+    return ok(publishing.reserve(backend(request).db, who, data), status=201)
 
 
 @router.get("/{ref}/", response_model=Publish, summary="One publish", operation_id="get_publish")
@@ -150,8 +135,7 @@ def get_publish(request: Request, ref: Ref, who: Annotated[Caller, Depends(calle
 def complete_publish(
     request: Request, ref: Ref, who: Annotated[Caller, Depends(caller)]
 ) -> Response:
-    ref = _owner_of(request, who, ref, "complete publishes")
-    return ok(backend(request).complete_publish(ref))
+    return ok(publishing.complete(backend(request).db, who, _ref(ref)))
 
 
 @router.post(
@@ -168,8 +152,7 @@ def fail_publish(
     data: Annotated[Any, Depends(json_body)],
 ) -> Response:
     reason = schemas.parse(FailRequest, data).reason
-    ref = _owner_of(request, who, ref, "fail publishes")
-    return ok(backend(request).fail_publish(ref, reason))
+    return ok(publishing.fail(backend(request).db, who, _ref(ref), reason))
 
 
 @router.post(
@@ -181,5 +164,4 @@ def fail_publish(
 def deprecate_publish(
     request: Request, ref: Ref, who: Annotated[Caller, Depends(caller)]
 ) -> Response:
-    ref = _owner_of(request, who, ref, "deprecate publishes")
-    return ok(backend(request).deprecate_publish(ref))
+    return ok(publishing.deprecate(backend(request).db, who, _ref(ref)))

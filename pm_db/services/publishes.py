@@ -1,15 +1,15 @@
-"""Part publishes: reserve -> (the caller writes the data layer) -> complete or fail.
+"""The publish records: what each step of the publish pipeline (pm_db.publishing) writes,
+in the caller's transaction, and the reads of publishes.
 
 Numbers follow the scene: a part published from `PinchIn_v003_i007.hip` is
 `particles01_v003_i007.usd`. A part is published once per scene iteration; a retried
-request returns the first record. `is_latest` changes in the same transaction as the
-completion, and latest is the last completed publish of the part in database order.
-The exact rules are in docs/versioning.md.
+request returns the first record and changes nothing. `is_latest` changes in the same
+transaction as the completion, and latest is the last completed publish of the part in
+database order. The exact rules are in docs/versioning.md.
 
 The hot path (record one publish) runs a handful of Core statements on the `publishes`
-table rather than ORM units of work: a farm records thousands of these. On PostgreSQL a
-new one-call publish is one call of the `pm_publish_new` function (migration 0002) instead;
-everything else takes the same path on both databases.
+table rather than ORM units of work: a farm records thousands of these. Both databases
+take the same path.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    text,
     update,
 )
 from sqlalchemy.orm import Session
@@ -34,7 +33,8 @@ from sqlalchemy.orm import Session
 from pm_db import schemas
 from pm_db.db import Database
 from pm_db.errors import Conflict, NotFound, ValidationError
-from pm_db.models import Artist, Part, Project, Publish, Scene, SceneStream, Task, utcnow
+from pm_db.models import Artist, Project, Publish, Scene, SceneStream, Task, is_latest, utcnow
+from pm_db.numbers import label as numbers_label
 from pm_db.services import events
 from pm_db.services.context import (
     TaskContext,
@@ -43,7 +43,7 @@ from pm_db.services.context import (
     root_for,
     target_id,
 )
-from pm_db.versions import next_publish_seq, part_for
+from pm_db.versions import lock_part, next_completion, part_for
 
 PUBLISHES = cast(Table, Publish.__table__)
 Row = Mapping[Any, Any]
@@ -51,7 +51,7 @@ Row = Mapping[Any, Any]
 _INSERT = insert(PUBLISHES).returning(PUBLISHES.c.id)
 _CLEAR_LATEST = (
     update(PUBLISHES)
-    .where(PUBLISHES.c.part_id == bindparam("b_part_id"), PUBLISHES.c.is_latest.is_(True))
+    .where(PUBLISHES.c.part_id == bindparam("b_part_id"), is_latest(PUBLISHES))
     .values(is_latest=False)
 )
 
@@ -163,60 +163,197 @@ def _out(session: Session, row: Row) -> schemas.PublishOut:
     return publish_out(row, root_for(project), login)
 
 
-def _record(
-    session: Session,
-    context: TaskContext,
-    scene: SourceScene,
-    part: Any,
-    metadata: dict[str, Any],
-    request_id: str | None,
-    status: str,
-) -> tuple[Row, bool]:
-    """(the publish row, created?) of `part` (locked by `part_for`, which took its next
-    completion number if `status` is published) from `scene`: a new one in `status`
-    (pending, or published and latest at once), or the first one of an equal request (a
-    failed one re-opened for its retry). Raises Conflict."""
-    publishing = status == "published"
-    if request_id is not None:
-        _check_request_id(session, request_id, part.id, scene)
-    names = {
-        "software": scene.software,
-        "artist": scene.login,
-        "scene": scene.name,
-        "asset": part.asset_name,
-        "part": part.name,
-    }
-    numbers = {"version": scene.version, "iteration": scene.iteration}
+@dataclass(frozen=True)
+class Plan:
+    """A publish worked out before anything is written: its task's context, the saved
+    scene it comes from, its part's names and the request's own values."""
+
+    context: TaskContext
+    scene: SourceScene
+    asset_name: str
+    part_name: str
+    metadata: dict[str, Any]
+    request_id: str | None
+    status: str = "pending"
+    """What the request asks for: pending (a reservation) or published."""
+
+    @property
+    def names(self) -> dict[str, str]:
+        """The template fields that name the publish's files, but for its numbers."""
+        scene = self.scene
+        return {
+            "software": scene.software,
+            "artist": scene.login,
+            "scene": scene.name,
+            "asset": self.asset_name,
+            "part": self.part_name,
+        }
+
+    def output(self, row: Row) -> schemas.PublishOut:
+        """The output model of this plan's publish record."""
+        return publish_out(row, self.context.root, self.scene.login)
+
+
+def plan_from_scene(session: Session, request: schemas.ReserveRequest) -> Plan:
+    """The publish of a part from a saved scene (by id); raises NotFound."""
+    scene = _scene_for(session, request.scene_id)
+    context = load_context(session, scene.task_id)
+    return Plan(
+        context,
+        scene,
+        request.asset_name,
+        request.part_name,
+        request.metadata,
+        request.request_id,
+    )
+
+
+def plan_from_paths(session: Session, request: schemas.PublishIn) -> Plan:
+    """The publish a one-call request names by its paths, checked against its task's
+    templates and its saved source scene; raises ValidationError, NotFound."""
+    context = load_context(session, request.task_id)
+    fields = check_publish_request(context, request)
+    scene = source_scene(session, context, fields)
+    return Plan(
+        context,
+        scene,
+        fields["asset"],
+        fields["part"],
+        request.metadata,
+        request.request_id,
+        request.status,
+    )
+
+
+def reserve(session: Session, plan: Plan) -> Row:
+    """Step 1, in the caller's transaction: the pending publish `plan` names, with its
+    numbers (the scene's) and paths, or the first record of an equal request (a failed one
+    re-opened for its retry). Locks the part; takes no number. Raises Conflict."""
+    scene = plan.scene
+    part = part_for(session, scene.stream_id, plan.asset_name, plan.part_name)
+    if plan.request_id is not None:
+        _check_request_id(session, plan.request_id, part.id, scene)
+    numbers = {"b_part_id": part.id, "b_version": scene.version, "b_iteration": scene.iteration}
+    existing_id = session.scalar(_EXISTING_ID, numbers)
+    if existing_id is not None:
+        existing = _reload(session, existing_id)
+        return _same_request(session, existing, plan.metadata, plan.request_id)
     values = {
-        **_new_values(context, names, numbers, status, request_id, metadata),
+        **_new_values(plan.context, plan.names, scene, plan.request_id, plan.metadata),
         "part_id": part.id,
         "scene_id": scene.id,
         "created_by": scene.artist_id,
-        "published_seq": part.publish_seq if publishing else None,
     }
-    kind = "publish.published" if publishing else "publish.reserved"
-    event = events.values(kind, "publish", None, scene.artist_id)
-    publish_id, created = _insert_new(session, values, event)
-    if not created:
-        existing = _reload(session, publish_id)
-        return _same_request(session, existing, metadata, request_id), False
-    values["id"] = publish_id
-    return values, True
+    values["id"] = session.execute(_INSERT, values).scalar_one()
+    event = events.values("publish.reserved", "publish", values["id"], scene.artist_id)
+    session.execute(events.INSERT, event)
+    return values
+
+
+def mark_published(session: Session, row: Row) -> Row:
+    """Step 4's record, in the caller's transaction: a pending publish becomes published
+    and its part's latest, with the part's next completion number, atomically; a
+    published one is returned as it is (a repeat takes no number). Raises Conflict
+    (failed or deprecated)."""
+    if row["status"] == "published":
+        return row
+    if row["status"] != "pending":
+        raise Conflict(f"publish {row['id']} is {row['status']}, not pending", field="status")
+    lock_part(session, row["part_id"])
+    done = {
+        "status": "published",
+        "is_latest": True,
+        "published_seq": next_completion(session, row["part_id"]),
+        "completed_at": utcnow(),
+    }
+    session.execute(_CLEAR_LATEST, {"b_part_id": row["part_id"]})
+    session.execute(update(PUBLISHES).where(PUBLISHES.c.id == row["id"]).values(done))
+    events.record(session, "publish.completed", "publish", row["id"], row["created_by"])
+    return {**row, **done}
+
+
+def mark_failed(session: Session, row: Row, reason: str) -> Row:
+    """A pending publish marked failed with `reason` (latest untouched); a failed one is
+    returned as it is. Raises Conflict (published or deprecated)."""
+    if row["status"] == "failed":
+        return row
+    if row["status"] != "pending":
+        raise Conflict(f"publish {row['id']} is {row['status']}, not pending", "status")
+    error = reason[:4000]
+    session.execute(
+        update(PUBLISHES).where(PUBLISHES.c.id == row["id"]).values(status="failed", error=error)
+    )
+    events.record(
+        session, "publish.failed", "publish", row["id"], row["created_by"], {"reason": error}
+    )
+    return {**row, "status": "failed", "error": error}
+
+
+def mark_deprecated(session: Session, row: Row) -> Row:
+    """A published version withdrawn: the part's previous completed, still published
+    publish becomes latest again; a deprecated one is returned as it is. Raises Conflict
+    (not published)."""
+    if row["status"] == "deprecated":
+        return row
+    if row["status"] != "published":
+        raise Conflict(f"publish {row['id']} is {row['status']}, not published", "status")
+    lock_part(session, row["part_id"])
+    session.execute(
+        update(PUBLISHES)
+        .where(PUBLISHES.c.id == row["id"])
+        .values(status="deprecated", is_latest=False)
+    )
+    _refresh_latest(session, row["part_id"])
+    events.record(session, "publish.deprecated", "publish", row["id"], row["created_by"])
+    return _reload(session, row["id"])
+
+
+def find(session: Session, ref: int | str) -> Row:
+    """The publish `ref` (id or publish_id); raises NotFound."""
+    return _load(session, ref)
+
+
+def load(session: Session, ref: int | str) -> Row:
+    """The publish `ref` (id or publish_id), locked for the rest of the transaction;
+    raises NotFound."""
+    return _load(session, ref, lock=True)
+
+
+def output(session: Session, row: Row) -> schemas.PublishOut:
+    """The output model of a `publishes` row read in `session`."""
+    return _out(session, row)
+
+
+def owner(session: Session, row: Row) -> str:
+    """The login of the artist whose scene a publish comes from."""
+    login: str = session.execute(
+        select(Artist.login).where(Artist.id == row["created_by"])
+    ).scalar_one()
+    return login
+
+
+def paths(plan: Plan) -> tuple[str, str, str]:
+    """(data layer, part layer, asset layer) of a planned publish, absolute on this
+    platform."""
+    names, scene = plan.names, plan.scene
+    return (
+        plan.context.path("part_data", **names, version=scene.version, iteration=scene.iteration),
+        plan.context.path("part_layer", **names),
+        plan.context.path("asset_layer", **names),
+    )
 
 
 def _new_values(
     context: TaskContext,
     names: dict[str, Any],
-    numbers: dict[str, int],
-    status: str,
+    scene: SourceScene,
     request_id: str | None,
     metadata: dict[str, Any],
 ) -> dict[str, Any]:
-    """The column values of a new publish that come from the request and the templates
-    (`names`: software, artist, scene, asset, part; `numbers`: version, iteration); the
-    caller adds the scene's, the part's and the artist's ids and the completion number."""
-    publishing = status == "published"
-    now = utcnow()
+    """The column values of a new pending publish that come from the request, the scene's
+    numbers and the templates (`names`: software, artist, scene, asset, part); the caller
+    adds the scene's, the part's and the artist's ids."""
+    numbers = {"version": scene.version, "iteration": scene.iteration}
     return {
         "publish_id": str(uuid.uuid4()),
         "request_id": request_id,
@@ -229,13 +366,14 @@ def _new_values(
         "item_usd_path": context.relative("part_data", **names, **numbers),
         "part_usd_path": context.relative("part_layer", **names),
         "asset_usd_path": context.relative("asset_layer", **names),
-        "status": status,
-        "is_latest": publishing,
+        "status": "pending",
+        "is_latest": False,
+        "published_seq": None,
         "attempts": 1,
         "error": None,
         "metadata": metadata,
-        "created_at": now,
-        "completed_at": now if publishing else None,
+        "created_at": utcnow(),
+        "completed_at": None,
         **numbers,
     }
 
@@ -252,30 +390,6 @@ def _check_request_id(session: Session, request_id: str, part_id: int, scene: So
         raise Conflict(f"already used by publish {taken.id} of another part", "request_id")
 
 
-def _insert_new(
-    session: Session, values: dict[str, Any], event: dict[str, Any]
-) -> tuple[int, bool]:
-    """(new id, True) after inserting the publish `values` with its `event`, first clearing
-    the part's latest if `values` makes a new latest; (existing id, False) if the part
-    already has a publish of these numbers (nothing written then). The caller holds the
-    part's row lock, so no other publish of the part can come between the check and the
-    insert, and the clearing statement starts after the lock was taken: it sees every
-    latest committed before."""
-    numbers = {
-        "b_part_id": values["part_id"],
-        "b_version": values["version"],
-        "b_iteration": values["iteration"],
-    }
-    existing_id = session.scalar(_EXISTING_ID, numbers)
-    if existing_id is not None:
-        return existing_id, False
-    if values["is_latest"]:
-        session.execute(_CLEAR_LATEST, {"b_part_id": values["part_id"]})
-    new_id = session.execute(_INSERT, values).scalar_one()
-    session.execute(events.INSERT, {**event, "entity_id": new_id})
-    return new_id, True
-
-
 _EXISTING_ID = select(PUBLISHES.c.id).where(
     PUBLISHES.c.part_id == bindparam("b_part_id"),
     PUBLISHES.c.version == bindparam("b_version"),
@@ -287,9 +401,8 @@ def _same_request(
     session: Session, existing: Row, metadata: dict[str, Any], request_id: str | None
 ) -> Row:
     """`existing` if the new request repeats it; raises Conflict otherwise."""
-    label = (
-        f"{existing['asset_name']}/{existing['part_name']} "
-        f"v{existing['version']:03d} i{existing['iteration']:03d}"
+    label = f"{existing['asset_name']}/{existing['part_name']} " + numbers_label(
+        existing["version"], existing["iteration"]
     )
     if request_id is not None and existing["request_id"] not in (None, request_id):
         raise Conflict(
@@ -315,38 +428,9 @@ def _same_request(
     return _reload(session, existing["id"])
 
 
-def _complete(session: Session, row: Row) -> Row:
-    """Mark a pending publish published and make it its part's latest, atomically."""
-    if row["status"] == "published":
-        return row
-    if row["status"] != "pending":
-        raise Conflict(f"publish {row['id']} is {row['status']}, not pending", field="status")
-    done = _make_latest(session, row["part_id"])
-    session.execute(update(PUBLISHES).where(PUBLISHES.c.id == row["id"]).values(done))
-    events.record(session, "publish.completed", "publish", row["id"], row["created_by"])
-    return {**row, **done}
-
-
-def _make_latest(session: Session, part_id: int) -> dict[str, Any]:
-    """Clear the part's latest and return the column values that make a publish its new
-    latest: the next completion number, taken under the part's row lock."""
-    seq = next_publish_seq(session, part_id)
-    session.execute(_CLEAR_LATEST, {"b_part_id": part_id})
-    return {
-        "status": "published",
-        "is_latest": True,
-        "published_seq": seq,
-        "completed_at": utcnow(),
-    }
-
-
 def _refresh_latest(session: Session, part_id: int) -> None:
     """Make the last completed, still published publish of a part its latest."""
-    session.execute(
-        update(PUBLISHES)
-        .where(PUBLISHES.c.part_id == part_id, PUBLISHES.c.is_latest.is_(True))
-        .values(is_latest=False)
-    )
+    session.execute(_CLEAR_LATEST, {"b_part_id": part_id})
     newest = session.scalar(
         select(PUBLISHES.c.id)
         .where(PUBLISHES.c.part_id == part_id, PUBLISHES.c.status == "published")
@@ -366,210 +450,6 @@ def _scene_for(session: Session, scene_id: int) -> SourceScene:
     if row is None:
         raise NotFound(f"no scene with id {scene_id}", field="scene_id")
     return SourceScene(*row)
-
-
-def reserve_publish(db: Database, data: object) -> schemas.PublishOut:
-    """Reserve the numbers and paths of a part publish from a saved scene (status pending).
-    Repeating the same request returns the same reservation. Raises ValidationError,
-    NotFound, Conflict."""
-    request = schemas.parse(schemas.ReserveRequest, data)
-
-    def work(session: Session) -> schemas.PublishOut:
-        scene = _scene_for(session, request.scene_id)
-        context = load_context(session, scene.task_id)
-        part = part_for(session, scene.stream_id, request.asset_name, request.part_name)
-        row, _ = _record(
-            session, context, scene, part, request.metadata, request.request_id, "pending"
-        )
-        return publish_out(row, context.root, scene.login)
-
-    return db.write(work)
-
-
-def complete_publish(db: Database, ref: int | str) -> schemas.PublishOut:
-    """Mark a reserved publish published; it becomes its part's latest. Completing twice
-    returns the same record. Raises NotFound, Conflict (failed or deprecated)."""
-
-    def work(session: Session) -> schemas.PublishOut:
-        return _out(session, _complete(session, _load(session, ref, lock=True)))
-
-    return db.write(work)
-
-
-def fail_publish(db: Database, ref: int | str, reason: str) -> schemas.PublishOut:
-    """Mark a reserved publish failed with `reason`; latest is untouched. Raises NotFound,
-    Conflict (already published or deprecated)."""
-
-    def work(session: Session) -> schemas.PublishOut:
-        row = _load(session, ref, lock=True)
-        if row["status"] == "failed":
-            return _out(session, row)
-        if row["status"] != "pending":
-            raise Conflict(f"publish {row['id']} is {row['status']}, not pending", "status")
-        error = reason[:4000]
-        session.execute(
-            update(PUBLISHES)
-            .where(PUBLISHES.c.id == row["id"])
-            .values(status="failed", error=error)
-        )
-        events.record(
-            session, "publish.failed", "publish", row["id"], row["created_by"], {"reason": error}
-        )
-        return _out(session, {**row, "status": "failed", "error": error})
-
-    return db.write(work)
-
-
-def deprecate_publish(db: Database, ref: int | str) -> schemas.PublishOut:
-    """Withdraw a published version; the part's previous publish becomes latest again.
-    Raises NotFound, Conflict (not published)."""
-
-    def work(session: Session) -> schemas.PublishOut:
-        row = _load(session, ref, lock=True)
-        if row["status"] == "deprecated":
-            return _out(session, row)
-        if row["status"] != "published":
-            raise Conflict(f"publish {row['id']} is {row['status']}, not published", "status")
-        session.execute(select(Part.id).where(Part.id == row["part_id"]).with_for_update())
-        session.execute(
-            update(PUBLISHES)
-            .where(PUBLISHES.c.id == row["id"])
-            .values(status="deprecated", is_latest=False)
-        )
-        _refresh_latest(session, row["part_id"])
-        events.record(session, "publish.deprecated", "publish", row["id"], row["created_by"])
-        return _out(session, _reload(session, row["id"]))
-
-    return db.write(work)
-
-
-@dataclass(frozen=True)
-class Checked:
-    """A one-call publish request checked against its task's context: the template fields
-    its item path names (check_publish_request)."""
-
-    request: schemas.PublishIn
-    context: TaskContext
-    fields: dict[str, Any]
-
-
-def check_request(session: Session, request: schemas.PublishIn) -> Checked:
-    """`request` checked against its task's context; raises ValidationError, NotFound."""
-    context = load_context(session, request.task_id)
-    return Checked(request, context, check_publish_request(context, request))
-
-
-def publish_part(db: Database, data: object, checked: Checked | None = None) -> schemas.PublishOut:
-    """The seed's one-call publish: the caller computed the paths and wrote the file.
-
-    pm checks that the paths are the templates' paths for the source scene's numbers and
-    lie inside the project's roots, then records the publish (status published: latest
-    flips; pending: a reservation). A retried request returns the first record. `checked`,
-    the same request checked by the caller (check_request), saves checking it again.
-    Raises ValidationError, NotFound, Conflict.
-    """
-    request = checked.request if checked else schemas.parse(schemas.PublishIn, data)
-    if db.dialect == "postgresql":
-        if checked is None:
-            checked = db.read_one(lambda session: check_request(session, request))
-        done = _publish_new_pg(db, checked)
-        if done is not None:
-            return done
-
-    def work(session: Session) -> schemas.PublishOut:
-        mine = checked or check_request(session, request)
-        context, fields = mine.context, mine.fields
-        scene = source_scene(session, context, fields)
-        completing = request.status == "published"
-        part = part_for(session, scene.stream_id, fields["asset"], fields["part"], completing)
-        row, created = _record(
-            session, context, scene, part, request.metadata, request.request_id, request.status
-        )
-        if not created and request.status == "published":
-            row = _complete(session, row)
-        return publish_out(row, context.root, scene.login)
-
-    return db.write(work)
-
-
-def _publish_new_pg(db: Database, checked: Checked) -> schemas.PublishOut | None:
-    """publish_part's common case on PostgreSQL, a new publish, in one round trip after
-    the request was checked against its task's context: the pm_publish_new function
-    (migration 0002) as its own transaction, so the part's lock is held only while the
-    server runs it. None when the function answers that the ordinary path must decide (a
-    repeated request, a missing scene, another spelling); it then has written nothing but
-    perhaps a gap in the part's completion numbers."""
-    request, context, fields = checked.request, checked.context, checked.fields
-    names = _names(fields)
-    numbers = {"version": fields["version"], "iteration": fields["iteration"]}
-    values = _new_values(
-        context, names, numbers, request.status, request.request_id, request.metadata
-    )
-    params = {
-        **_scene_params(context, fields),
-        "p_software": fields["software"],
-        "p_artist": fields["artist"],
-        "p_scene": fields["scene"],
-        "p_asset": fields["asset"],
-        "p_part": fields["part"],
-        "p_publishing": values["is_latest"],
-        "p_host": events.HOST,
-        **{f"p_{key}": values[key] for key in _FUNCTION_VALUES},
-        "p_now": values["created_at"],
-    }
-    row = db.call(_PUBLISH_NEW, params)
-    if row is not None and row.o_outcome == "exists":
-        return _repeated(db, row.o_id, request)
-    if row is None or row.o_outcome != "created":
-        return None
-    values.update(
-        id=row.o_id,
-        scene_id=row.o_scene_id,
-        part_id=row.o_part_id,
-        created_by=row.o_artist_id,
-        published_seq=row.o_seq,
-    )
-    return publish_out(values, context.root, fields["artist"])
-
-
-def _repeated(
-    db: Database, publish_id: int, request: schemas.PublishIn
-) -> schemas.PublishOut | None:
-    """The first record of a repeated one-call publish when returning it changes nothing
-    (same metadata and request id, and no completion, retry or refusal due); else None."""
-    [row] = db.rows(_by_id(), {"b_id": publish_id})
-    same_request = request.request_id is None or row.request_id in (None, request.request_id)
-    settled = row.status == "published" or row.status == request.status == "pending"
-    if same_request and row.metadata == request.metadata and settled:
-        return _outs([row])[0]
-    return None
-
-
-@lru_cache(maxsize=1)
-def _by_id() -> Any:
-    return _listing().where(PUBLISHES.c.id == bindparam("b_id"))
-
-
-_FUNCTION_VALUES = (
-    "request_id",
-    "publish_id",
-    "task_id",
-    "target_type",
-    "target_id",
-    "item_usd_path",
-    "part_usd_path",
-    "asset_usd_path",
-    "metadata",
-)
-_PUBLISH_NEW = text(
-    "SELECT * FROM pm_publish_new(:b_project_id, :b_key, :b_version, :b_iteration, "
-    ":p_software, :p_artist, :p_scene, :p_asset, :p_part, :p_publishing, :p_request_id, "
-    ":p_publish_id, :p_task_id, :p_target_type, :p_target_id, :p_item_usd_path, "
-    ":p_part_usd_path, :p_asset_usd_path, :p_metadata, :p_host, :p_now)"
-).bindparams(
-    bindparam("p_metadata", type_=PUBLISHES.c.metadata.type),
-    bindparam("p_now", type_=PUBLISHES.c.created_at.type),
-)
 
 
 def check_publish_request(context: TaskContext, request: schemas.PublishIn) -> dict[str, Any]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from pm_db import schemas
@@ -53,13 +54,18 @@ def save_scene(db: Database, data: object) -> schemas.SceneOut:
     """Record the next save of a work file and return it with the path to write.
 
     Save: next iteration of the current version (first save v001 i001); `version_up`:
-    next version, iteration 1. Raises ValidationError, NotFound, Conflict.
+    next version, iteration 1. A request carrying a `request_id` that an earlier save
+    already used returns that save and takes no number (a retry). Raises
+    ValidationError, NotFound, Conflict.
     """
     request = schemas.parse(schemas.SaveRequest, data)
     if request.software == "houdini" and request.ext not in HOUDINI_EXTENSIONS:
         raise ValidationError(f"must be one of {', '.join(HOUDINI_EXTENSIONS)}", field="ext")
 
     def work(session: Session) -> schemas.SceneOut:
+        first = _saved_by(session, request)
+        if first is not None:
+            return first
         context = load_context(session, request.task_id)
         artist = artist_by_login(session, request.artist)
         names = {"software": request.software, "artist": artist.login, "scene": request.scene_name}
@@ -81,6 +87,7 @@ def save_scene(db: Database, data: object) -> schemas.SceneOut:
             path=path,
             host=request.host or events.HOST,
             software_version=request.software_version,
+            request_id=request.request_id,
         )
         session.add(scene)
         session.flush()
@@ -88,7 +95,30 @@ def save_scene(db: Database, data: object) -> schemas.SceneOut:
         events.record(session, kind, "scene", scene.id, artist.id, {"path": path}, host=scene.host)
         return scene_out(scene, context.project, artist.login)
 
-    return db.write(work)
+    try:
+        return db.write(work)
+    except IntegrityError:
+        # The same request saved meanwhile by a racing retry: its transaction, number
+        # included, was undone; answer with the save that won.
+        first = db.read(lambda session: _saved_by(session, request))
+        if first is None:
+            raise
+        return first
+
+
+def _saved_by(session: Session, request: schemas.SaveRequest) -> schemas.SceneOut | None:
+    """The save an earlier request with the same request id made, or None; raises
+    Conflict if that id made a save of another task or scene."""
+    if request.request_id is None:
+        return None
+    scene = session.scalars(select(Scene).where(Scene.request_id == request.request_id)).first()
+    if scene is None:
+        return None
+    if (scene.task_id, scene.name) != (request.task_id, request.scene_name):
+        raise Conflict(
+            f"already used by save {scene.id} of another task or scene", field="request_id"
+        )
+    return _scene_row(session, scene)
 
 
 def _scene_row(session: Session, scene: Scene) -> schemas.SceneOut:

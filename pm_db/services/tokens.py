@@ -18,7 +18,7 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from pm_db.db import Database
-from pm_db.errors import NotFound, Unauthenticated, ValidationError
+from pm_db.errors import NotFound, PermissionDenied, Unauthenticated, ValidationError
 from pm_db.models import ApiToken, Artist, utcnow
 from pm_db.services import events
 from pm_db.services.scenes import artist_by_login
@@ -59,6 +59,15 @@ class Caller:
     login: str
     is_admin: bool
     label: str
+
+    def check_acts_as(self, artist: str, what: str) -> None:
+        """Refuse a non-admin caller acting for another artist; raises PermissionDenied."""
+        if self.is_admin or artist.lower() == self.login:
+            return
+        raise PermissionDenied(
+            f"the token is {self.login!r}'s; it cannot {what} of artist {artist.lower()!r}",
+            field="artist",
+        )
 
 
 def hash_token(secret: str) -> str:

@@ -21,7 +21,7 @@ from pathlib import Path
 
 from pm_db.config import layer_fsync
 from pm_db.errors import PermissionDenied, PmError
-from pm_db.lifecycle import checkpoint
+from pm_db.faults import checkpoint
 
 TEMP_SUFFIX = ".pm-tmp"
 

@@ -4,13 +4,11 @@ An asset, for layers, is every part that shares one scene stream (one scene fold
 one USD asset name: `.../scenes/jdoe/PinchIn/usd/PinchIn/PinchIn.usd` composes the parts
 published from that folder under `PinchIn`. The rules:
 
-- a part has a layer once it has completed a publish (`Part.publish_seq > 0`);
-- the part layer points at its pinned publish while that publish is still published,
-  otherwise at its latest one; with neither it is an empty layer;
-- the asset layer composes the part layers of the parts that point at something and are
-  not withdrawn, ordered by part name;
-- layer paths are the ones recorded on the part's most recently completed publish (the
-  one whose completion number equals the part's counter, `Part.publish_seq`).
+- a part has a layer once it has completed a publish, at the paths its newest completion
+  recorded, pointing at the publish it resolves to (services.resolution);
+- the asset layer composes the part layers of the parts that resolve to something and
+  are not withdrawn, ordered by part name, at the path the asset's newest completion
+  recorded.
 """
 
 from __future__ import annotations
@@ -20,11 +18,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, func, select
+from sqlalchemy import Table, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from pm_db.errors import NotFound
-from pm_db.models import Artist, Part, PartPin, Project, Publish, Scene, SceneStream
+from pm_db.models import Artist, Part, Project, Publish, Scene, SceneStream
+from pm_db.services import resolution
 from pm_db.services.context import root_for
 
 
@@ -95,10 +94,13 @@ def asset_keys(
 ) -> list[AssetKey]:
     """Every asset that has layers, optionally of one project or one asset name (any
     case), in a stable order."""
+    completed = select(Publish.id).where(
+        Publish.part_id == Part.id, Publish.published_seq.is_not(None)
+    )
     query = (
         select(Part.stream_id, Part.asset_name)
         .join(SceneStream, SceneStream.id == Part.stream_id)
-        .where(Part.publish_seq > 0)
+        .where(completed.exists())
         .distinct()
         .order_by(Part.stream_id, Part.asset_name)
     )
@@ -121,7 +123,6 @@ def key_of_part(session: Session, part_id: int) -> AssetKey:
 # work, and a layer update runs them on every publish.
 _PART = cast(Table, Part.__table__)
 _PUBLISH = cast(Table, Publish.__table__)
-_PIN = cast(Table, PartPin.__table__)
 _SCENE = cast(Table, Scene.__table__)
 _STREAM = cast(Table, SceneStream.__table__)
 _ARTIST = cast(Table, Artist.__table__)
@@ -130,20 +131,11 @@ _PROJECT = cast(Table, Project.__table__)
 
 def _state_statement() -> Any:
     """One row per part of the asset `b_stream`/`b_asset` that ever completed a publish,
-    in one statement: the part, the paths recorded on its newest completion (the publish
-    whose completion number is the part's counter), the publish its layer points at (the
-    pin while still published, else latest) with that publish's scene and artist, and the
-    project."""
+    in one statement: the part, the paths recorded on its newest completion, the publish
+    its layer points at (services.resolution) with that publish's scene and artist, and
+    the project. Each part costs a few index seeks, whatever its number of versions."""
     newest = _PUBLISH.alias("newest")
-    latest = _PUBLISH.alias("latest")
     shown = _PUBLISH.alias("shown")
-    pinned_publish = _PUBLISH.alias("pinned_publish")
-    pins = (
-        select(_PIN.c.part_id, _PIN.c.publish_id)
-        .join(pinned_publish, pinned_publish.c.id == _PIN.c.publish_id)
-        .where(pinned_publish.c.status == "published")
-        .subquery("pins")
-    )
     return (
         select(
             _PART.c.id,
@@ -153,7 +145,7 @@ def _state_statement() -> Any:
             newest.c.completed_at.label("newest_at"),
             newest.c.part_usd_path,
             newest.c.asset_usd_path,
-            pins.c.publish_id.label("pinned_id"),
+            resolution.pinned_id(_PART.c.id).label("pinned_id"),
             shown.c.id.label("shown_id"),
             shown.c.publish_id,
             shown.c.version,
@@ -167,21 +159,16 @@ def _state_statement() -> Any:
             _PROJECT.c.root_windows,
             _PROJECT.c.root_mac,
         )
-        .join(
-            newest,
-            and_(newest.c.part_id == _PART.c.id, newest.c.published_seq == _PART.c.publish_seq),
-        )
+        .select_from(_PART)
+        .join(newest, newest.c.id == resolution.newest_completion_id(_PART.c.id))
         .join(_STREAM, _STREAM.c.id == _PART.c.stream_id)
         .join(_PROJECT, _PROJECT.c.id == _STREAM.c.project_id)
-        .outerjoin(pins, pins.c.part_id == _PART.c.id)
-        .outerjoin(latest, and_(latest.c.part_id == _PART.c.id, latest.c.is_latest.is_(True)))
-        .outerjoin(shown, shown.c.id == func.coalesce(pins.c.publish_id, latest.c.id))
+        .outerjoin(shown, shown.c.id == resolution.resolved_id(_PART.c.id))
         .outerjoin(_SCENE, _SCENE.c.id == shown.c.scene_id)
         .outerjoin(_ARTIST, _ARTIST.c.id == shown.c.created_by)
         .where(
             _PART.c.stream_id == bindparam("b_stream"),
             _PART.c.asset_name == bindparam("b_asset"),
-            _PART.c.publish_seq > 0,
         )
         .order_by(_PART.c.name, _PART.c.id)
     )

@@ -15,6 +15,7 @@ first.
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -90,6 +91,9 @@ def save_scene(
             "version_up": version_up,
             "ext": scene_extension(ctx.hip_path),
             "software_version": hou.applicationVersionString(),
+            # One id per Save: a retry of this request (the REST client repeats it while
+            # the service is unreachable) returns this save instead of taking a number.
+            "request_id": f"save-{uuid.uuid4()}",
         }
     )
     try:
