@@ -36,6 +36,7 @@ from pm_db.models import (
 from pm_db.models import (
     Sequence as SequenceRow,
 )
+from pm_db.services import resolution
 from pm_db.services.context import absolute_path, root_for
 from pm_db.views import BrowseNode, TaskRow
 
@@ -333,8 +334,13 @@ def _parts(session: Session, usd_assets: list[tuple[int, str]]) -> list[BrowseNo
         select(func.count()).where(Publish.part_id == Part.id).correlate(Part).scalar_subquery()
     )
     rows = session.execute(
-        select(Part, versions, PartPin.publish_id)
-        .outerjoin(PartPin, PartPin.part_id == Part.id)
+        select(
+            Part,
+            versions,
+            resolution.pinned_id(Part.id),
+            resolution.resolved_id(Part.id),
+            resolution.newest_completion_id(Part.id),
+        )
         .where(
             Part.stream_id.in_({stream_id for stream_id, _ in wanted}),
             or_(
@@ -346,33 +352,25 @@ def _parts(session: Session, usd_assets: list[tuple[int, str]]) -> list[BrowseNo
         )
         .order_by(func.lower(Part.name))
     ).all()
-    part_ids = [part.id for part, _, _ in rows]
-    latest = dict(
-        session.execute(
-            select(Publish.part_id, Publish.id).where(
-                Publish.part_id.in_(part_ids), Publish.is_latest.is_(True)
-            )
-        ).all()
-    )
-    newest = dict(
+    # A part that never completed a publish shows its newest attempt.
+    attempts = dict(
         session.execute(
             select(Publish.part_id, func.max(Publish.id))
-            .where(Publish.part_id.in_(part_ids))
+            .where(Publish.part_id.in_([row[0].id for row in rows]))
             .group_by(Publish.part_id)
         ).all()
     )
-    pins = [pin for _, _, pin in rows if pin is not None]
-    shown = _publishes_with_context(session, {*latest.values(), *newest.values(), *pins})
+    publish_ids: set[int] = set(attempts.values())
+    publish_ids.update(i for row in rows for i in (row[2], row[3], row[4]) if i is not None)
+    shown = _publishes_with_context(session, publish_ids)
     nodes = []
-    for part, n_versions, pin_id in rows:
-        current = shown.get(latest.get(part.id) or newest.get(part.id, 0))
-        if current is None:
+    for part, n_versions, pin_id, resolved_id, newest_id in rows:
+        current = shown.get(resolved_id or newest_id or attempts.get(part.id, 0))
+        paths_of = shown.get(newest_id or attempts.get(part.id, 0))
+        if current is None or paths_of is None:
             continue
-        publish, login, project = current
-        pinned = shown.get(pin_id) if pin_id is not None else None
-        if pinned is not None and pinned[0].status != "published":
-            pinned = None  # a pin counts only while its publish is published
-        in_use = pinned[0] if pinned is not None else publish
+        in_use, login, project = current
+        publish = paths_of[0]
         part_path = _absolute(project, publish.part_usd_path)
         nodes.append(
             BrowseNode(
@@ -384,13 +382,13 @@ def _parts(session: Session, usd_assets: list[tuple[int, str]]) -> list[BrowseNo
                 children=n_versions,
                 version=numbers(in_use.version, in_use.iteration),
                 status=in_use.status,
-                artist=pinned[1] if pinned is not None else login,
+                artist=login,
                 time=in_use.completed_at or in_use.created_at,
                 path=part_path,
                 part_path=part_path,
                 asset_path=_absolute(project, publish.asset_usd_path),
-                pinned=pinned is not None,
-                pinned_version=numbers(in_use.version, in_use.iteration) if pinned else None,
+                pinned=pin_id is not None,
+                pinned_version=numbers(in_use.version, in_use.iteration) if pin_id else None,
                 withdrawn=part.withdrawn,
                 part_id=part.id,
                 publish_id=in_use.id,

@@ -25,7 +25,7 @@ from pm_db.db import Database
 from pm_db.errors import Conflict, NotFound, ValidationError
 from pm_db.models import Part, PartPin, Project, Publish, SceneStream
 from pm_db.names import check_name
-from pm_db.services import events
+from pm_db.services import events, resolution
 from pm_db.services.context import absolute_path
 from pm_db.services.scenes import artist_by_login
 
@@ -141,24 +141,25 @@ def _outs(session: Session, parts: list[Part]) -> list[PartOut]:
             .where(PartPin.part_id.in_(ids))
         )
     }
-    latest: dict[int, Publish] = {
-        publish.part_id: publish
-        for publish in session.scalars(
-            select(Publish).where(Publish.part_id.in_(ids), Publish.is_latest.is_(True))
+    chosen = {
+        part_id: (latest_id, resolved_id, newest_id)
+        for part_id, latest_id, resolved_id, newest_id in session.execute(
+            select(
+                Part.id,
+                resolution.latest_id(Part.id),
+                resolution.resolved_id(Part.id),
+                resolution.newest_completion_id(Part.id),
+            ).where(Part.id.in_(ids))
         )
     }
-    newest_id = (
-        select(func.max(Publish.id)).where(Publish.part_id.in_(ids)).group_by(Publish.part_id)
-    )
-    newest = {
-        p.part_id: p for p in session.scalars(select(Publish).where(Publish.id.in_(newest_id)))
-    }
+    wanted = {publish_id for ids_of in chosen.values() for publish_id in ids_of if publish_id}
+    by_id = {p.id: p for p in session.scalars(select(Publish).where(Publish.id.in_(wanted)))}
     result = []
     for part in parts:
         project, folder = places[part.stream_id]
         pin = pins.get(part.id)
-        resolved = pin if pin is not None and pin.status == "published" else latest.get(part.id)
-        paths = newest.get(part.id)
+        latest_id, resolved_id, newest_id = chosen[part.id]
+        paths = by_id.get(newest_id) if newest_id else None
         result.append(
             PartOut(
                 id=part.id,
@@ -168,8 +169,8 @@ def _outs(session: Session, parts: list[Part]) -> list[PartOut]:
                 folder=folder,
                 withdrawn=part.withdrawn,
                 pinned=_ref(pin),
-                latest=_ref(latest.get(part.id)),
-                resolved=_ref(resolved),
+                latest=_ref(by_id.get(latest_id) if latest_id else None),
+                resolved=_ref(by_id.get(resolved_id) if resolved_id else None),
                 part_usd_path=absolute_path(project, paths.part_usd_path) if paths else None,
                 asset_usd_path=absolute_path(project, paths.asset_usd_path) if paths else None,
             )

@@ -18,15 +18,19 @@ from __future__ import annotations
 from typing import Any, cast
 
 from sqlalchemy import Table, func, select
+from sqlalchemy.orm import QueryableAttribute
 from sqlalchemy.sql.elements import ColumnElement
 
 from pm_db.models import PartPin, Publish, is_latest
+
+PartId = ColumnElement[Any] | QueryableAttribute[Any]
+"""A part id column of the query the expression joins (`Part.id`, `parts.c.id`)."""
 
 _PUBLISHES = cast(Table, Publish.__table__)
 _PINS = cast(Table, PartPin.__table__)
 
 
-def pinned_id(part_id: ColumnElement[Any]) -> ColumnElement[Any]:
+def pinned_id(part_id: PartId) -> ColumnElement[Any]:
     """The id of the part's pinned publish while it is still published, else NULL."""
     pinned = _PUBLISHES.alias("pinned")
     return (
@@ -37,7 +41,7 @@ def pinned_id(part_id: ColumnElement[Any]) -> ColumnElement[Any]:
     )
 
 
-def latest_id(part_id: ColumnElement[Any]) -> ColumnElement[Any]:
+def latest_id(part_id: PartId) -> ColumnElement[Any]:
     """The id of the part's latest publish, else NULL."""
     latest = _PUBLISHES.alias("latest")
     return (
@@ -45,13 +49,13 @@ def latest_id(part_id: ColumnElement[Any]) -> ColumnElement[Any]:
     )
 
 
-def resolved_id(part_id: ColumnElement[Any]) -> ColumnElement[Any]:
+def resolved_id(part_id: PartId) -> ColumnElement[Any]:
     """The id of the publish the part resolves to (its published pin, else its latest),
     else NULL."""
     return func.coalesce(pinned_id(part_id), latest_id(part_id))
 
 
-def newest_completion_id(part_id: ColumnElement[Any]) -> ColumnElement[Any]:
+def newest_completion_id(part_id: PartId) -> ColumnElement[Any]:
     """The id of the part's newest completed publish (its layers' paths), else NULL."""
     newest = _PUBLISHES.alias("newest_completion")
     return (
