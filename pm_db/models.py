@@ -317,11 +317,12 @@ class Publish(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
-def is_latest(table: Any) -> ColumnElement[bool]:
+def is_latest(table: Any) -> ColumnElement[Any]:
     """The bare term `<table>.is_latest`, exactly as the partial index `uq_publishes_latest_part`
     is written: SQLite uses a partial index only for a query that repeats its condition
     word for word (`is_latest IS 1` or `= 1` walk every version of the part instead)."""
-    return literal_column(f"{table.name}.is_latest", Boolean)
+    # Untyped on purpose: a Boolean-typed term would be rendered `= 1` on SQLite.
+    return literal_column(f"{table.name}.is_latest")
 
 
 class PartPin(Base):
@@ -332,7 +333,10 @@ class PartPin(Base):
     part_id: Mapped[int] = mapped_column(
         ForeignKey("parts.id", ondelete="RESTRICT"), primary_key=True
     )
-    publish_id: Mapped[int] = mapped_column(ForeignKey("publishes.id", ondelete="RESTRICT"))
+    # Indexed: a publish's foreign-key check looks up the pins that name it.
+    publish_id: Mapped[int] = mapped_column(
+        ForeignKey("publishes.id", ondelete="RESTRICT"), index=True
+    )
     pinned_by: Mapped[int | None] = mapped_column(ForeignKey("artists.id", ondelete="RESTRICT"))
     created_at: Mapped[datetime] = _created()
 

@@ -7,7 +7,7 @@ Revises: 0002
   one more than the part's highest, taken at completion under the part's lock, so a
   repeated request can no longer leave a gap that the layers would read as "no publish";
   the new index `ix_publishes_part_completed` makes "the part's newest completion" one
-  index seek.
+  index seek; `ix_part_pins_publish_id` serves the foreign-key check a new publish makes.
 - PostgreSQL's `pm_publish_new` function goes: every publish takes the one path.
 - `scenes.request_id`: a retried save returns its first record.
 """
@@ -33,6 +33,7 @@ def upgrade() -> None:
         batch.drop_column("publish_seq")
     _restore_part_names_index()
     op.create_index("ix_publishes_part_completed", "publishes", ["part_id", "published_seq"])
+    op.create_index("ix_part_pins_publish_id", "part_pins", ["publish_id"])
     with op.batch_alter_table("scenes") as batch:
         batch.add_column(sa.Column("request_id", sa.String(length=128), nullable=True))
     op.create_index("uq_scenes_request_id", "scenes", ["request_id"], unique=True)
@@ -42,6 +43,7 @@ def downgrade() -> None:
     op.drop_index("uq_scenes_request_id", table_name="scenes")
     with op.batch_alter_table("scenes") as batch:
         batch.drop_column("request_id")
+    op.drop_index("ix_part_pins_publish_id", table_name="part_pins")
     op.drop_index("ix_publishes_part_completed", table_name="publishes")
     with op.batch_alter_table("parts") as batch:
         batch.add_column(sa.Column("publish_seq", sa.Integer(), nullable=False, server_default="0"))
