@@ -15,6 +15,7 @@ BENCHMARKS = [
     "startup",
     "shelf_save",
     "publish",
+    "history",
     "contention",
     "layers",
     "api",
