@@ -418,20 +418,25 @@ class LopNode(OpNode):
 
     def stage(
         self,
-        output_index: int = 0,
+        output_index: int = -1,
         apply_viewport_overrides: bool = False,
         ignore_errors: bool = False,
-        use_last_cook_context_options: bool = False,
+        use_last_cook_context_options: bool = True,
         apply_post_layers: bool = True,
         frame: float | None = None,
         context_options: Mapping[str, Any] = types.MappingProxyType({}),
     ) -> Any:
         """The composed stage: the root layer sublayers one anonymous layer per save path,
         each with the HoudiniLayerInfo prim Houdini writes (HoudiniSavePath,
-        HoudiniSaveControl, HoudiniCreatorNode)."""
-        from pxr import Usd
+        HoudiniSaveControl, HoudiniCreatorNode). None when the network does not cook
+        (a bad prim path): the render reports that error."""
+        from pxr import Tf, Usd
 
-        root, _ = _compose(self, [_session.frame])
+        try:
+            root, saved = _compose(self, [_session.frame])
+        except Tf.ErrorException:
+            return None
+        self._held_layers = [layer for _, layer in saved]  # as LOP nodes hold their layers
         return Usd.Stage.Open(root)
 
 
@@ -555,8 +560,10 @@ def _lop_chain(lop: Node) -> list[Node]:
 def _compose(source: Node, frames: Sequence[float]) -> tuple[Any, list[tuple[str, Any]]]:
     """The root layer of a LOP chain and its layers with a save path ((path, layer),
     in the order the root sublayers them). A node's prims go to its own save path
-    (SOP Import), else to the save path of the nearest Configure Layer below it, else
-    to the root layer."""
+    (SOP Import), else to the save path of a Configure Layer right below it (it
+    configures its input's layer), else to the root layer. The layer names the node
+    that made it (HoudiniCreatorNode) and the nodes that edited it, the Configure Layer
+    included (HoudiniEditorNodes)."""
     from pxr import Sdf, Usd, UsdGeom, Vt
 
     root = Sdf.Layer.CreateAnonymous("root")
@@ -566,15 +573,16 @@ def _compose(source: Node, frames: Sequence[float]) -> tuple[Any, list[tuple[str
         parm = lop.parm("savepath") if isinstance(lop, OpNode) else None
         return os.path.abspath(parm.evalAsString()) if parm and parm.evalAsString() else ""
 
-    def visit(lop: Node, inherited: str, seen: set[int]) -> None:
+    def visit(lop: Node, inherited: tuple[str, Node | None], seen: set[int]) -> None:
         if id(lop) in seen:
             return
         seen.add(id(lop))
-        save_path = own_save_path(lop) or inherited
+        own = own_save_path(lop)
+        save_path, setter = (own, lop) if own else inherited
         if lop.type().name() == "configurelayer":
             for upstream in lop.inputs():
                 if upstream is not None:
-                    visit(upstream, save_path, seen)
+                    visit(upstream, (save_path, setter), seen)
             return
         primpath = lop.parm("primpath") if isinstance(lop, OpNode) else None
         if primpath is not None:
@@ -583,11 +591,14 @@ def _compose(source: Node, frames: Sequence[float]) -> tuple[Any, list[tuple[str
                 info = Sdf.CreatePrimInLayer(layer, "/HoudiniLayerInfo")
                 info.specifier = Sdf.SpecifierDef
                 info.typeName = "HoudiniLayerInfo"
+                editors = [lop.sessionId()]
+                if setter is not None and setter is not lop:
+                    editors.append(setter.sessionId())
                 info.customData = {
                     "HoudiniSavePath": save_path,
                     "HoudiniSaveControl": "Explicit",
                     "HoudiniCreatorNode": lop.sessionId(),
-                    "HoudiniEditorNodes": Vt.IntArray([lop.sessionId()]),
+                    "HoudiniEditorNodes": Vt.IntArray(editors),
                 }
                 layers[save_path] = (layer, lop)
             target = layers[save_path][0] if save_path else root
@@ -598,9 +609,9 @@ def _compose(source: Node, frames: Sequence[float]) -> tuple[Any, list[tuple[str
                 attribute.Set([(0.0, frame, 0.0), (1.0, frame, 0.0)], Usd.TimeCode(frame))
         for upstream in lop.inputs():
             if upstream is not None:
-                visit(upstream, inherited, seen)
+                visit(upstream, ("", None), seen)
 
-    visit(source, "", set())
+    visit(source, ("", None), set())
     saved = [(path, layer) for path, (layer, _) in layers.items()]
     root.subLayerPaths = [layer.identifier for _, layer in saved]
     return root, saved
