@@ -264,3 +264,15 @@ def test_the_subnet_input_is_written_as_houdini_writes_it() -> None:
     assert ours[0] == reference[0] == "1"  # one subnet input indicator
     assert shlex.split(ours[1])[5:] == shlex.split(reference[1])[5:]
     assert len(shlex.split(ours[1])) == len(shlex.split(reference[1]))
+
+
+def test_the_pm_shelf_joins_the_default_shelf_sets() -> None:
+    root = ET.parse(SHELF).getroot()
+    [toolshelf] = root.iter("toolshelf")
+    edits = {e.attrib["name"]: e for e in root.iter("shelfSetEdit")}
+    assert set(edits) == {"shelf_set_1", "shelf_set_td"}
+    for edit in edits.values():
+        assert edit.attrib["fileLocation"] == ""
+        [member] = edit.iter("addMemberToolshelf")
+        assert member.attrib["name"] == toolshelf.attrib["name"]
+        assert int(member.attrib["inPosition"]) >= 0
