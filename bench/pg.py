@@ -11,7 +11,11 @@ from sqlalchemy.engine import make_url
 
 
 def _admin(admin_url: str, statement: str) -> None:
-    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    # psycopg2, pm's driver, also where the URL names none (SQLAlchemy 2.1 picks psycopg 3).
+    url = make_url(admin_url)
+    if url.drivername == "postgresql":
+        url = url.set(drivername="postgresql+psycopg2")
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
             conn.execute(text(statement))

@@ -94,8 +94,8 @@ def _postgres_url(env: Mapping[str, str]) -> str:
     name = quote(env["PM_DB_NAME"], safe="")
     if host.startswith("/"):
         # A Unix socket folder cannot sit in the URL's host part; libpq takes it as ?host=.
-        return f"postgresql+psycopg://{auth}/{name}?host={quote(host)}&port={port}"
-    return f"postgresql+psycopg://{auth}{host}:{port}/{name}"
+        return f"postgresql+psycopg2://{auth}/{name}?host={quote(host)}&port={port}"
+    return f"postgresql+psycopg2://{auth}{host}:{port}/{name}"
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:

@@ -52,8 +52,7 @@ def _is_transient(exc: DBAPIError) -> bool:
     if isinstance(orig, sqlite3.OperationalError):
         message = str(orig).lower()
         return "locked" in message or "busy" in message
-    # psycopg 3 names the SQLSTATE `sqlstate`, psycopg2 `pgcode`.
-    if (getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)) in TRANSIENT_PG_CODES:
+    if getattr(orig, "pgcode", None) in TRANSIENT_PG_CODES:
         return True
     # Refused at connect time, libpq gives no code: only the server's words.
     message = str(orig).lower()
@@ -250,25 +249,23 @@ class Database:
 
 
 def _postgres_driver(url: URL, connect_args: dict[str, Any]) -> URL:
-    """`url` with psycopg 3 as its driver unless it names one (`postgresql+psycopg2://`
-    keeps psycopg2). psycopg 3 prepares a statement on the server once a connection has run
-    it five times, so hot statements are planned once; `?prepare_threshold=none` switches
-    that off (PgBouncer older than 1.21 in transaction mode needs it). Raises ConfigError."""
+    """`url` with psycopg2, pm's one PostgreSQL driver (`postgresql://` means it too).
+    Raises ConfigError naming PM_DB_URL for another driver, or a psycopg 3 setting
+    (`prepare_threshold`), which psycopg2 would reject with a less clear message."""
     if url.drivername == "postgresql":
-        url = url.set(drivername="postgresql+psycopg")
-    threshold = url.query.get("prepare_threshold")
-    if url.drivername != "postgresql+psycopg" or threshold is None:
-        return url
-    text = threshold if isinstance(threshold, str) else threshold[-1]
-    if text.lower() in ("none", "off"):
-        connect_args["prepare_threshold"] = None
-    elif text.isdigit():
-        connect_args["prepare_threshold"] = int(text)
-    else:
+        url = url.set(drivername="postgresql+psycopg2")
+    if url.drivername != "postgresql+psycopg2":
         raise ConfigError(
-            f"prepare_threshold must be a whole number or none, got {text!r}", field="PM_DB_URL"
-        )
-    return url.difference_update_query(["prepare_threshold"])
+            f"{url.drivername} is not a driver pm ships; use postgresql:// (psycopg2)",
+            field="PM_DB_URL",
+        ) from None
+    if "prepare_threshold" in url.query:
+        raise ConfigError(
+            "prepare_threshold is a psycopg 3 setting; pm uses psycopg2, which never "
+            "prepares statements on the server: remove it",
+            field="PM_DB_URL",
+        ) from None
+    return url
 
 
 def _is_missing_schema(reason: str) -> bool:

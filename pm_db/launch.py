@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     from pm_db.backend import Backend
     from pm_db.views import TaskRow
 
-PACKAGE_FILE = "houdini_package.json"
+PACKAGE_FILE = "pm.json"
 PACKAGE_ROOT = Path(__file__).resolve().parent.parent
 CONTEXT_VARIABLES = ("PM_PROJECT", "PM_TASK_ID", "PM_ARTIST", "PM_HOME", "HOUDINI_PACKAGE_DIR")
 _EXECUTABLE_NAMES = {"windows": "houdini.exe"}

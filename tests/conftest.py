@@ -22,7 +22,12 @@ from pm_db.db import Database
 from pm_db.services import admin, entities
 from tests.helpers import Studio
 
-PG_ADMIN_URL = os.environ.get("PM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+# psycopg2, pm's driver, also where the URL names none (SQLAlchemy 2.1 would pick psycopg 3).
+PG_ADMIN_URL = (
+    make_url(os.environ.get("PM_TEST_PG_URL", "postgresql://postgres@127.0.0.1:5432/postgres"))
+    .set(drivername="postgresql+psycopg2")
+    .render_as_string(hide_password=False)
+)
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 

@@ -38,7 +38,7 @@ def test_a_relative_pm_home_is_made_absolute_once(
 
 def test_pm_db_name_selects_postgresql_with_defaults() -> None:
     settings = load_settings({"PM_DB_NAME": "pm"})
-    assert settings.db_url == "postgresql+psycopg://127.0.0.1:5432/pm"
+    assert settings.db_url == "postgresql+psycopg2://127.0.0.1:5432/pm"
     assert settings.db_source == "PM_DB_NAME" and not settings.is_sqlite
 
 
@@ -46,7 +46,7 @@ def test_pm_db_name_uses_user_host_port_and_password() -> None:
     env = {**PG_ENV, "PM_DB_PORT": "6432", "PM_DB_PASSWORD": "s3cret"}
     url = make_url(load_settings(env).db_url)
     assert (url.drivername, url.username, url.password) == (
-        "postgresql+psycopg",
+        "postgresql+psycopg2",
         "pipeline",
         "s3cret",
     )

@@ -308,24 +308,30 @@ def test_reset_is_refused_on_a_production_database(db: Database) -> None:
     assert [e.payload for e in changes] == [{"key": "production", "from": None, "to": "true"}]
 
 
-def test_a_postgresql_url_without_a_driver_uses_psycopg_3() -> None:
+def test_a_postgresql_url_without_a_driver_uses_psycopg2() -> None:
     database = Database("postgresql://pm@127.0.0.1:1/pm")
-    assert database.engine.url.drivername == "postgresql+psycopg"
-    assert Database("postgresql+psycopg2://pm@127.0.0.1:1/pm").engine.dialect.driver == "psycopg2"
+    assert database.engine.url.drivername == "postgresql+psycopg2"
+    assert database.engine.dialect.driver == "psycopg2"
 
 
-@pytest.mark.parametrize(("given", "threshold"), [("", 5), ("none", None), ("OFF", None), ("3", 3)])
-def test_prepare_threshold_reaches_psycopg(pg_url: str, given: str, threshold: int | None) -> None:
-    query = f"?prepare_threshold={given}" if given else ""
-    database = Database(pg_url.replace("postgresql+psycopg2://", "postgresql://") + query)
-    try:
-        with database.engine.connect() as conn:
-            assert conn.connection.driver_connection.prepare_threshold == threshold
-    finally:
-        database.dispose()
-
-
-def test_a_bad_prepare_threshold_names_the_url() -> None:
+@pytest.mark.parametrize(
+    ("url", "named"),
+    [
+        ("postgresql+psycopg://pm@127.0.0.1:1/pm", "postgresql+psycopg is not a driver"),
+        ("postgresql+pg8000://pm@127.0.0.1:1/pm", "postgresql+pg8000 is not a driver"),
+        ("postgresql://pm@127.0.0.1:1/pm?prepare_threshold=none", "prepare_threshold"),
+    ],
+)
+def test_another_driver_or_a_psycopg_3_setting_names_the_url(url: str, named: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        Database("postgresql://postgres@127.0.0.1:1/pm?prepare_threshold=soon")
-    assert caught.value.field == "PM_DB_URL" and "prepare_threshold" in caught.value.message
+        Database(url)
+    assert caught.value.field == "PM_DB_URL" and named in caught.value.message
+
+
+def test_psycopg_3_is_not_a_dependency() -> None:
+    from importlib import metadata
+
+    names = {
+        r.split(";")[0].split("[")[0].split(">")[0].strip() for r in metadata.requires("pm") or []
+    }
+    assert "psycopg2-binary" in names and "psycopg" not in names

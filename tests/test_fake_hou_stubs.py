@@ -1,4 +1,6 @@
-"""The fake `hou` agrees with Houdini's own API as published in hou-stubs (types-houdini).
+"""The fake `hou` agrees with Houdini's own API as published in hou-stubs (types-houdini),
+of Houdini 21.0 (installed with the dev extra) and of 20.5 (types-houdini 20.5.487.0,
+downloaded once into the temporary folder: marked `network`).
 
 Every public class, function, method and enumeration value of tests/fake_hou/hou.py must
 exist in the stubs with the same parameters (names, order, kinds, which have defaults)
@@ -10,8 +12,11 @@ from __future__ import annotations
 
 import ast
 import inspect
+import subprocess
 import sys
+import tempfile
 import types
+import zipfile
 from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
@@ -23,7 +28,16 @@ FAKE_DIR = Path(__file__).parent / "fake_hou"
 CHECKED_DUNDERS = {"__init__", "__enter__", "__exit__", "__getattr__"}
 
 
-def stub_path() -> Path:
+STUB_WHEELS = {"20.5": "types-houdini==20.5.487.0"}
+# Parameters Houdini added in 21.0: the fake has them (as 21.0 does); compared with the
+# 20.5 stubs they are left out, and pm_houdini never passes them.
+NEW_IN_21 = {("InterruptableOperation", "__init__"): ("timeout_ms",)}
+VERSIONS = [pytest.param("21.0"), pytest.param("20.5", marks=pytest.mark.network)]
+
+
+def stub_path(version: str = "21.0") -> Path:
+    if version in STUB_WHEELS:
+        return downloaded_stubs(STUB_WHEELS[version])
     for entry in sys.path:
         candidate = Path(entry) / "hou-stubs" / "__init__.pyi"
         if candidate.exists():
@@ -31,16 +45,30 @@ def stub_path() -> Path:
     raise AssertionError("hou-stubs is not installed; `pip install types-houdini`")
 
 
+def downloaded_stubs(requirement: str) -> Path:
+    """hou-stubs of another Houdini version, from its types-houdini wheel."""
+    folder = Path(tempfile.gettempdir()) / f"pm-{requirement.replace('==', '-')}"
+    stub = folder / "hou-stubs" / "__init__.pyi"
+    if not stub.exists():
+        wheels = folder.with_name(folder.name + ".wheel")
+        command = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(wheels)]
+        subprocess.run([*command, requirement], check=True, capture_output=True)
+        [wheel] = wheels.glob("*.whl")
+        with zipfile.ZipFile(wheel) as archive:
+            archive.extractall(folder)
+    return stub
+
+
 @cache
-def stubs() -> tuple[dict[str, ast.ClassDef], dict[str, ast.FunctionDef]]:
-    tree = ast.parse(stub_path().read_text(encoding="utf-8"))
+def stubs(version: str = "21.0") -> tuple[dict[str, ast.ClassDef], dict[str, ast.FunctionDef]]:
+    tree = ast.parse(stub_path(version).read_text(encoding="utf-8"))
     classes = {n.name: n for n in tree.body if isinstance(n, ast.ClassDef)}
     functions = {n.name: n for n in tree.body if isinstance(n, ast.FunctionDef)}
     return classes, functions
 
 
-def stub_mro(name: str) -> list[ast.ClassDef]:
-    classes, _ = stubs()
+def stub_mro(name: str, version: str = "21.0") -> list[ast.ClassDef]:
+    classes, _ = stubs(version)
     order: list[ast.ClassDef] = []
     pending = [name]
     while pending:
@@ -52,8 +80,10 @@ def stub_mro(name: str) -> list[ast.ClassDef]:
     return order
 
 
-def stub_member(class_name: str, member: str) -> ast.FunctionDef | ast.stmt | None:
-    for cls in stub_mro(class_name):
+def stub_member(
+    class_name: str, member: str, version: str = "21.0"
+) -> ast.FunctionDef | ast.stmt | None:
+    for cls in stub_mro(class_name, version):
         for node in cls.body:
             if isinstance(node, ast.FunctionDef) and node.name == member:
                 return node
@@ -123,32 +153,34 @@ def public_names(module: types.ModuleType) -> Iterator[tuple[str, Any]]:
         yield name, value
 
 
+@pytest.mark.parametrize("version", VERSIONS)
 def test_every_fake_function_is_a_stub_function_with_the_same_parameters(
-    fake_hou: types.ModuleType,
+    fake_hou: types.ModuleType, version: str
 ) -> None:
-    _, functions = stubs()
+    _, functions = stubs(version)
     checked = 0
     for name, value in public_names(fake_hou):
         if not inspect.isfunction(value):
             continue
-        assert name in functions, f"hou.{name} does not exist in hou-stubs"
+        assert name in functions, f"hou.{name} does not exist in hou-stubs {version}"
         assert fake_params(value, False) == stub_params(functions[name], False), (
-            f"hou.{name} parameters differ from hou-stubs"
+            f"hou.{name} parameters differ from hou-stubs {version}"
         )
         checked += 1
     assert checked >= 10
 
 
+@pytest.mark.parametrize("version", VERSIONS)
 def test_every_fake_class_member_is_in_the_stubs_with_the_same_signature(
-    fake_hou: types.ModuleType,
+    fake_hou: types.ModuleType, version: str
 ) -> None:
-    classes, _ = stubs()
+    classes, _ = stubs(version)
     members = 0
     for name, cls in public_names(fake_hou):
         if not inspect.isclass(cls):
             continue
         assert name in classes, f"hou.{name} is not a class in hou-stubs"
-        stub_ancestors = {c.name for c in stub_mro(name)}
+        stub_ancestors = {c.name for c in stub_mro(name, version)}
         for base in cls.__mro__[1:]:
             if base.__module__ == fake_hou.__name__ and not base.__name__.startswith("_"):
                 assert base.__name__ in stub_ancestors, (
@@ -157,8 +189,8 @@ def test_every_fake_class_member_is_in_the_stubs_with_the_same_signature(
         for member, raw in vars(cls).items():
             if member.startswith("_") and member not in CHECKED_DUNDERS:
                 continue
-            stub = stub_member(name, member)
-            assert stub is not None, f"hou.{name}.{member} does not exist in hou-stubs"
+            stub = stub_member(name, member, version)
+            assert stub is not None, f"hou.{name}.{member} does not exist in hou-stubs {version}"
             if isinstance(raw, staticmethod):
                 assert isinstance(stub, ast.FunctionDef) and is_static(stub), (
                     f"hou.{name}.{member} is static in the fake but not in hou-stubs"
@@ -170,7 +202,9 @@ def test_every_fake_class_member_is_in_the_stubs_with_the_same_signature(
                 assert isinstance(stub, ast.FunctionDef) and not is_static(stub), (
                     f"hou.{name}.{member} is a method in the fake but not in hou-stubs"
                 )
-                assert fake_params(raw, True) == stub_params(stub, True), (
+                newer = NEW_IN_21.get((name, member), ()) if version != "21.0" else ()
+                params = [p for p in fake_params(raw, True) if p[0] not in newer]
+                assert params == stub_params(stub, True), (
                     f"hou.{name}.{member} parameters differ from hou-stubs"
                 )
             else:
@@ -191,6 +225,21 @@ def test_the_checker_catches_a_drifted_fake(fake_hou: types.ModuleType) -> None:
     assert fake_params(node, False) != stub_params(functions["node"], False)
     assert stub_member("RopNode", "render") is not None
     assert stub_member("RopNode", "renderWithWishes") is None
+
+
+@pytest.mark.network
+def test_what_the_fake_leaves_out_for_20_5_is_new_in_21() -> None:
+    for (name, member), params in NEW_IN_21.items():
+        old, new = stub_member(name, member, "20.5"), stub_member(name, member, "21.0")
+        assert isinstance(old, ast.FunctionDef) and isinstance(new, ast.FunctionDef)
+        for param in params:
+            assert param not in {p[0] for p in stub_params(old, True)}
+            assert param in {p[0] for p in stub_params(new, True)}
+    used = " ".join(
+        p.read_text() for p in Path(FAKE_DIR.parent.parent, "python3.10libs").rglob("*.py")
+    )
+    for params in NEW_IN_21.values():
+        assert not any(f"{param}=" in used for param in params)
 
 
 def test_exceptions_derive_from_hou_error_as_in_the_stubs(fake_hou: types.ModuleType) -> None:

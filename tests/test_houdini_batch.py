@@ -6,10 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 import types
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pxr import Usd
 
 # The fake hou must be on sys.path (support does it) before pm_houdini imports hou.
@@ -252,3 +255,65 @@ def test_an_interrupted_batch_stops_and_reports_the_rest_as_not_run(
     statuses = batch.run_jobs(jobs)
     assert [(s.status, s.exit_code) for s in statuses] == [("failed", 130), ("not_run", 130)]
     assert [r[3] for r in publish_rows(launched)] == ["failed"]
+
+
+# bin/pm_batch.py: the launcher script --------------------------------------------------------
+
+LAUNCHER = Path(__file__).resolve().parent.parent / "bin" / "pm_batch.py"
+
+
+def bare_env(tmp_path: Path) -> dict[str, str]:
+    """A Python without Houdini and without pm on its path."""
+    return {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "PM_HOME": str(tmp_path)}
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["publish", "--help"], ["jobs", "-h"]])
+def test_the_launcher_answers_help_without_houdini(tmp_path: Path, argv: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-S", str(LAUNCHER), *argv],
+        cwd=tmp_path,
+        env=bare_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("usage: hython pm_batch.py")
+
+
+def test_the_launcher_refuses_bad_arguments_without_houdini(tmp_path: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-S", str(LAUNCHER), "publish", "--hip", "x.hip"],
+        cwd=tmp_path,
+        env=bare_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2 and "--node" in done.stderr
+    assert "No module named 'hou'" not in done.stderr
+
+
+def test_the_launcher_runs_the_batch_in_houdini(launched: Any, tmp_path: Path) -> None:
+    env = support.batch_env()
+    env["PYTHONPATH"] = str(support.FAKE_DIR)  # hou only: the launcher finds pm itself
+    missing = str(tmp_path / "nowhere.hip")
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(LAUNCHER),
+            "publish",
+            "--hip",
+            missing,
+            "--node",
+            "/stage/x",
+            "--json",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 3, done.stderr
+    assert json.loads(done.stdout)["jobs"][0]["error"]["field"] == "hip"

@@ -8,6 +8,7 @@ import email
 import importlib
 import json
 import re
+import shlex
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
@@ -202,3 +203,76 @@ def test_the_first_click_imports_no_database_qt_or_usd_stack(module: str) -> Non
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+# The HDA against one Houdini wrote ----------------------------------------------------------
+
+REFERENCE = json.loads(
+    (REPO / "tests" / "data" / "houdini_written_lop_hda.json").read_text(encoding="utf-8")
+)
+# Sections a LOP HDA has whatever its contents; the icon and the Python sections vary.
+CORE_SECTIONS = {
+    "DialogScript",
+    "CreateScript",
+    "InternalFileOptions",
+    "Contents.gz",
+    "TypePropertiesOptions",
+    "Help",
+    "Tools.shelf",
+    "ExtraFileOptions",
+}
+
+
+def mime_parts() -> list[str]:
+    message = email.message_from_string(
+        (OPERATOR / "Contents.dir" / "Contents.mime").read_text(encoding="utf-8")
+    )
+    return [str(p.get_filename()) for p in message.get_payload()]
+
+
+def test_the_operator_has_every_section_houdini_writes_for_a_lop_hda() -> None:
+    ours = list(sections(OPERATOR).values())
+    reference = REFERENCE["operator_sections"]
+    assert set(reference) & CORE_SECTIONS == CORE_SECTIONS
+    assert set(ours) >= CORE_SECTIONS
+    # Houdini writes the core sections in the same order every time.
+    assert [s for s in ours if s in CORE_SECTIONS][:5] == [
+        s for s in reference if s in CORE_SECTIONS
+    ][:5]
+
+
+def test_the_contents_have_the_parts_houdini_writes_for_this_shape() -> None:
+    # The reference's parts without its two other children, and without hdaroot.order,
+    # which Houdini writes only for two or more children.
+    expected = [
+        part
+        for part in REFERENCE["contents_parts"]
+        if part != "hdaroot.order"
+        and (not part.startswith("hdaroot/") or part.startswith("hdaroot/output0."))
+    ]
+    assert "hdaroot.inp" in expected
+    assert mime_parts() == expected
+
+
+def test_the_subnet_input_is_written_as_houdini_writes_it() -> None:
+    message = email.message_from_string(
+        (OPERATOR / "Contents.dir" / "Contents.mime").read_text(encoding="utf-8")
+    )
+    parts = {p.get_filename(): p.get_payload() for p in message.get_payload()}
+    ours = parts["hdaroot.inp"].splitlines()
+    reference = REFERENCE["hdaroot_inp"].splitlines()
+    assert ours[0] == reference[0] == "1"  # one subnet input indicator
+    assert shlex.split(ours[1])[5:] == shlex.split(reference[1])[5:]
+    assert len(shlex.split(ours[1])) == len(shlex.split(reference[1]))
+
+
+def test_the_pm_shelf_joins_the_default_shelf_sets() -> None:
+    root = ET.parse(SHELF).getroot()
+    [toolshelf] = root.iter("toolshelf")
+    edits = {e.attrib["name"]: e for e in root.iter("shelfSetEdit")}
+    assert set(edits) == {"shelf_set_1", "shelf_set_td"}
+    for edit in edits.values():
+        assert edit.attrib["fileLocation"] == ""
+        [member] = edit.iter("addMemberToolshelf")
+        assert member.attrib["name"] == toolshelf.attrib["name"]
+        assert int(member.attrib["inPosition"]) >= 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -29,7 +30,7 @@ def pm(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str]:
 def test_the_committed_package_file_is_the_generated_one(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    committed = (REPO / "houdini_package.json").read_text(encoding="utf-8")
+    committed = (REPO / houdini_commands.PACKAGE_FILE).read_text(encoding="utf-8")
     assert committed == houdini_commands.package_text(
         houdini_commands.package_document("$HOUDINI_PACKAGE_PATH")
     )
@@ -37,15 +38,21 @@ def test_the_committed_package_file_is_the_generated_one(
     assert code == 0 and result["current"] is True
 
 
-def test_the_package_file_appends_pm_and_the_right_vendor_folder() -> None:
-    document = json.loads((REPO / "houdini_package.json").read_text(encoding="utf-8"))
+def test_the_package_file_puts_only_pm_houdini_on_pythonpath() -> None:
+    document = json.loads((REPO / "pm.json").read_text(encoding="utf-8"))
     assert document["path"] == "$HOUDINI_PACKAGE_PATH"
-    assert document["enable"] == "houdini_version >= '20.0'"
+    assert document["load_package_once"] is True
     env = {entry["var"]: entry for entry in document["env"]}
     assert env["PM_ROOT"]["value"] == "$HOUDINI_PACKAGE_PATH"
+    # Every PYTHONPATH entry precedes site-packages: neither the vendor folder nor the
+    # repository root (tests, bench) may be there.
     pythonpath = env["PYTHONPATH"]
-    assert pythonpath["method"] == "append"  # never shadow what Houdini ships
-    assert pythonpath["value"] == ["$PM_ROOT/python3.10libs", "$PM_ROOT", "$PM_VENDOR"]
+    assert pythonpath["method"] == "append"
+    assert pythonpath["value"] == ["$PM_ROOT/python3.10libs"]
+    assert sorted(p.name for p in (REPO / "python3.10libs").iterdir() if p.suffix != ".pyc") == [
+        "pm_houdini",
+        "uiready.py",
+    ]
     branches = {k: v for branch in env["PM_VENDOR"]["value"] for k, v in branch.items()}
     for python in ("3.10", "3.11"):
         for system in ("linux", "windows", "macos"):
@@ -73,10 +80,10 @@ def test_a_stale_package_file_is_reported(
 ) -> None:
     stale = tmp_path / "checkout"
     (stale / "python3.10libs" / "pm_houdini").mkdir(parents=True)
-    (stale / "houdini_package.json").write_text('{"path": "$HOUDINI_PACKAGE_PATH"}\n')
+    (stale / "pm.json").write_text('{"path": "$HOUDINI_PACKAGE_PATH"}\n')
     monkeypatch.setattr(houdini_commands, "package_root", lambda: stale)
     code, envelope, err = pm(capsys, "houdini", "package", "--check")
-    assert code == 2 and envelope["error"]["field"] == "houdini_package.json"
+    assert code == 2 and envelope["error"]["field"] == "pm.json"
     assert "pm houdini package" in err
 
 
@@ -186,10 +193,68 @@ def test_install_into_a_read_only_folder_fails_cleanly(
     assert list(packages.iterdir()) == []
 
 
-# vendor ----------------------------------------------------------------------------------
+# lock and vendor --------------------------------------------------------------------------
 
 
-def test_vendor_builds_the_pip_command_for_houdinis_python(
+def test_lock_asks_uv_for_hashes_for_houdinis_python_and_system(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, plan, _ = pm(
+        capsys, "houdini", "lock", "--python", "3.10", "--platform", "windows", "--dry-run"
+    )
+    assert code == 0
+    command = plan["command"]
+    assert command[1:3] == ["pip", "compile"] and "--generate-hashes" in command
+    assert command[command.index("--python-version") + 1] == "3.10"
+    assert command[command.index("--python-platform") + 1] == "x86_64-pc-windows-msvc"
+    assert plan["lock"] == str(REPO / "locks" / "py3.10-windows.txt")
+    assert "psycopg2-binary>=2.9.9" in plan["requirements"]
+    assert not any(
+        r.startswith(("psycopg>", "psycopg[", "usd-core", "pytest")) for r in plan["requirements"]
+    )
+
+    code, plan, _ = pm(
+        capsys,
+        "houdini",
+        "lock",
+        "--python",
+        "3.11",
+        "--platform",
+        "macos",
+        "--arch",
+        "x86_64",
+        "--dry-run",
+    )
+    assert plan["lock"].endswith("py3.11-macos-x86_64.txt")
+    assert plan["command"][plan["command"].index("--python-platform") + 1] == "x86_64-apple-darwin"
+
+
+def test_every_committed_lock_pins_every_package_with_hashes() -> None:
+    locks = sorted(p.name for p in (REPO / "locks").glob("*.txt"))
+    assert locks == [
+        f"py{python}-{system}.txt"
+        for python in houdini_commands.PYTHONS
+        for system in sorted(houdini_commands.SYSTEMS)
+    ]
+    for name in locks:
+        text = (REPO / "locks" / name).read_text(encoding="utf-8")
+        blocks = [b for b in text.split("\n") if b and not b.startswith((" ", "#"))]
+        for block in blocks:
+            assert re.fullmatch(r"[a-z0-9-]+==[0-9][^ ]* \\", block), f"{name}: {block}"
+        pins = houdini_commands.locked_packages(REPO / "locks" / name)
+        assert text.count("--hash=sha256:") >= len(pins)
+        assert {"sqlalchemy", "alembic", "pydantic", "psycopg2-binary", "requests"} <= set(pins)
+        assert "psycopg" not in pins and "psycopg-binary" not in pins, name
+        # uv evaluated the markers for the target: SQLAlchemy 2.1 needs Python 3.11,
+        # alembic needs tomli below 3.11, SQLAlchemy 2.0 needs greenlet on x86_64.
+        if name.startswith("py3.10"):
+            assert pins["sqlalchemy"].startswith("2.0.") and "tomli" in pins, name
+            assert ("greenlet" in pins) is ("macos" not in name), name
+        else:
+            assert not pins["sqlalchemy"].startswith("2.0.") and "tomli" not in pins, name
+
+
+def test_vendor_installs_exactly_the_lock_for_houdinis_python(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
     code, plan, _ = pm(
@@ -201,20 +266,37 @@ def test_vendor_builds_the_pip_command_for_houdinis_python(
     assert plan["dest"] == str(REPO / "vendor" / "py3.10-linux")
     assert command[command.index("--target") + 1].endswith(".py3.10-linux.partial")
     assert command[command.index("--python-version") + 1] == "3.10"
-    assert "--only-binary=:all:" in command
+    assert {"--only-binary=:all:", "--require-hashes", "--no-deps"} <= set(command)
+    assert command[-2:] == ["--requirement", str(REPO / "locks" / "py3.10-linux.txt")]
     platforms = [command[i + 1] for i, arg in enumerate(command) if arg == "--platform"]
     assert "manylinux2014_x86_64" in platforms and "manylinux_2_28_x86_64" in platforms
-    assert "sqlalchemy>=2.0.30,<2.1" in command and "tomli" in command
-    assert not any(arg.startswith("sqlalchemy<2.2") for arg in command)
-    assert not any("pytest" in arg or "usd-core" in arg for arg in command)
 
     code, plan, _ = pm(
         capsys, "houdini", "vendor", "--python", "3.11", "--platform", "windows", "--dry-run"
     )
     command = plan["command"]
     assert [command[i + 1] for i, a in enumerate(command) if a == "--platform"] == ["win_amd64"]
-    assert any(arg.startswith("sqlalchemy") and "2.2" in arg for arg in command)
-    assert "tomli" not in command
+
+
+def test_vendor_without_a_lock_names_the_lock_command(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, envelope, err = pm(
+        capsys,
+        "houdini",
+        "vendor",
+        "--python",
+        "3.11",
+        "--platform",
+        "linux",
+        "--lock",
+        str(tmp_path / "missing.txt"),
+        "--dest",
+        str(tmp_path / "v"),
+    )
+    assert code == 2 and envelope["error"]["field"] == "--lock"
+    assert "pm houdini lock --python 3.11 --platform linux" in err
+    assert not (tmp_path / "v").exists()
 
 
 def test_vendor_refuses_an_unknown_machine_or_python(
@@ -303,6 +385,28 @@ def python310() -> str | None:
 
 
 @pytest.mark.network
+def test_a_fresh_lock_matches_the_committed_one(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    fresh = tmp_path / "py3.10-windows.txt"
+    code, result, err = pm(
+        capsys,
+        "houdini",
+        "lock",
+        "--python",
+        "3.10",
+        "--platform",
+        "windows",
+        "--output",
+        str(fresh),
+    )
+    assert code == 0, err
+    committed = houdini_commands.locked_packages(REPO / "locks" / "py3.10-windows.txt")
+    # The registry moves on; the same packages are pinned, for the same target.
+    assert set(result["packages"]) == set(committed)
+
+
+@pytest.mark.network
 def test_vendor_downloads_wheels_that_houdini_20_python_can_run(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
@@ -312,10 +416,12 @@ def test_vendor_downloads_wheels_that_houdini_20_python_can_run(
     )
     assert code == 0, err
     packages = result["packages"]
+    assert packages == houdini_commands.locked_packages(REPO / "locks" / "py3.10-linux.txt")
     assert packages["sqlalchemy"].startswith("2.0.")
     assert {"alembic", "pydantic", "pydantic-core", "psycopg2-binary", "requests", "tomli"} <= set(
         packages
     )
+    assert "psycopg" not in packages and not list(dest.glob("psycopg_binary*"))
     compiled = [p.name for p in dest.rglob("*.so")]
     assert any("cpython-310-x86_64-linux-gnu" in name for name in compiled)
     assert not any("cpython-311" in name for name in compiled)
@@ -341,20 +447,24 @@ def test_vendor_downloads_wheels_that_houdini_20_python_can_run(
 def test_vendor_for_windows_brings_windows_binaries(
     capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    dest = tmp_path / "py3.11-windows"
+    dest = tmp_path / "py3.10-windows"
     code, result, err = pm(
         capsys,
         "houdini",
         "vendor",
         "--python",
-        "3.11",
+        "3.10",
         "--platform",
         "windows",
         "--dest",
         str(dest),
     )
     assert code == 0, err
-    assert not result["packages"]["sqlalchemy"].startswith("2.0.")
+    assert result["packages"]["sqlalchemy"].startswith("2.0.")
+    # greenlet is SQLAlchemy 2.0's dependency on AMD64 machines only: locked for Windows
+    # from Linux, the marker was evaluated for Windows and the Windows wheel installed.
+    assert "greenlet" in result["packages"]
     compiled = [p.name for p in dest.rglob("*.pyd")]
-    assert any(name.endswith("cp311-win_amd64.pyd") for name in compiled)
+    assert any(n.startswith("_greenlet") and n.endswith("cp310-win_amd64.pyd") for n in compiled)
+    assert any(n.startswith("_psycopg") and n.endswith("cp310-win_amd64.pyd") for n in compiled)
     assert not list(dest.rglob("*.so"))

@@ -50,7 +50,7 @@ def read_when_written(path: Path) -> dict[str, Any]:
 def package(tmp_path: Path) -> Path:
     folder = tmp_path / "package"
     folder.mkdir()
-    (folder / "houdini_package.json").write_text('{"hpath": "$HOUDINI_PACKAGE_PATH"}')
+    (folder / "pm.json").write_text('{"hpath": "$HOUDINI_PACKAGE_PATH"}')
     return folder
 
 
@@ -242,7 +242,7 @@ def test_the_package_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pac
     monkeypatch.setattr(launch, "PACKAGE_ROOT", package)
     assert launch.package_dir({}) == str(package)
     monkeypatch.setattr(launch, "PACKAGE_ROOT", tmp_path)
-    with pytest.raises(ConfigError, match=r"holds no houdini_package\.json"):
+    with pytest.raises(ConfigError, match=r"holds no pm\.json"):
         launch.package_dir({})
 
 

@@ -49,7 +49,7 @@ def env(db: Database, tmp_path: Path) -> dict[str, str]:
     script, _ = stand_in(tmp_path)
     package = tmp_path / "package"
     package.mkdir()
-    (package / "houdini_package.json").write_text("{}")
+    (package / "pm.json").write_text("{}")
     return {
         **os.environ,
         "PM_ARTIST": "jdoe",

@@ -1,17 +1,24 @@
-"""`pm houdini vendor|install|package`: put pm into Houdini.
+"""`pm houdini lock|vendor|install|package`: put pm into Houdini.
 
-- `vendor` installs binary wheels of pm's dependencies for Houdini's Python (3.10 for
-  Houdini 20.0, 3.11 for 20.5 and 21) and operating system into the package's
-  `vendor/py3.X-OS` folder, with pip's `--target --python-version --platform
+- `lock` resolves pm's run-time dependencies for one Houdini Python (3.10 for Houdini
+  20.0, 3.11 for 20.5 and 21) and operating system with `uv pip compile
+  --generate-hashes --python-version --python-platform` into `locks/py3.X-OS.txt`:
+  exact versions and hashes, environment markers evaluated for the target (so Windows
+  gets what only Windows needs, even when locked on Linux).
+- `vendor` installs exactly a lock's wheels into the package's `vendor/py3.X-OS` folder
+  with pip's `--require-hashes --no-deps --target --python-version --platform
   --only-binary=:all:`. It builds beside the folder and swaps it in, so a failed
   download never leaves half a folder behind.
-- `install` writes a package file (`pm.json`) pointing at this checkout into the user's
-  Houdini packages folder.
+- `install` writes the package file (`pm.json`, the same name as the one in the
+  repository, so `load_package_once` keeps the two from both loading) pointing at this
+  checkout into the user's Houdini packages folder.
 - `package` prints the package file (the one at the repository root, or the installed
   form), or checks that the committed one is current.
 
-docs/houdini.md explains each choice (append, not prepend; SQLAlchemy 2.0 on 3.10;
-the PostgreSQL drivers' own OpenSSL).
+The package file puts only `python3.10libs` (pm_houdini) on PYTHONPATH: every PYTHONPATH
+entry comes before Houdini's site-packages, so the vendor folder and the repository root
+never go there. pm_houdini appends them itself (pm_houdini.vendor). docs/houdini.md
+explains each choice.
 """
 
 from __future__ import annotations
@@ -31,8 +38,11 @@ from pm_db.errors import ConfigError, PmError, ValidationError
 PYTHONS = ("3.10", "3.11")
 SYSTEMS = ("linux", "windows", "macos")
 HOUDINI_VERSIONS = ("20.0", "20.5", "21.0")
-PACKAGE_FILE = "houdini_package.json"
-INSTALLED_NAME = "pm.json"
+# The Houdini versions pm loads in: 20.0 to 21.x. A newer one needs a TD's own package
+# file (docs/houdini.md).
+ENABLE = "houdini_version >= '20.0' and houdini_version < '22.0'"
+PACKAGE_FILE = "pm.json"
+LOCKS = "locks"
 SECRET_VARIABLES = ("PM_DB_PASSWORD", "PM_API_TOKEN")
 
 # Wheel platform tags pip may take, per system and machine. On Linux: manylinux wheels
@@ -49,22 +59,29 @@ PLATFORM_TAGS: dict[tuple[str, str], tuple[str, ...]] = {
     ("macos", "x86_64"): ("macosx_10_15_x86_64",),
 }
 DEFAULT_ARCH = {"linux": "x86_64", "windows": "x86_64", "macos": "arm64"}
-
-# pip picks wheels by the target's tags but evaluates environment markers against the
-# Python running pip, so marker-gated dependencies of the target are named here.
-EXTRA_REQUIREMENTS = {
-    # SQLAlchemy 2.1 needs Python 3.11; alembic needs tomli below 3.11.
-    "3.10": ("sqlalchemy>=2.0.30,<2.1", "tomli"),
-    "3.11": (),
+# uv's names for the same targets: markers (sys_platform, platform_machine) and wheel
+# tags are evaluated for these, not for the machine running uv.
+UV_PLATFORMS: dict[tuple[str, str], str] = {
+    ("linux", "x86_64"): "x86_64-manylinux_2_28",
+    ("linux", "aarch64"): "aarch64-manylinux_2_28",
+    ("windows", "x86_64"): "x86_64-pc-windows-msvc",
+    ("macos", "arm64"): "aarch64-apple-darwin",
+    ("macos", "x86_64"): "x86_64-apple-darwin",
 }
 
 
 def register(commands: Any) -> None:
     houdini = group(commands, "houdini", "put pm into Houdini: vendored dependencies, package file")
-    vendor = leaf(houdini, "vendor", "install pm's dependencies for Houdini's Python into vendor/")
-    vendor.add_argument("--python", required=True, choices=PYTHONS, help="Houdini's Python")
-    vendor.add_argument("--platform", required=True, choices=SYSTEMS, help="Houdini's system")
-    vendor.add_argument("--arch", help="machine: x86_64 (default), aarch64, arm64 (macOS default)")
+    lock = leaf(
+        houdini, "lock", "lock pm's dependencies (versions and hashes) for Houdini's Python"
+    )
+    _target_arguments(lock)
+    lock.add_argument("--output", help="lock file (default: locks/py3.X-OS.txt in the package)")
+    lock.add_argument("--dry-run", action="store_true", help="print the uv command only")
+    lock.set_defaults(run=_lock)
+    vendor = leaf(houdini, "vendor", "install a lock's wheels for Houdini's Python into vendor/")
+    _target_arguments(vendor)
+    vendor.add_argument("--lock", help="lock file (default: locks/py3.X-OS.txt in the package)")
     vendor.add_argument("--dest", help="target folder (default: vendor/py3.X-OS in the package)")
     vendor.add_argument("--dry-run", action="store_true", help="print the pip command only")
     vendor.set_defaults(run=_vendor)
@@ -88,10 +105,14 @@ def register(commands: Any) -> None:
     install.set_defaults(run=_install)
     package = leaf(houdini, "package", "print the package file, or --check the committed one")
     package.add_argument("--installed", action="store_true", help="the form install writes")
-    package.add_argument(
-        "--check", action="store_true", help="fail if houdini_package.json is stale"
-    )
+    package.add_argument("--check", action="store_true", help=f"fail if {PACKAGE_FILE} is stale")
     package.set_defaults(run=_package)
+
+
+def _target_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--python", required=True, choices=PYTHONS, help="Houdini's Python")
+    parser.add_argument("--platform", required=True, choices=SYSTEMS, help="Houdini's system")
+    parser.add_argument("--arch", help="machine: x86_64 (default), aarch64, arm64 (macOS default)")
 
 
 # The package file ------------------------------------------------------------------------
@@ -116,7 +137,12 @@ def vendor_folder_name(python: str, system: str) -> str:
 
 def package_document(root: str, extra_env: dict[str, str] | None = None) -> dict[str, Any]:
     """The package file for a package root (`$HOUDINI_PACKAGE_PATH` for the file in the
-    repository, an absolute path for an installed one)."""
+    repository, an absolute path for an installed one).
+
+    PYTHONPATH gets `python3.10libs` only (pm_houdini, whose names Houdini does not
+    ship): Python puts PYTHONPATH before site-packages, so anything else there would
+    shadow Houdini's own packages. `PM_VENDOR` names the vendor folder for pm_houdini,
+    which appends it (and makes `pm_db` importable) after site-packages."""
     vendor_branches = [
         {
             f"houdini_python == 'python{python}' and houdini_os == '{system}'": (
@@ -129,19 +155,10 @@ def package_document(root: str, extra_env: dict[str, str] | None = None) -> dict
     env: list[dict[str, Any]] = [
         {"var": "PM_ROOT", "value": root},
         {"var": "PM_VENDOR", "value": vendor_branches},
-        {
-            "var": "PYTHONPATH",
-            "value": ["$PM_ROOT/python3.10libs", "$PM_ROOT", "$PM_VENDOR"],
-            "method": "append",
-        },
+        {"var": "PYTHONPATH", "value": ["$PM_ROOT/python3.10libs"], "method": "append"},
     ]
     env.extend({"var": name, "value": value} for name, value in sorted((extra_env or {}).items()))
-    return {
-        "enable": "houdini_version >= '20.0'",
-        "load_package_once": True,
-        "path": root,
-        "env": env,
-    }
+    return {"enable": ENABLE, "load_package_once": True, "path": root, "env": env}
 
 
 def package_text(document: dict[str, Any]) -> str:
@@ -234,11 +251,11 @@ def _install(args: argparse.Namespace) -> Any:
     text = package_text(package_document(root.as_posix(), settings))
     written = []
     for folder in install_targets(args.houdini_version, args.dest):
-        target = folder / INSTALLED_NAME
+        target = folder / PACKAGE_FILE
         previous = _previous_root(target)
         try:
             folder.mkdir(parents=True, exist_ok=True)
-            partial = folder / f".{INSTALLED_NAME}.{os.getpid()}.tmp"
+            partial = folder / f".{PACKAGE_FILE}.{os.getpid()}.tmp"
             partial.write_text(text, encoding="utf-8")
             os.replace(partial, target)
         except OSError as exc:
@@ -264,39 +281,94 @@ def _previous_root(target: Path) -> str | None:
 # vendor -------------------------------------------------------------------------------------
 
 
-def pm_requirements(python: str) -> list[str]:
-    """pm's run-time requirements (no extras) for Houdini's Python `python`."""
+def pm_requirements() -> list[str]:
+    """pm's run-time requirements (no extras), as pyproject.toml declares them."""
     from importlib import metadata
 
     try:
         requires = metadata.requires("pm") or []
     except metadata.PackageNotFoundError as exc:
         raise ConfigError("pm is not installed here; run `pip install -e .` first", "pm") from exc
-    base = [r for r in requires if "extra ==" not in r.replace("'", '"')]
-    pinned = {_name(r) for r in EXTRA_REQUIREMENTS[python]}
-    return [r for r in base if _name(r) not in pinned] + list(EXTRA_REQUIREMENTS[python])
+    return [r for r in requires if "extra ==" not in r.replace("'", '"')]
 
 
-def _name(requirement: str) -> str:
-    for stop in "<>=!~;[ ":
-        requirement = requirement.split(stop, 1)[0]
-    return requirement.strip().lower().replace("_", "-")
+def machine(system: str, arch: str | None) -> str:
+    """The machine for a system (`--arch`, else the system's default); raises
+    ValidationError naming --arch for one pm has no wheels tags for."""
+    chosen = arch or DEFAULT_ARCH[system]
+    if (system, chosen) not in PLATFORM_TAGS:
+        known = sorted(m for s, m in PLATFORM_TAGS if s == system)
+        raise ValidationError(f"must be one of {', '.join(known)} for {system}", "--arch")
+    return chosen
+
+
+def lock_name(python: str, system: str, arch: str | None) -> str:
+    """`py3.11-linux.txt`; a machine other than the system's default is named too
+    (`py3.11-macos-x86_64.txt`)."""
+    chosen = machine(system, arch)
+    suffix = "" if chosen == DEFAULT_ARCH[system] else f"-{chosen}"
+    return f"{vendor_folder_name(python, system)}{suffix}.txt"
 
 
 def platform_tags(system: str, arch: str | None) -> tuple[str, ...]:
     """The wheel platform tags for a system and machine; raises ValidationError (--arch)."""
-    machine = arch or DEFAULT_ARCH[system]
-    tags = PLATFORM_TAGS.get((system, machine))
-    if tags is None:
-        known = sorted(m for s, m in PLATFORM_TAGS if s == system)
-        raise ValidationError(f"must be one of {', '.join(known)} for {system}", "--arch")
-    return tags
+    return PLATFORM_TAGS[(system, machine(system, arch))]
+
+
+def lock_command(python: str, system: str, arch: str | None, output: Path) -> list[str]:
+    """The uv command that locks pm's requirements (read from stdin) for Houdini's Python
+    and system into `output`, with every file's hash."""
+    uv = shutil.which("uv") or str(Path(sys.executable).with_name("uv"))
+    return [
+        uv,
+        "pip",
+        "compile",
+        "-",
+        "--generate-hashes",
+        "--python-version",
+        python,
+        "--python-platform",
+        UV_PLATFORMS[(system, machine(system, arch))],
+        "--only-binary",
+        ":all:",
+        "--no-header",
+        "--quiet",
+        "--output-file",
+        str(output),
+    ]
+
+
+def _lock(args: argparse.Namespace) -> Any:
+    name = lock_name(args.python, args.platform, args.arch)
+    output = Path(args.output) if args.output else package_root() / LOCKS / name
+    command = lock_command(args.python, args.platform, args.arch, output)
+    requirements = pm_requirements()
+    if args.dry_run:
+        return {"command": command, "requirements": requirements, "lock": str(output)}
+    output.parent.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(
+        command, input="\n".join(requirements) + "\n", capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise PmError(f"uv failed (exit {done.returncode}): {_tail(done.stderr)}", field="lock")
+    return {"lock": str(output), "packages": locked_packages(output)}
+
+
+def locked_packages(lock: Path) -> dict[str, str]:
+    """name -> version pinned by a lock file."""
+    pins = {}
+    for line in lock.read_text(encoding="utf-8").splitlines():
+        name, sep, rest = line.partition("==")
+        if sep and not line.startswith((" ", "#")):
+            pins[name.strip().lower()] = rest.split()[0].rstrip("\\").strip()
+    return pins
 
 
 def vendor_command(
-    python: str, system: str, arch: str | None, target: Path, requirements: list[str]
+    python: str, system: str, arch: str | None, target: Path, lock: Path
 ) -> list[str]:
-    """The pip command that installs `requirements` for Houdini's Python into `target`."""
+    """The pip command that installs exactly the wheels `lock` names (and hashes) for
+    Houdini's Python into `target`."""
     command = [
         sys.executable,
         "-m",
@@ -309,25 +381,42 @@ def vendor_command(
         "--implementation",
         "cp",
         "--only-binary=:all:",
+        "--require-hashes",
+        "--no-deps",
         "--no-compile",
         "--disable-pip-version-check",
         "--no-input",
     ]
     for tag in platform_tags(system, arch):
         command += ["--platform", tag]
-    return command + requirements
+    return [*command, "--requirement", str(lock)]
 
 
 def _vendor(args: argparse.Namespace) -> Any:
-    dest = Path(args.dest) if args.dest else package_root() / "vendor"
+    root = package_root()
+    lock = (
+        Path(args.lock)
+        if args.lock
+        else root / LOCKS / lock_name(args.python, args.platform, args.arch)
+    )
+    if not lock.is_file():
+        raise ValidationError(
+            f"{lock} does not exist; make it with `pm houdini lock --python {args.python} "
+            f"--platform {args.platform}`",
+            field="--lock",
+        )
+    dest = Path(args.dest) if args.dest else root / "vendor"
     if not args.dest:
         dest = dest / vendor_folder_name(args.python, args.platform)
-    requirements = pm_requirements(args.python)
     partial = dest.with_name(f".{dest.name}.partial")
-    command = vendor_command(args.python, args.platform, args.arch, partial, requirements)
+    command = vendor_command(args.python, args.platform, args.arch, partial, lock)
     if args.dry_run:
         return {"command": command, "dest": str(dest)}
     return vendor(command, partial, dest, args.python, args.platform)
+
+
+def _tail(stderr: str) -> str:
+    return " | ".join(line for line in stderr.strip().splitlines()[-3:])
 
 
 def vendor(command: list[str], partial: Path, dest: Path, python: str, system: str) -> Any:
@@ -337,8 +426,7 @@ def vendor(command: list[str], partial: Path, dest: Path, python: str, system: s
     done = subprocess.run(command, capture_output=True, text=True)
     if done.returncode != 0:
         shutil.rmtree(partial, ignore_errors=True)
-        tail = " | ".join(line for line in done.stderr.strip().splitlines()[-3:])
-        raise PmError(f"pip failed (exit {done.returncode}): {tail}", field="vendor")
+        raise PmError(f"pip failed (exit {done.returncode}): {_tail(done.stderr)}", field="vendor")
     packages = installed_packages(partial)
     manifest = {"python": python, "platform": system, "packages": packages}
     (partial / "pm-vendor.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")

@@ -8,5 +8,11 @@
 - `messages`, `errors`: message boxes in the UI, log lines headless; pm's error family;
 - `qt`, `browser`, `launcher`, `lop`: the asset browser panel and launcher (docs/panels.md).
 
-Importing this package imports nothing else: Houdini may load it at any time for free.
+Importing this package makes pm_db and the vendored dependencies importable after
+Houdini's own packages (`vendor`) and imports nothing heavy: Houdini may load it at any
+time for free.
 """
+
+from pm_houdini.vendor import make_importable
+
+make_importable()

@@ -20,7 +20,6 @@ list failed (the report says which and why); 130 interrupted.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import os
@@ -37,6 +36,7 @@ from pm_db.errors import NotFound, PmError, ValidationError
 from pm_db.names import check_name
 from pm_houdini import context as pm_context
 from pm_houdini import publish as pm_publish
+from pm_houdini.batch_args import build_parser
 from pm_houdini.errors import Interrupted
 from pm_houdini.messages import log
 
@@ -250,29 +250,6 @@ def _print(statuses: Sequence[JobStatus], as_json: bool, exit_code: int) -> None
             error = status.error or {}
             where = f"{error.get('field')}: " if error.get("field") else ""
             print(f"{'failed':<18} {status.id}  {where}{error.get('message')}")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="hython -m pm_houdini.batch",
-        description="Publish USD parts from saved hip files, headless (the farm's entry point).",
-    )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    one = commands.add_parser("publish", help="publish one node of one hip file")
-    one.add_argument("--hip", required=True, help="a hip file saved with pm")
-    one.add_argument("--node", required=True, help="a LOP node or USD ROP, e.g. /stage/rock")
-    one.add_argument("--asset", help="asset name (default: the node's asset parameter)")
-    one.add_argument("--part", help="part name (default: the node's part parameter)")
-    one.add_argument(
-        "--frame-range", nargs="+", type=float, metavar="FRAME", help="START END [STEP]"
-    )
-    one.add_argument("--request-id", help="idempotency key (default: derived from the job)")
-    one.add_argument("--json", action="store_true", help="print one JSON document")
-    many = commands.add_parser("jobs", help="run a JSON job list with per-job status")
-    many.add_argument("jobs", help='a JSON file: {"jobs": [{"hip": ..., "node": ...}, ...]}')
-    many.add_argument("--report", help="also write the per-job report to this JSON file")
-    many.add_argument("--json", action="store_true", help="print one JSON document")
-    return parser
 
 
 def _log_to_stderr() -> None:

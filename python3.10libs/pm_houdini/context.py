@@ -21,7 +21,6 @@ import hou
 
 from pm_db.errors import ConfigError, NotFound, ValidationError
 from pm_db.names import check_login
-from pm_houdini.vendor import make_importable
 
 if TYPE_CHECKING:
     from pm_db.backend import Backend
@@ -55,12 +54,8 @@ class HoudiniContext:
 
 
 def backend() -> Backend:
-    """The backend the environment selects, with the vendored dependencies importable.
-
-    The package file already appends the vendor folder to PYTHONPATH; appending it here
-    too (after Houdini's own site-packages, never before) keeps pm working where a
-    package expression was not honoured. Raises ConfigError."""
-    make_importable()
+    """The backend the environment selects (the vendored dependencies were made
+    importable when pm_houdini was imported). Raises ConfigError."""
     from pm_db.backend import get_backend
 
     return get_backend()

@@ -39,9 +39,6 @@ def load() -> None:
     (with its database driver); connect to nothing."""
     import importlib
 
-    from pm_houdini.vendor import make_importable
-
-    make_importable()
     try:
         from pm_db.backend import get_backend
 

@@ -2,8 +2,10 @@
 
 collect (which node, which asset and part) -> reserve (pm hands out the numbers and the
 data layer path, status pending) -> render (a USD ROP writes the data layer there) ->
-verify (the file exists and is not empty) -> complete (pm checks the layer, marks it
-published, makes it latest and updates the part and asset layers). A failure while
+verify (the file exists and is not empty; everything it depends on lies in the
+publish's own folder or was published before: pm_houdini.savepaths) -> complete (pm
+checks the layer, marks it published, makes it latest and updates the part and asset
+layers). A failure while
 rendering or verifying marks the publish failed with the reason, so the record never
 claims a file that was not written; a retry of the same request re-opens it. A failure
 inside complete leaves the record as pm's publish lifecycle decides (docs/publishing.md).
@@ -29,6 +31,7 @@ import hou
 from pm_db.errors import NotFound, PmError, ValidationError
 from pm_db.names import check_name
 from pm_houdini import context as pm_context
+from pm_houdini import savepaths
 from pm_houdini.errors import Interrupted, WriteFailed, describe
 from pm_houdini.messages import log
 
@@ -246,9 +249,11 @@ def publish_target(
     with progress(title) as steps:
         try:
             steps.step(0.1, f"rendering {reserved.item_usd_path}")
-            render(target, reserved.item_usd_path)
+            with savepaths.inside_publish_folder(target.node, target.kind, reserved.item_usd_path):
+                render(target, reserved.item_usd_path)
             steps.step(0.8, "checking the data layer was written")
             verify_written(target, reserved.item_usd_path)
+            savepaths.check_dependencies(reserved.item_usd_path, backend)
             steps.step(0.9, "completing the publish and updating the layers")
         except BaseException as exc:
             failure = as_pm_error(exc, target)

@@ -26,11 +26,13 @@ use them are in tests/fake_hou/support.py.
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
 import shlex
 import types
+import weakref
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -176,8 +178,12 @@ _define("Sop", "box")
 _define("Driver", "usd", _USD_ROP_PARMS)
 _define("Driver", "geometry", {"sopoutput": "$HIP/geo/$OS.bgeo.sc", "execute": 0})
 _define("Lop", "usd_rop", {k: v for k, v in _USD_ROP_PARMS.items() if k != "loppath"})
-for _name in ("sphere", "sopimport", "null"):
+for _name in ("sphere", "null"):
     _define("Lop", _name, {"primpath": "/$OS"})
+# Layers with a save path: SOP Import writes its own layer there, Configure Layer gives
+# the layer its input authored one. Empty: no save path (the layer goes into the ROP's file).
+_define("Lop", "sopimport", {"primpath": "/$OS", "savepath": ""})
+_define("Lop", "configurelayer", {"savepath": ""})
 _define("Lop", "sublayer", {"num_files": 1, "filepath1": ""})
 _define("Lop", "reference", {"num_files": 1, "filepath1": "", "primpath1": "/$OS"})
 
@@ -222,6 +228,11 @@ class NetworkMovableItem(NetworkItem):
             _session.selected.remove(self)  # type: ignore[arg-type]
 
 
+# Session ids: unique for the life of the process, like Houdini's within a session.
+_session_ids = itertools.count(1)
+_by_session_id: weakref.WeakValueDictionary[int, Node] = weakref.WeakValueDictionary()
+
+
 class Node(NetworkMovableItem):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args[:2])
@@ -234,6 +245,11 @@ class Node(NetworkMovableItem):
         # Test controls: make the next render fail, or write nothing.
         self._fail_render: str | None = None
         self._render_writes_nothing = False
+        self._session_id = next(_session_ids)
+        _by_session_id[self._session_id] = self
+
+    def sessionId(self) -> int:
+        return self._session_id
 
     def _check_alive(self) -> None:
         if self._deleted:
@@ -400,6 +416,29 @@ class LopNode(OpNode):
     def displayNode(self) -> LopNode | None:
         return None
 
+    def stage(
+        self,
+        output_index: int = -1,
+        apply_viewport_overrides: bool = False,
+        ignore_errors: bool = False,
+        use_last_cook_context_options: bool = True,
+        apply_post_layers: bool = True,
+        frame: float | None = None,
+        context_options: Mapping[str, Any] = types.MappingProxyType({}),
+    ) -> Any:
+        """The composed stage: the root layer sublayers one anonymous layer per save path,
+        each with the HoudiniLayerInfo prim Houdini writes (HoudiniSavePath,
+        HoudiniSaveControl, HoudiniCreatorNode). None when the network does not cook
+        (a bad prim path): the render reports that error."""
+        from pxr import Tf, Usd
+
+        try:
+            root, saved = _compose(self, [_session.frame])
+        except Tf.ErrorException:
+            return None
+        self._held_layers = [layer for _, layer in saved]  # as LOP nodes hold their layers
+        return Usd.Stage.Open(root)
+
 
 class LopNetwork(OpNode):
     """A LOP network such as /stage: its children are LOPs, one of them displayed."""
@@ -518,9 +557,70 @@ def _lop_chain(lop: Node) -> list[Node]:
     return chain
 
 
+def _compose(source: Node, frames: Sequence[float]) -> tuple[Any, list[tuple[str, Any]]]:
+    """The root layer of a LOP chain and its layers with a save path ((path, layer),
+    in the order the root sublayers them). A node's prims go to its own save path
+    (SOP Import), else to the save path of a Configure Layer right below it (it
+    configures its input's layer), else to the root layer. The layer names the node
+    that made it (HoudiniCreatorNode) and the nodes that edited it, the Configure Layer
+    included (HoudiniEditorNodes)."""
+    from pxr import Sdf, Usd, UsdGeom, Vt
+
+    root = Sdf.Layer.CreateAnonymous("root")
+    layers: dict[str, tuple[Any, Node]] = {}
+
+    def own_save_path(lop: Node) -> str:
+        parm = lop.parm("savepath") if isinstance(lop, OpNode) else None
+        return os.path.abspath(parm.evalAsString()) if parm and parm.evalAsString() else ""
+
+    def visit(lop: Node, inherited: tuple[str, Node | None], seen: set[int]) -> None:
+        if id(lop) in seen:
+            return
+        seen.add(id(lop))
+        own = own_save_path(lop)
+        save_path, setter = (own, lop) if own else inherited
+        if lop.type().name() == "configurelayer":
+            for upstream in lop.inputs():
+                if upstream is not None:
+                    visit(upstream, (save_path, setter), seen)
+            return
+        primpath = lop.parm("primpath") if isinstance(lop, OpNode) else None
+        if primpath is not None:
+            if save_path and save_path not in layers:
+                layer = Sdf.Layer.CreateAnonymous("savepath")
+                info = Sdf.CreatePrimInLayer(layer, "/HoudiniLayerInfo")
+                info.specifier = Sdf.SpecifierDef
+                info.typeName = "HoudiniLayerInfo"
+                editors = [lop.sessionId()]
+                if setter is not None and setter is not lop:
+                    editors.append(setter.sessionId())
+                info.customData = {
+                    "HoudiniSavePath": save_path,
+                    "HoudiniSaveControl": "Explicit",
+                    "HoudiniCreatorNode": lop.sessionId(),
+                    "HoudiniEditorNodes": Vt.IntArray(editors),
+                }
+                layers[save_path] = (layer, lop)
+            target = layers[save_path][0] if save_path else root
+            stage = Usd.Stage.Open(target)
+            points = UsdGeom.Points.Define(stage, primpath.evalAsString())
+            attribute = points.CreatePointsAttr()
+            for frame in frames:
+                attribute.Set([(0.0, frame, 0.0), (1.0, frame, 0.0)], Usd.TimeCode(frame))
+        for upstream in lop.inputs():
+            if upstream is not None:
+                visit(upstream, ("", None), seen)
+
+    visit(source, ("", None), set())
+    saved = [(path, layer) for path, (layer, _) in layers.items()]
+    root.subLayerPaths = [layer.identifier for _, layer in saved]
+    return root, saved
+
+
 def _render_usd(rop: OpNode, source: LopNode, frame_range: Sequence[float] | None) -> None:
-    """Write the source LOP chain to the ROP's output file as a real USD layer."""
-    from pxr import Usd, UsdGeom
+    """Write the source LOP chain to the ROP's output file, and every layer with a save
+    path to that path, as real USD layers."""
+    from pxr import Sdf
 
     _session.renders.append(rop.path())
     broken = [n._fail_render for n in [rop, *_lop_chain(source)] if n._fail_render]
@@ -540,18 +640,21 @@ def _render_usd(rop: OpNode, source: LopNode, frame_range: Sequence[float] | Non
         frames = [start + i * step for i in range(int((end - start) / step) + 1)]
     try:
         output.parent.mkdir(parents=True, exist_ok=True)
-        stage = Usd.Stage.CreateInMemory()
-        for lop in _lop_chain(source):
-            primpath = lop.parm("primpath") if isinstance(lop, OpNode) else None
-            if primpath is None:
-                continue
-            points = UsdGeom.Points.Define(stage, primpath.evalAsString())
-            attribute = points.CreatePointsAttr()
-            for frame in frames:
-                attribute.Set([(0.0, frame, 0.0), (1.0, frame, 0.0)], Usd.TimeCode(frame))
-        stage.SetStartTimeCode(frames[0])
-        stage.SetEndTimeCode(frames[-1])
-        stage.GetRootLayer().Export(str(output))
+        root, saved = _compose(source, frames)
+        # Like the USD ROP: every layer with a save path is written to it, and the
+        # default output processor makes the paths between the files relative.
+        for save_path, layer in saved:
+            Path(save_path).parent.mkdir(parents=True, exist_ok=True)
+            written = Sdf.Layer.CreateAnonymous()
+            written.TransferContent(layer)
+            if written.GetPrimAtPath("/HoudiniLayerInfo"):
+                del written.rootPrims["HoudiniLayerInfo"]
+            written.Export(save_path)
+        root.subLayerPaths = [
+            os.path.relpath(path, output.parent).replace(os.sep, "/") for path, _ in saved
+        ]
+        root.startTimeCode, root.endTimeCode = frames[0], frames[-1]
+        root.Export(str(output))
     except OSError as exc:
         rop._errors = [str(exc)]
         raise OperationFailed(f"Unable to save {output}: {exc.strerror}") from exc
@@ -903,6 +1006,11 @@ def node(path: str) -> Node | None:
             return None
         current = current._children.get(part)
     return current
+
+
+def nodeBySessionId(session_id: int) -> Node | None:
+    found = _by_session_id.get(session_id)
+    return None if found is None or found._deleted else found
 
 
 def selectedNodes(include_hidden: bool = False) -> tuple[Node, ...]:
