@@ -286,6 +286,8 @@ class Publish(Base):
         # A part's completions in order: its newest is one index seek however many
         # versions it has (see pm_db.usd.state).
         Index("ix_publishes_part_completed", "part_id", "published_seq"),
+        # A file a new publish depends on is checked to be another publish's data layer.
+        Index("ix_publishes_item_usd_path", "item_usd_path"),
     )
 
     id: Mapped[int] = _id()

@@ -5,7 +5,8 @@ shelf, the HDA, hython) going through them:
 
 1. reserve: a pending record holds the numbers (the source scene's) and the paths;
 2. write: the data layer is written to the reserved path (Houdini's USD ROP, or a writer);
-3. verify: the data layer exists, opens as USD, holds a prim; the layers can be replaced;
+3. verify: the data layer exists, opens as USD, holds a prim, and every file it depends
+   on lies in its own publish folder or was published before; the layers can be replaced;
 4. complete: the record becomes published and its part's latest, in one transaction;
 5. update layers: the part and asset layers are rewritten from the database.
 
@@ -46,7 +47,7 @@ from pm_db.services.context import load_context
 from pm_db.services.tokens import Caller
 from pm_db.usd import files, layers
 from pm_db.usd.state import AssetKey
-from pm_db.usd.verify import verify_data_layer
+from pm_db.usd.verify import verify_data_layer, verify_dependencies
 
 Writer = Callable[[str], None]
 
@@ -91,7 +92,7 @@ def verify(db: Database, publish: schemas.PublishOut) -> None:
     ValidationError naming item_usd_path, PermissionDenied (publish left pending)."""
     _check_written(publish.item_usd_path)
     try:
-        verify_data_layer(publish.item_usd_path, _root(db, publish.task_id))
+        _verify_files(db, publish.item_usd_path, publish.task_id)
     except ValidationError as exc:
         fail(db, None, publish.id, exc.message)
         raise
@@ -168,7 +169,7 @@ def publish_written(db: Database, caller: Caller | None, data: object) -> schema
         return _reserve(db, plan)
     item, part_layer, asset_layer = publishes.paths(plan)
     _check_written(item)
-    verify_data_layer(item, plan.context.root)
+    _verify_files(db, item, plan.context.task.id)
     check_layers_writable(part_layer, asset_layer)
     done = record_written(db, plan)
     update_layers(db, done, AssetKey(plan.scene.stream_id, done.asset_name))
@@ -262,6 +263,14 @@ def _owned(db: Database, caller: Caller | None, ref: int | str, what: str) -> sc
     return db.read(work)
 
 
-def _root(db: Database, task_id: int) -> str:
-    """The project root (this platform) that holds a task's files."""
-    return db.read(lambda session: load_context(session, task_id).root)
+def _verify_files(db: Database, data_layer: str, task_id: int) -> None:
+    """The data layer verifies, and every file it depends on lies in its publish folder or
+    is a file of a publish that is published: a later write can change neither. Raises
+    ValidationError naming item_usd_path and the file."""
+    context = db.read(lambda session: load_context(session, task_id))
+    verify_data_layer(data_layer, context.root)
+
+    def published(path: str) -> bool:
+        return db.read(lambda session: publishes.is_published_file(session, context, path))
+
+    verify_dependencies(data_layer, published)

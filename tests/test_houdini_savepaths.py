@@ -23,6 +23,7 @@ from pm_houdini import publish as pm_publish
 from pm_houdini import save as pm_save
 from pm_houdini import savepaths
 
+from pm_db import publishing
 from pm_db.errors import ValidationError
 from pm_db.services import publishes
 
@@ -154,20 +155,28 @@ def test_a_layer_pm_cannot_move_is_refused_naming_node_and_layer(
     assert not (Path(houdini.hipFile.path()).parent / "geo").exists()
 
 
-def test_a_dependency_on_a_pending_version_fails_on_a_published_one_passes(
+def test_a_dependency_on_a_published_version_passes_on_a_deprecated_one_fails(
     launched: Any, houdini: types.ModuleType, tmp_path: Path
 ) -> None:
-    pm_save.save_scene(scene_name="PinchIn")
+    scene = pm_save.save_scene(scene_name="PinchIn")
     first = publish(save_path_network(houdini))
-    backend = pm_context.backend()
-    folder = Path(first.item_usd_path).parent
-    data_layer = folder / "particles01_v009_i009.usd"
-    layer = Sdf.Layer.CreateNew(str(data_layer))
-    layer.subLayerPaths = [f"./{Path(first.item_usd_path).stem}/particles.usd"]
-    layer.Save()
-    found = savepaths.check_dependencies(str(data_layer), backend)
-    assert found == [os.path.realpath(Path(first.item_usd_path).with_suffix("") / "particles.usd")]
+    inside_first = Path(first.item_usd_path).with_suffix("") / "particles.usd"
 
-    publishes.deprecate_publish(launched.db, first.id)
+    def depending(part: str) -> Any:
+        """A reservation whose data layer sublayers a file of the first publish."""
+        request = {"scene_id": scene.id, "asset_name": "PinchIn", "part_name": part}
+        reserved = publishing.reserve(launched.db, None, request)
+        Path(reserved.item_usd_path).parent.mkdir(parents=True, exist_ok=True)
+        layer = Sdf.Layer.CreateNew(reserved.item_usd_path)
+        layer.subLayerPaths = [os.path.relpath(inside_first, Path(reserved.item_usd_path).parent)]
+        Sdf.CreatePrimInLayer(layer, "/debris")
+        layer.Save()
+        return reserved
+
+    assert publishing.complete(launched.db, None, depending("debris01").id).status == "published"
+
+    publishing.deprecate(launched.db, None, first.id)
+    refused = depending("smoke01")
     with pytest.raises(ValidationError, match="not a published file"):
-        savepaths.check_dependencies(str(data_layer), backend)
+        publishing.complete(launched.db, None, refused.id)
+    assert publishes.get_publish(launched.db, refused.id).status == "failed"

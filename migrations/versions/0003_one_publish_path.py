@@ -7,7 +7,8 @@ Revises: 0002
   one more than the part's highest, taken at completion under the part's lock, so a
   repeated request can no longer leave a gap that the layers would read as "no publish";
   the new index `ix_publishes_part_completed` makes "the part's newest completion" one
-  index seek; `ix_part_pins_publish_id` serves the foreign-key check a new publish makes.
+  index seek; `ix_part_pins_publish_id` serves the foreign-key check a new publish makes,
+  `ix_publishes_item_usd_path` the check that a file a publish depends on was published.
 - PostgreSQL's `pm_publish_new` function goes: every publish takes the one path.
 - `scenes.request_id`: a retried save returns its first record.
 """
@@ -34,6 +35,7 @@ def upgrade() -> None:
     _restore_part_names_index()
     op.create_index("ix_publishes_part_completed", "publishes", ["part_id", "published_seq"])
     op.create_index("ix_part_pins_publish_id", "part_pins", ["publish_id"])
+    op.create_index("ix_publishes_item_usd_path", "publishes", ["item_usd_path"])
     with op.batch_alter_table("scenes") as batch:
         batch.add_column(sa.Column("request_id", sa.String(length=128), nullable=True))
     op.create_index("uq_scenes_request_id", "scenes", ["request_id"], unique=True)
@@ -43,6 +45,7 @@ def downgrade() -> None:
     op.drop_index("uq_scenes_request_id", table_name="scenes")
     with op.batch_alter_table("scenes") as batch:
         batch.drop_column("request_id")
+    op.drop_index("ix_publishes_item_usd_path", table_name="publishes")
     op.drop_index("ix_part_pins_publish_id", table_name="part_pins")
     op.drop_index("ix_publishes_part_completed", table_name="publishes")
     with op.batch_alter_table("parts") as batch:

@@ -332,6 +332,26 @@ def owner(session: Session, row: Row) -> str:
     return login
 
 
+def is_published_file(session: Session, context: TaskContext, path: str) -> bool:
+    """Whether `path` is the data layer of a published publish of the context's project,
+    or a file in such a publish's own folder (pm_db.usd.verify.owning_data_layer)."""
+    from pm_db.usd.verify import owning_data_layer
+
+    owner = owning_data_layer(path)
+    if owner is None:
+        return False
+    try:
+        relative = relative_path(context.project, owner[0], "item_usd_path")
+    except ValidationError:
+        return False
+    found = session.scalar(
+        select(PUBLISHES.c.id).where(
+            PUBLISHES.c.item_usd_path == relative, PUBLISHES.c.status == "published"
+        )
+    )
+    return found is not None
+
+
 def paths(plan: Plan) -> tuple[str, str, str]:
     """(data layer, part layer, asset layer) of a planned publish, absolute on this
     platform."""

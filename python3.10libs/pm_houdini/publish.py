@@ -253,7 +253,6 @@ def publish_target(
                 render(target, reserved.item_usd_path)
             steps.step(0.8, "checking the data layer was written")
             verify_written(target, reserved.item_usd_path)
-            savepaths.check_dependencies(reserved.item_usd_path, backend)
             steps.step(0.9, "completing the publish and updating the layers")
         except BaseException as exc:
             failure = as_pm_error(exc, target)

@@ -11,9 +11,9 @@ the published version would silently change. So, around the render:
   points each one outside the folder into it for this render, through the `savepath`
   parameter of the node that set it (put back afterwards). A layer whose node has no such
   parameter is refused, naming the node and the layer, before anything is written;
-- after: `check_dependencies` reads the written files (pm_db.usd.verify) and fails the
-  publish on any sublayer, reference, payload or asset path outside the publish folder
-  that is not an already published file.
+- after: completing the publish verifies it (pm_db.publishing, step 3, on every front
+  end): any sublayer, reference, payload or asset path outside the publish folder that is
+  not an already published file fails it.
 """
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from typing import TYPE_CHECKING
 import hou
 
 from pm_db.errors import ValidationError
-from pm_db.usd.verify import owning_data_layer, publish_folder, verify_dependencies
+from pm_db.usd.verify import publish_folder
 
 if TYPE_CHECKING:
-    from pm_db.backend import Backend
+    pass
 
 SAVE_PATH_PARM = "savepath"
 
@@ -148,20 +148,3 @@ def _free_name(folder: str, layer: SavePathLayer, taken: list[str]) -> str:
 def _inside(path: str, folder: str) -> bool:
     real_folder = os.path.realpath(folder)
     return os.path.commonpath([real_folder, os.path.realpath(path)]) == real_folder
-
-
-def check_dependencies(output: str, backend: Backend) -> list[str]:
-    """After the render: every file the written data layer depends on lies in its publish
-    folder or is an already published file. Returns them; raises ValidationError naming
-    the first that does not (the publish then fails)."""
-
-    def published(path: str) -> bool:
-        owner = owning_data_layer(path)
-        if owner is None:
-            return False
-        data_layer, part = owner
-        real = os.path.realpath(data_layer)
-        records = backend.list_publishes(part_name=part, status="published", limit=10_000)
-        return any(os.path.realpath(r.item_usd_path) == real for r in records)
-
-    return verify_dependencies(output, published)
