@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import text
 
-from tests.farm_support import deadline_calls, farm_env, farm_scene, info_file, stand_in_bin
 from tests.fake_hou import support
+from tests.farm_support import deadline_calls, farm_env, farm_scene, info_file, stand_in_bin
 
 # isort: split
 from pm_db.services import publishes
@@ -105,7 +105,9 @@ def test_dry_run_writes_documented_files_and_the_publish_job_is_safe_to_requeue(
     log = tmp_path / "deadline.jsonl"
     env = farm_env(bin_folder, FAKE_DEADLINE_LOG=str(log))
     args = ["submit", "--hip", hip, "--node", "/stage/particles01", "--render", "/out/cache"]
-    done = pm_farm(*args, "--out", str(tmp_path / "dry"), "--dry-run", "--json", env=env, cwd=tmp_path)
+    done = pm_farm(
+        *args, "--out", str(tmp_path / "dry"), "--dry-run", "--json", env=env, cwd=tmp_path
+    )
     assert done.returncode == 0, done.stderr
     assert deadline_calls(log) == []  # a dry run submits nothing
     record = json.loads(done.stdout)
@@ -176,7 +178,10 @@ def test_submit_calls_deadlinecommand_as_documented_render_first_then_dependent_
         assert job["JobDependencies"] == render_id
         assert job["Pool"] == "fx"
         assert "--node" in shlex.split(plugin["Arguments"])
-    parts = {shlex.split(p["Arguments"])[shlex.split(p["Arguments"]).index("--part") + 1] for _, p in published}
+    parts = {
+        shlex.split(p["Arguments"])[shlex.split(p["Arguments"]).index("--part") + 1]
+        for _, p in published
+    }
     assert parts == {"particles01", "debris"}
     assert json.loads((tmp_path / "sub" / "submission.json").read_text()) == record
 
@@ -224,13 +229,17 @@ def test_bad_input_is_named_before_anything_is_submitted(
         assert done.returncode == code, (arguments, done.stderr)
         for word in words:
             assert word in done.stderr, (word, done.stderr)
-    done = pm_farm("submit", "--hip", str(outside), "--node", "/stage/particles01", env=env, cwd=tmp_path)
+    done = pm_farm(
+        "submit", "--hip", str(outside), "--node", "/stage/particles01", env=env, cwd=tmp_path
+    )
     assert done.returncode == 2 and "not inside any project's roots" in done.stderr, done.stderr
     no_deadline = {**env, "PATH": f"{bin_folder}-none:/usr/bin:/bin"}
     done = pm_farm(
-        "submit", "--hip", hip, "--node", "/stage/particles01", "--hython", str(bin_folder / "hython"),
-        env=no_deadline, cwd=tmp_path,
+        "submit", "--hip", hip, "--node", "/stage/particles01",
+        "--hython", str(bin_folder / "hython"), env=no_deadline, cwd=tmp_path,
     )  # fmt: skip
-    assert done.returncode == 7 and done.stderr.startswith("pm: error: deadlinecommand:"), done.stderr
+    assert done.returncode == 7 and done.stderr.startswith("pm: error: deadlinecommand:"), (
+        done.stderr
+    )
     assert deadline_calls(log) == []
     assert publishes.list_publishes(launched.db) == []

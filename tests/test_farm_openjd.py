@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from tests.farm_support import farm_env, farm_scene, stand_in_bin
 from tests.fake_hou import support
+from tests.farm_support import farm_env, farm_scene, stand_in_bin
 
 # isort: split
 from pm_db.errors import ValidationError
