@@ -53,7 +53,7 @@ WORKERS = 4
 class Tally:
     op_ms: list[float] = field(default_factory=list)
     request_ms: dict[str, list[float]] = field(default_factory=dict)
-    retries: int = 0
+    retries: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     acknowledged: dict[int, int] = field(default_factory=dict)
 
@@ -151,6 +151,7 @@ async def send(
     while True:
         start = time.perf_counter()
         wait: float | None = None
+        cause = "refused"
         try:
             answer = await client.post(url, json=body)
         except (httpx.ConnectError, httpx.ConnectTimeout):
@@ -158,7 +159,7 @@ async def send(
         except (httpx.ReadTimeout, httpx.RemoteProtocolError, httpx.ReadError) as exc:
             if not repeatable:
                 raise RuntimeError(f"{kind}: {type(exc).__name__} (may have been done)") from exc
-            wait = delay
+            wait, cause = delay, type(exc).__name__
         else:
             tally.request_ms.setdefault(kind, []).append((time.perf_counter() - start) * 1000)
             if answer.status_code < 300:
@@ -170,9 +171,10 @@ async def send(
                 raise RuntimeError(f"{kind}: HTTP {answer.status_code} {answer.text[:200]}")
             header = answer.headers.get("Retry-After")
             wait = float(header) if header and header.isdigit() else delay
+            cause = f"HTTP {answer.status_code}" + (" Retry-After" if header else "")
         if time.monotonic() + wait > give_up:
             raise RuntimeError(f"{kind}: still failing after {RETRY_WINDOW:.0f} s")
-        tally.retries += 1
+        tally.retries[cause] = tally.retries.get(cause, 0) + 1
         await asyncio.sleep(wait * random.uniform(0.8, 1.2))
         delay = min(delay * 2, 2.0)
 
@@ -277,6 +279,7 @@ def main() -> int:
     args = parser.parse_args()
     from bench.api import stored_duplicates
 
+    load_before = os.getloadavg()[0]
     with own_cluster() as cluster, tempfile.TemporaryDirectory() as root:
         task_id, _shot, token = prepare(cluster.url, Path(root) / "show")
         service, base = serve(cluster.url, WORKERS)
@@ -316,12 +319,13 @@ def main() -> int:
             (f"{kind} p50 / p99", f"{percentile(values, 50):.0f} / {percentile(values, 99):.0f} ms")
         )
     rows += [
-        ("retries", str(tally.retries)),
+        ("retries", ", ".join(f"{n} {c}" for c, n in sorted(tally.retries.items())) or "0"),
         ("errors a job saw", str(len(tally.errors))),
         ("lost operations (database)", str(check["lost"])),
         ("duplicates (database)", str(check["duplicates"] + numbered_twice)),
         ("publishes not published", str(check["unfinished"])),
         ("most connections (pg_stat_activity)", f"{watch.most} ({watch.samples} samples)"),
+        ("load average before / after", f"{load_before:.1f} / {os.getloadavg()[0]:.1f}"),
     ]
     for name, value in rows:
         print(f"| {name} | {value} |")

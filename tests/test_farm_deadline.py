@@ -243,3 +243,26 @@ def test_bad_input_is_named_before_anything_is_submitted(
     )
     assert deadline_calls(log) == []
     assert publishes.list_publishes(launched.db) == []
+
+
+def test_conflicting_options_are_named_before_hython_runs(
+    launched: Any, houdini: types.ModuleType, tmp_path: Path, capsys: Any
+) -> None:
+    from pm_db.cli import main
+
+    hip = farm_scene(houdini)
+    hython = str(stand_in_bin(tmp_path) / "hython")
+    two = ["--node", "/stage/a", "--node", "/stage/b"]
+    cases = [
+        (["--hip", hip, *two, "--part", "rock"], "--part"),
+        (["--hip", hip, "--node", "/stage/a", "--node", "/stage/a"], "--node"),
+        (["--hip", hip], "--node"),
+        (["--hip", hip, "--node", "/stage/a", "--jobs", hip], "--jobs"),
+        (["--hip", str(tmp_path / "missing.hip"), "--node", "/stage/a"], "--hip"),
+        (["--jobs", str(tmp_path / "missing.json")], "--jobs"),
+    ]
+    for arguments, field in cases:
+        code = main(["farm", "submit", *arguments, "--hython", hython, "--dry-run", "--json"])
+        out, _err = capsys.readouterr()
+        assert code == 2, arguments
+        assert json.loads(out)["error"]["field"] == field, (arguments, out)
