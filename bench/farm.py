@@ -43,7 +43,7 @@ from typing import Any
 
 import httpx
 
-from bench.api import _free_port, prepare, serve
+from bench.api import _free_port, prepare
 
 RETRY_WINDOW = 60.0
 WORKERS = 4
@@ -177,6 +177,30 @@ async def send(
         tally.retries[cause] = tally.retries.get(cause, 0) + 1
         await asyncio.sleep(wait * random.uniform(0.8, 1.2))
         delay = min(delay * 2, 2.0)
+
+
+def serve(db_url: str, workers: int) -> tuple[subprocess.Popen[bytes], str]:
+    """`pm serve` as its own process; returns it and its base URL once it answers (a busy
+    machine may take seconds to answer the first request)."""
+    import requests
+
+    port = _free_port()
+    env = {**os.environ, "PM_DB_URL": db_url, "PM_PLATFORM": "linux"}
+    command = [sys.executable, "-m", "pm_db", "serve", "--port", str(port)]
+    command += ["--workers", str(workers), "--no-access-log"]
+    process = subprocess.Popen(command, env=env, stderr=subprocess.DEVNULL)
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(f"{base}/api/health/", timeout=5).ok:
+                return process, base
+        except requests.RequestException:
+            pass
+        time.sleep(0.2)
+    process.terminate()
+    process.wait(timeout=30)
+    raise RuntimeError("pm serve did not answer within 120 s")
 
 
 def data_layer(path: str) -> None:
