@@ -6,6 +6,7 @@ task), on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
+import os
 import shlex
 import subprocess
 import sys
@@ -131,10 +132,13 @@ def test_dry_run_writes_documented_files_and_the_publish_job_is_safe_to_requeue(
     request_id = words[words.index("--request-id") + 1]
     assert publish_job["ExtraInfoKeyValue0"] == f"pm_request_id={request_id}"
 
-    # The same submission again derives the same request id.
-    again = pm_farm(*args, "--out", str(tmp_path / "dry2"), "--dry-run", env=env, cwd=tmp_path)
+    # The same submission again derives the same request id (files by default under
+    # $PM_HOME/farm/HIPNAME).
+    again = pm_farm(*args, "--dry-run", "--json", env=env, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    [_render, (publish_again, _plugin)] = [check_keys(f) for f in job_files(tmp_path / "dry2")]
+    workdir = Path(os.environ["PM_HOME"]) / "farm" / Path(hip).stem
+    assert json.loads(again.stdout)["workdir"] == str(workdir)
+    [_render, (publish_again, _plugin)] = [check_keys(f) for f in job_files(workdir)]
     assert publish_again["ExtraInfoKeyValue0"] == publish_job["ExtraInfoKeyValue0"]
 
     # The task as Deadline runs it, then re-queued: one publish, the second run a no-op.
@@ -159,7 +163,8 @@ def test_submit_calls_deadlinecommand_as_documented_render_first_then_dependent_
     done = pm_farm(
         "submit", "--hip", hip, "--node", "/stage/particles01", "--node", "/stage/debris",
         "--render", "/out/cache", "--render-frames", "1", "2", "--chunk-size", "1",
-        "--pool", "fx", "--out", str(tmp_path / "sub"), "--json", env=env, cwd=tmp_path,
+        "--pool", "fx", "--suspended", "--comment", "cache then publish",
+        "--out", str(tmp_path / "sub"), "--json", env=env, cwd=tmp_path,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     calls = deadline_calls(log)
@@ -176,7 +181,8 @@ def test_submit_calls_deadlinecommand_as_documented_render_first_then_dependent_
     assert render_id and all(job["job_id"] for job in record["jobs"])
     for job, plugin in published:
         assert job["JobDependencies"] == render_id
-        assert job["Pool"] == "fx"
+        assert (job["Pool"], job["InitialStatus"]) == ("fx", "Suspended")
+        assert job["Comment"] == "cache then publish"
         assert "--node" in shlex.split(plugin["Arguments"])
     parts = {
         shlex.split(p["Arguments"])[shlex.split(p["Arguments"]).index("--part") + 1]

@@ -22,7 +22,7 @@ import os
 import re
 import shutil
 import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,14 +196,10 @@ def find_deadlinecommand(given: str | None, env: Mapping[str, str]) -> str:
     return found
 
 
-Runner = Callable[..., "subprocess.CompletedProcess[str]"]
-
-
 def submit(
     jobs: list[DeadlineJob],
     workdir: Path,
     deadlinecommand: str,
-    run: Runner = subprocess.run,
 ) -> dict[str, Any]:
     """Submit the jobs in order, each publish job after the render jobs it depends on;
     the submission record. Raises SubmitFailed naming the jobs already submitted."""
@@ -217,7 +213,7 @@ def submit(
             workdir / f"{job.key}.plugin_info.job",
         )
         try:
-            done = run(
+            done = subprocess.run(
                 [deadlinecommand, str(job_file), str(plugin_file)],
                 capture_output=True,
                 text=True,
