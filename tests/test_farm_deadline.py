@@ -272,3 +272,36 @@ def test_conflicting_options_are_named_before_hython_runs(
         out, _err = capsys.readouterr()
         assert code == 2, arguments
         assert json.loads(out)["error"]["field"] == field, (arguments, out)
+
+
+def test_a_pm_job_file_becomes_one_publish_job_per_job_and_is_checked_by_the_batch_parser(
+    launched: Any, houdini: types.ModuleType, tmp_path: Path
+) -> None:
+    hip = farm_scene(houdini, ("particles01", "debris"))
+    env = farm_env(stand_in_bin(tmp_path), FAKE_DEADLINE_LOG=str(tmp_path / "log"))
+    jobs = tmp_path / "jobs.json"
+    jobs.write_text(
+        json.dumps(
+            {
+                "jobs": [
+                    {"id": "a", "hip": hip, "node": "/stage/particles01", "request_id": "farm-a"},
+                    {"id": "b", "hip": hip, "node": "/stage/debris", "part": "debris02",
+                     "frame_range": [1, 3]},
+                ]
+            }
+        )
+    )  # fmt: skip
+    done = pm_farm("submit", "--jobs", str(jobs), "--dry-run", "--json", env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    folder = Path(json.loads(done.stdout)["workdir"])
+    assert folder.name == "jobs"
+    published = [check_keys(files) for files in job_files(folder)]
+    words = [shlex.split(plugin["Arguments"]) for _job, plugin in published]
+    assert [w[w.index("--part") + 1] for w in words] == ["particles01", "debris02"]
+    assert words[0][words[0].index("--request-id") + 1] == "farm-a"  # the job file's own id
+    assert words[1][words[1].index("--frame-range") + 1 :][:2] == ["1", "3"]
+
+    jobs.write_text(json.dumps({"jobs": [{"hip": hip, "node": "/stage/debris", "nodes": []}]}))
+    done = pm_farm("submit", "--jobs", str(jobs), "--dry-run", env=env, cwd=tmp_path)
+    assert done.returncode == 2
+    assert "jobs[0].nodes: is not a known field" in done.stderr
