@@ -169,17 +169,17 @@ def build_plan(
         workdir.mkdir(parents=True, exist_ok=True)
         jobs_file.write_text(json.dumps(job_document(request), indent=2) + "\n", "utf-8")
     checked = inspect(hython, jobs_file, request.renders, env)
-    contexts: dict[int, dict[str, str]] = {}
+    projects: dict[int, str] = {}
     publishes = []
     for job in checked["jobs"]:
         scene = job["scene"]
-        if scene["task_id"] not in contexts:
-            task = backend.task_row(scene["task_id"])
-            contexts[scene["task_id"]] = {
-                "PM_PROJECT": task.project,
-                "PM_TASK_ID": str(task.id),
-                "PM_ARTIST": scene["artist"],
-            }
+        if scene["task_id"] not in projects:
+            projects[scene["task_id"]] = backend.task_row(scene["task_id"]).project
+        context = {
+            "PM_PROJECT": projects[scene["task_id"]],
+            "PM_TASK_ID": str(scene["task_id"]),
+            "PM_ARTIST": scene["artist"],
+        }
         frames = job["frame_range"]
         publishes.append(
             PublishJob(
@@ -191,7 +191,7 @@ def build_plan(
                 frame_range=(frames[0], frames[1], frames[2]) if frames else None,
                 request_id=job["request_id"],
                 scene_id=scene["id"],
-                context=contexts[scene["task_id"]],
+                context=context,
             )
         )
     renders = tuple(
