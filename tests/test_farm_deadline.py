@@ -227,6 +227,8 @@ def test_bad_input_is_named_before_anything_is_submitted(
         (["--node", "/stage/particles01", "--render", "/stage/particles01"], {}, 2,
          ["render", "/stage/particles01", "only ROPs render"]),
         (["--node", "/stage/nothing"], {}, 3, ["node", "/stage/nothing"]),
+        (["--node", "/stage/particles01", "--render", "/out/cache", "--render-frames", "1.5", "3"],
+         {}, 2, ["--render-frames", "whole frames"]),
         (["--node", "/stage/particles01"], {"PM_API_URL": "http://127.0.0.1:9"}, 6,
          ["127.0.0.1:9"]),
     ]  # fmt: skip
