@@ -2,7 +2,8 @@
 
 Each writes its figures to stdout; docs/benchmarks.md records them with the machine.
 Some need PostgreSQL on 127.0.0.1:5432 and take minutes (publish bulk-loads 1,000,000
-rows, foundation 100,000 tasks and saves).
+rows, foundation 100,000 tasks and saves); farm starts a PostgreSQL cluster of its own
+with the server binaries under /usr/lib/postgresql, as the postgres user (run it as root).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ BENCHMARKS = [
     "api",
     "browser",
     "foundation",
+    "farm",
 ]
 
 
