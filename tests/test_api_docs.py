@@ -221,7 +221,7 @@ def test_pm_serve_without_the_serve_extra_says_how_to_install(
 
     monkeypatch.setitem(sys.modules, "uvicorn", None)
     assert main(["serve", "--port", str(_free_port())]) == 7
-    assert "pip install 'pm[serve]'" in capsys.readouterr().err
+    assert "pip install 'pm-pipeline[serve]'" in capsys.readouterr().err
 
 
 def test_the_cli_saves_and_publishes_over_http(db: Database, tmp_path: Path) -> None:

@@ -30,6 +30,9 @@ from pm_db.errors import ConfigError, PmError, ValidationError
 
 PYTHONS = ("3.10", "3.11")
 SYSTEMS = ("linux", "windows", "macos")
+"""Houdini's own names (`houdini_os`), which the vendor folders and the package file use."""
+PLATFORM_SYSTEMS = {"linux": "linux", "windows": "windows", "mac": "macos", "macos": "macos"}
+"""--platform takes pm's names (linux, windows, mac: as PM_PLATFORM); macos is an alias."""
 HOUDINI_VERSIONS = ("20.0", "20.5", "21.0")
 PACKAGE_FILE = "houdini_package.json"
 INSTALLED_NAME = "pm.json"
@@ -63,7 +66,13 @@ def register(commands: Any) -> None:
     houdini = group(commands, "houdini", "put pm into Houdini: vendored dependencies, package file")
     vendor = leaf(houdini, "vendor", "install pm's dependencies for Houdini's Python into vendor/")
     vendor.add_argument("--python", required=True, choices=PYTHONS, help="Houdini's Python")
-    vendor.add_argument("--platform", required=True, choices=SYSTEMS, help="Houdini's system")
+    vendor.add_argument(
+        "--platform",
+        required=True,
+        type=_system,
+        metavar="{linux,windows,mac}",
+        help="Houdini's system (macos is read as mac)",
+    )
     vendor.add_argument("--arch", help="machine: x86_64 (default), aarch64, arm64 (macOS default)")
     vendor.add_argument("--dest", help="target folder (default: vendor/py3.X-OS in the package)")
     vendor.add_argument("--dry-run", action="store_true", help="print the pip command only")
@@ -92,6 +101,14 @@ def register(commands: Any) -> None:
         "--check", action="store_true", help="fail if houdini_package.json is stale"
     )
     package.set_defaults(run=_package)
+
+
+def _system(value: str) -> str:
+    """An argparse type: pm's platform name as Houdini's `houdini_os` name."""
+    system = PLATFORM_SYSTEMS.get(value.strip().lower())
+    if system is None:
+        raise argparse.ArgumentTypeError(f"must be linux, windows or mac, got {value!r}")
+    return system
 
 
 # The package file ------------------------------------------------------------------------
@@ -269,9 +286,11 @@ def pm_requirements(python: str) -> list[str]:
     from importlib import metadata
 
     try:
-        requires = metadata.requires("pm") or []
+        requires = metadata.requires("pm-pipeline") or []
     except metadata.PackageNotFoundError as exc:
-        raise ConfigError("pm is not installed here; run `pip install -e .` first", "pm") from exc
+        raise ConfigError(
+            "pm-pipeline is not installed here; run `pip install -e .` first", "pm"
+        ) from exc
     base = [r for r in requires if "extra ==" not in r.replace("'", '"')]
     pinned = {_name(r) for r in EXTRA_REQUIREMENTS[python]}
     return [r for r in base if _name(r) not in pinned] + list(EXTRA_REQUIREMENTS[python])

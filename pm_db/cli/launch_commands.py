@@ -70,7 +70,7 @@ def _launcher(args: argparse.Namespace) -> Any:
         from pm_houdini.launcher import run
     except ImportError as exc:
         raise ConfigError(
-            f"the launcher needs Qt ({exc}); install it with: pip install 'pm[ui]'",
+            f"the launcher needs Qt ({exc}); install it with: pip install 'pm-pipeline[ui]'",
             field="PySide6",
         ) from exc
     code = run()
