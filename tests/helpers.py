@@ -57,3 +57,13 @@ class Studio:
     artist: str
     shot_task_id: int
     asset_task_id: int
+
+
+def cli_document(out: str) -> Any:
+    """What `pm ... --json` printed: the `data` of a success envelope, or the whole error
+    envelope (docs/cli.md, "Output")."""
+    import json
+
+    document = json.loads(out)
+    assert isinstance(document, dict) and isinstance(document.get("ok"), bool), document
+    return document["data"] if document["ok"] else document

@@ -3,7 +3,6 @@ on both databases: each prints one JSON document and exits as its comment says."
 
 from __future__ import annotations
 
-import json
 import re
 import shlex
 from pathlib import Path
@@ -12,6 +11,7 @@ import pytest
 
 from pm_db.cli import main
 from pm_db.db import Database
+from tests.helpers import cli_document
 
 DOC = Path(__file__).resolve().parent.parent / "docs" / "cli.md"
 MARK = "<!-- examples: run in this order by tests/test_cli_docs.py -->"
@@ -45,5 +45,5 @@ def test_marked_examples_run_as_documented(
         code = main([*argv, "--json"])
         out, err = capsys.readouterr()
         assert code == expected, f"pm {shlex.join(argv)}: exit {code}, {err}"
-        json.loads(out)
+        cli_document(out)
         assert (err == "") == (expected == 0), f"pm {shlex.join(argv)}: {err}"
