@@ -22,7 +22,7 @@ from pm_db.cli import (
     tool_commands,
     usd_commands,
 )
-from pm_db.cli.common import CommandParser, add_global_options
+from pm_db.cli.common import CommandParser, add_global_options, usage_error
 from pm_db.cli.output import fail, show
 from pm_db.errors import ConfigError, PmError
 
@@ -128,6 +128,17 @@ def configure_logging(verbose: int) -> None:
         logging.getLogger("sqlalchemy.engine").setLevel(logging.INFO)
 
 
+def _take_pairs(args: argparse.Namespace, extra: list[str]) -> None:
+    """FIELD=VALUE pairs after other options (`pm path format T --task 3 version=2`) join
+    the command's `fields`; any other leftover word is refused, naming it."""
+    pairs = [word for word in extra if "=" in word and not word.startswith("-")]
+    if hasattr(args, "fields") and len(pairs) == len(extra):
+        args.fields = [*args.fields, *pairs]
+        return
+    if extra:
+        raise usage_error(f"unrecognized arguments: {' '.join(extra)}")
+
+
 def run(words: list[str]) -> int:
     """Parse `words` and run the command; returns the exit code."""
     words, options = split_global_options(words)
@@ -137,7 +148,8 @@ def run(words: list[str]) -> int:
         if not words:
             show(parser.format_help().rstrip(), as_json=False)
             return 0
-        args = parser.parse_args(publish_commands.with_payload_verb(words))
+        args, extra = parser.parse_known_args(publish_commands.with_payload_verb(words))
+        _take_pairs(args, extra)
     except PmError as exc:
         return fail(exc, as_json=options.json)
     args.json, args.wide, args.verbose = options.json, options.wide, options.verbose
