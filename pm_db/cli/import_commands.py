@@ -174,10 +174,10 @@ def import_file(kind: str, source: str, form: str | None, quiet: bool) -> dict[s
     """Create every record of the file, or none; returns what was created."""
     from pm_db.services import entities
 
+    book = CodeBook()
     rows, form = read_rows(source, form)
     if not isinstance(rows, list) or not rows:
         raise ValidationError("must hold at least one row (a JSON list of objects)", "file")
-    book = CodeBook()
     items = []
     with Progress(f"reading {kind}s", quiet=quiet) as progress:
         for index, row in enumerate(rows):
