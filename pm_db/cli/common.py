@@ -66,7 +66,7 @@ def add_global_options(parser: argparse.ArgumentParser) -> None:
 
 
 def leaf(commands: Any, name: str, help_text: str, epilog: str | None = None) -> Any:
-    """A subcommand parser; `epilog` holds its examples (tests/test_cli_examples.py runs
+    """A subcommand parser; `epilog` holds its examples (tests/test_cli_docs.py runs
     every line of it that starts with `pm `)."""
     parser = commands.add_parser(
         name,
