@@ -20,6 +20,7 @@ BENCHMARKS = [
     "api",
     "browser",
     "foundation",
+    "cli_import",
 ]
 
 
