@@ -290,3 +290,29 @@ def test_a_version_whose_data_layer_is_missing_is_not_pinned_and_is_flagged(
     assert "FILE MISSING" in out
     code, out, _ = pm(capsys, "part", "list", "--json")
     assert json.loads(out)["data"][0]["resolved"]["missing"] is True
+
+
+def test_vendor_reports_each_package_pip_collects(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pm_db.cli import houdini_commands
+
+    dest = tmp_path / "vendor" / "py3.11-linux"
+    partial = dest.with_name(".py3.11-linux.partial")
+    fake_pip = [
+        sys.executable,
+        "-c",
+        f"import pathlib; pathlib.Path({str(partial)!r}).mkdir(parents=True); "
+        "print('Collecting sqlalchemy'); print('  Downloading x.whl'); print('Collecting alembic')",
+    ]
+    told: list[tuple[int, int]] = []
+    houdini_commands.vendor(
+        fake_pip, partial, dest, "3.11", "linux", lambda d, t: told.append((d, t))
+    )
+    assert told == [(1, 0), (2, 0)] and dest.is_dir()
+    monkeypatch.setattr(progress_module, "START_AFTER_SECONDS", 0.0)
+    monkeypatch.setattr(progress_module, "PLAIN_EVERY_SECONDS", 0.0)
+    piped = io.StringIO()
+    with progress_module.Progress("vendoring", stream=piped) as plain:
+        plain(2, 0)
+    assert piped.getvalue().splitlines()[0] == "vendoring: 2"

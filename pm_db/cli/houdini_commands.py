@@ -22,6 +22,8 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -346,18 +348,43 @@ def _vendor(args: argparse.Namespace) -> Any:
     command = vendor_command(args.python, args.platform, args.arch, partial, requirements)
     if args.dry_run:
         return {"command": command, "dest": str(dest)}
-    return vendor(command, partial, dest, args.python, args.platform)
+    from pm_db.cli.progress import Progress
+
+    with Progress("vendoring (packages collected)", quiet=args.json) as progress:
+        return vendor(command, partial, dest, args.python, args.platform, progress)
 
 
-def vendor(command: list[str], partial: Path, dest: Path, python: str, system: str) -> Any:
+def _run_pip(command: list[str], progress: Callable[[int, int], None]) -> tuple[int, str]:
+    """Run pip, telling `progress` of each package it collects (total unknown: 0);
+    returns its exit code and its stderr."""
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as errors:
+        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True) as process:
+            assert process.stdout is not None
+            collected = 0
+            for line in process.stdout:
+                if line.startswith("Collecting "):
+                    collected += 1
+                    progress(collected, 0)
+        errors.seek(0)
+        return process.returncode, errors.read()
+
+
+def vendor(
+    command: list[str],
+    partial: Path,
+    dest: Path,
+    python: str,
+    system: str,
+    progress: Callable[[int, int], None] = lambda _done, _total: None,
+) -> Any:
     """Run pip into `partial`, then swap it in as `dest`. Raises PmError (pip failed)."""
     shutil.rmtree(partial, ignore_errors=True)
     partial.parent.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
+    code, stderr = _run_pip(command, progress)
+    if code != 0:
         shutil.rmtree(partial, ignore_errors=True)
-        tail = " | ".join(line for line in done.stderr.strip().splitlines()[-3:])
-        raise PmError(f"pip failed (exit {done.returncode}): {tail}", field="vendor")
+        tail = " | ".join(line for line in stderr.strip().splitlines()[-3:])
+        raise PmError(f"pip failed (exit {code}): {tail}", field="vendor")
     packages = installed_packages(partial)
     manifest = {"python": python, "platform": system, "packages": packages}
     (partial / "pm-vendor.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")

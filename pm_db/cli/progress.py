@@ -5,7 +5,8 @@
   and at the end, so a farm log shows the work is alive;
 - nothing with --json, which promises exactly one document.
 
-A Progress is called as `progress(done, total)`, the callback the services take.
+A Progress is called as `progress(done, total)`, the callback the services take; a total
+of 0 means unknown (a count without a bar).
 """
 
 from __future__ import annotations
@@ -61,14 +62,15 @@ class Progress:
             from tqdm import tqdm
 
             self.bar = tqdm(
-                total=total, desc=self.label, file=self.stream, unit="", dynamic_ncols=True
+                total=total or None, desc=self.label, file=self.stream, unit="", dynamic_ncols=True
             )
-        if self.bar.total != total:
+        if total and self.bar.total != total:
             self.bar.total = total
         self.bar.update(done - self.bar.n)
 
     def _say(self, done: int, total: int) -> None:
-        print(f"{self.label}: {done}/{total}", file=self.stream, flush=True)
+        count = f"{done}/{total}" if total else str(done)
+        print(f"{self.label}: {count}", file=self.stream, flush=True)
 
     def close(self) -> None:
         """End the bar, or say the last count when a plain line was printed before."""
