@@ -3,7 +3,6 @@ never touch, on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 from typing import Any
@@ -204,11 +203,6 @@ def test_usd_rebuild_commands(studio: Studio, capsys: pytest.CaptureFixture[str]
     os.chmod(done.part_usd_path, 0o444)
     code, report, _ = run_cli(capsys, "usd", "rebuild", "--all")
     assert code == 1 and "read-only" in report["failed"][0]["error"]
-
-
-class _Terminal(io.StringIO):
-    def isatty(self) -> bool:
-        return True
 
 
 def test_doctor_and_usd_show_read_well_on_a_terminal(

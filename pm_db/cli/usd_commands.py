@@ -18,6 +18,22 @@ from pm_db.cli.progress import Progress
 
 PROBLEMS_EXIT = 1
 
+# The layer code names fields its own way; the CLI shows the names every other command
+# and the REST API use (docs/cli.md, "Shared field names").
+SHARED_NAMES = {"asset": "asset_name", "part": "part_name", "published_at": "completed_at"}
+
+
+def shared_names(data: Any) -> Any:
+    """`data` (models, dicts, lists) with the layer code's field names renamed."""
+    dump = getattr(data, "model_dump", None)
+    if callable(dump):
+        data = dump(mode="json")
+    if isinstance(data, dict):
+        return {SHARED_NAMES.get(k, k): shared_names(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [shared_names(v) for v in data]
+    return data
+
 DOCTOR_EPILOG = """examples:
   pm doctor
   pm doctor --repair --project FX3X
@@ -104,7 +120,7 @@ def _rebuild(args: argparse.Namespace) -> Any:
             report = layers.rebuild(database(), args.project, args.asset, progress=progress)
     if report.failed:
         args.exit_status = PROBLEMS_EXIT
-    return report
+    return shared_names(report)
 
 
 def _show(args: argparse.Namespace) -> Any:
@@ -114,7 +130,7 @@ def _show(args: argparse.Namespace) -> Any:
     handle = database()
     keys = layers.find_assets(handle, args.project, args.asset)
     assets = [resolve_asset_layer(layers.asset_layer_path(handle, key)) for key in keys]
-    return assets if args.json else "\n".join(_asset_text(asset) for asset in assets)
+    return shared_names(assets) if args.json else "\n".join(_asset_text(a) for a in assets)
 
 
 def _asset_text(asset: Any) -> str:
