@@ -316,3 +316,36 @@ def test_vendor_reports_each_package_pip_collects(
     with progress_module.Progress("vendoring", stream=piped) as plain:
         plain(2, 0)
     assert piped.getvalue().splitlines()[0] == "vendoring: 2"
+
+
+def test_remote_mode_lists_creates_and_pins_through_the_service(
+    studio: Studio,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.test_api_support import live_server, token_for
+
+    publish(studio, "particles01")
+    token = token_for(studio.db, "jdoe", admin=True)
+    with live_server(studio.db) as url:
+        monkeypatch.setenv("PM_API_URL", url)
+        monkeypatch.setenv("PM_API_TOKEN", token)
+        # No database settings at all: only the service can answer.
+        monkeypatch.setenv("PM_DB_URL", f"sqlite:///{tmp_path / 'nowhere' / 'pm.sqlite'}")
+        code, out, err = pm(capsys, "--json", "task", "list", "--project", "FX3X")
+        assert code == 0, err
+        assert {t["target"] for t in json.loads(out)["data"]} == {"SQ010/SH010", "Rock"}
+        code, out, err = pm(
+            capsys, "--json", "sequence", "create", "--project", "FX3X", "--code", "SQ090"
+        )
+        assert code == 0, err
+        assert json.loads(out)["data"]["project"] == "FX3X"
+        code, out, err = pm(capsys, "--json", "scene", "list", "--limit", "1")
+        assert code == 0 and json.loads(out)["page"]["more"] is False, err
+        code, out, err = pm(capsys, "--json", "part", "list")
+        assert code == 0 and json.loads(out)["data"][0]["part_name"] == "particles01", err
+        code, out, err = pm(capsys, "--json", "doctor")
+        assert code == 7 and json.loads(out)["error"]["message"] == NEEDS_DATABASE
+    assert not (tmp_path / "nowhere").exists()
+    assert entities.find(studio.db, "sequence", "SQ090", project_id=studio.project_id)
