@@ -34,6 +34,7 @@ def shared_names(data: Any) -> Any:
         return [shared_names(v) for v in data]
     return data
 
+
 DOCTOR_EPILOG = """examples:
   pm doctor
   pm doctor --repair --project FX3X
