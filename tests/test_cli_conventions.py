@@ -349,3 +349,26 @@ def test_remote_mode_lists_creates_and_pins_through_the_service(
         assert code == 7 and json.loads(out)["error"]["message"] == NEEDS_DATABASE
     assert not (tmp_path / "nowhere").exists()
     assert entities.find(studio.db, "sequence", "SQ090", project_id=studio.project_id)
+
+
+def test_verbose_logs_on_stderr_and_leaves_stdout_to_the_result(db: Database) -> None:
+    env = {**os.environ, "PM_DB_URL": os.environ["PM_DB_URL"]}
+    env.pop("PM_LOG_LEVEL", None)
+    assert main(["db", "upgrade"]) == 0
+    done = subprocess.run(
+        [sys.executable, "-m", "pm_db", "project", "list", "-vv", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0 and json.loads(done.stdout)["ok"] is True
+    assert "pm: INFO: sqlalchemy.engine" in done.stderr and "SELECT" in done.stderr
+    quiet = subprocess.run(
+        [sys.executable, "-m", "pm_db", "project", "list", "--json"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert quiet.returncode == 0 and quiet.stderr == ""
