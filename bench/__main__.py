@@ -23,6 +23,7 @@ BENCHMARKS = [
     "browser",
     "foundation",
     "farm",
+    "cli_import",
 ]
 
 

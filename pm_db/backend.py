@@ -91,6 +91,12 @@ class Backend(Protocol):
 
     def list(self, kind: str, **filters: Any) -> list[Any]: ...
 
+    def create(self, kind: str, data: object) -> Any: ...
+
+    def update(self, kind: str, ident: int, data: object) -> Any: ...
+
+    def delete(self, kind: str, ident: int) -> None: ...
+
 
 class LocalBackend:
     """The backend over a database this process opens itself."""
@@ -251,6 +257,21 @@ class LocalBackend:
         from pm_db.services import entities
 
         return entities.list_(self.db, kind, **filters)
+
+    def create(self, kind: str, data: object) -> Any:
+        from pm_db.services import entities
+
+        return entities.create(self.db, kind, data)
+
+    def update(self, kind: str, ident: int, data: object) -> Any:
+        from pm_db.services import entities
+
+        return entities.update(self.db, kind, ident, data)
+
+    def delete(self, kind: str, ident: int) -> None:
+        from pm_db.services import entities
+
+        entities.delete(self.db, kind, ident)
 
 
 def get_backend(settings: Settings | None = None) -> Backend:

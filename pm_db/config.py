@@ -20,6 +20,7 @@ from urllib.parse import quote, unquote
 from pm_db.errors import ConfigError
 
 PLATFORMS = ("linux", "windows", "mac")
+PLATFORM_ALIASES = {"macos": "mac"}
 ENVIRONMENTS = ("development", "production")
 SECRET_VARIABLES = ("PM_DB_URL", "PM_DB_PASSWORD", "PM_API_TOKEN")
 
@@ -108,7 +109,9 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         # A typo must not silently drop the production safeguards.
         raise ConfigError(f"must be one of {', '.join(ENVIRONMENTS)}, got {stage!r}", "PM_ENV")
     production = stage == "production"
-    platform = env.get("PM_PLATFORM") or current_platform()
+    platform = (env.get("PM_PLATFORM") or current_platform()).strip().lower()
+    # One vocabulary: mac, as the project roots (root_mac) say; Houdini's macos is an alias.
+    platform = PLATFORM_ALIASES.get(platform, platform)
     if platform not in PLATFORMS:
         raise ConfigError(f"must be one of {', '.join(PLATFORMS)}", field="PM_PLATFORM")
     url = _secret(env, "PM_DB_URL")

@@ -243,6 +243,11 @@ class RemoteBackend:
         found = self.call("GET", "/api/scenes/find/", params={"path": path}, idempotent=True)
         return self._read(schemas.SceneOut, found)
 
+    def list_scenes(self, **filters: Any) -> list[schemas.SceneOut]:
+        """Saved scenes, newest first: task_id, artist, name, limit as `pm scene list`."""
+        found = self.call("GET", "/api/scenes/", params=_given(**filters), idempotent=True)
+        return [self._read(schemas.SceneOut, item) for item in found]
+
     def discard_scene(self, scene_id: int, reason: str) -> schemas.SceneOut:
         path = f"/api/scenes/{_segment(scene_id)}/discard/"
         return self._read(schemas.SceneOut, self.call("POST", path, body={"reason": reason}))
@@ -401,6 +406,19 @@ class RemoteBackend:
         out, _ = _kind(kind)
         found = self.call("GET", f"/api/{kind}s/", params=_given(**filters), idempotent=True)
         return [self._read(out, item) for item in found]
+
+    def create(self, kind: str, data: object) -> Any:
+        out, _ = _kind(kind)
+        return self._read(out, self.call("POST", f"/api/{kind}s/", body=data))
+
+    def update(self, kind: str, ident: int, data: object) -> Any:
+        out, _ = _kind(kind)
+        path = f"/api/{kind}s/{_segment(ident)}/"
+        return self._read(out, self.call("PATCH", path, body=data, idempotent=True))
+
+    def delete(self, kind: str, ident: int) -> None:
+        _kind(kind)
+        self.call("DELETE", f"/api/{kind}s/{_segment(ident)}/")
 
     def whoami(self) -> dict[str, Any]:
         """Who the token speaks for: artist, is_admin, token_id, label."""

@@ -66,3 +66,13 @@ def record_one_call(db: Database, payload: object) -> schemas.PublishOut:
     from pm_db import publishing
 
     return publishing.record_written(db, publishing.plan_written(db, None, payload))
+
+
+def cli_document(out: str) -> Any:
+    """What `pm ... --json` printed: the `data` of a success envelope, or the whole error
+    envelope (docs/cli.md, "Output")."""
+    import json
+
+    document = json.loads(out)
+    assert isinstance(document, dict) and isinstance(document.get("ok"), bool), document
+    return document["data"] if document["ok"] else document

@@ -436,3 +436,18 @@ def test_retry_recovers_once_the_database_is_ready(qtbot: Any, tmp_path: Path) -
     assert not browser.banner.isVisible()
     assert names(browser) == ["LATE"]
     database.dispose()
+
+
+def test_a_version_whose_data_layer_is_missing_cannot_be_pinned(
+    qtbot: Any, studio: Studio, shot: dict[str, str]
+) -> None:
+    backend = LocalBackend(db=studio.db)
+    oldest_id = int(shot["oldest"].split(":")[1])
+    os.remove(publishes.get_publish(studio.db, oldest_id).item_usd_path)
+    browser = open_browser(qtbot, lambda: backend)
+    open_keys(qtbot, browser, shot["sequence"], shot["shot"], shot["usd"], shot["part"])
+    select(qtbot, browser, shot["oldest"])
+    oldest = browser.current_node()
+    assert oldest is not None and oldest.missing
+    enabled, reason = browser.action_state(oldest)["pin"]
+    assert not enabled and reason.startswith("its data layer is missing on disk")

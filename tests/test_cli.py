@@ -19,6 +19,7 @@ from pm_db import migrate
 from pm_db.cli import main
 from pm_db.db import Database
 from pm_db.services import admin, entities
+from tests.helpers import cli_document
 
 PM = Path(sys.executable).with_name("pm")
 
@@ -27,7 +28,7 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str]:
     """(exit code, the one JSON document on stdout, stderr) of `pm ARGV --json`."""
     code = main([*argv, "--json"])
     out, err = capsys.readouterr()
-    return code, json.loads(out), err
+    return code, cli_document(out), err
 
 
 def ok(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
@@ -247,13 +248,19 @@ def test_reset_refuses_in_a_production_environment(
 def test_a_database_without_schema_says_to_upgrade(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("PM_DB_URL", f"sqlite:///{tmp_path / 'empty.sqlite'}")
+    empty = tmp_path / "empty.sqlite"
+    monkeypatch.setenv("PM_DB_URL", f"sqlite:///{empty}")
     code, envelope, err = run(capsys, "project", "list")
     assert code == 6 and envelope["error"]["code"] == "unavailable"
     assert "pm db upgrade" in err and len(err.splitlines()) == 1
     info = ok(capsys, "db", "info")
-    assert info["revision"] is None and "pm db upgrade" in info["hint"]
+    assert info.get("revision") is None and "pm db upgrade" in info["hint"]
     assert "counts" not in info
+    # Neither command made the file: looking never creates a database.
+    assert not empty.exists()
+    empty.touch()
+    info = ok(capsys, "db", "info")
+    assert info["revision"] is None and "pm db upgrade" in info["hint"]
 
 
 @pytest.mark.parametrize(
@@ -302,7 +309,7 @@ def _no_password_printed(capsys: pytest.CaptureFixture[str], secret: str, *argv:
     code = main([*argv, "--json"])
     out, err = capsys.readouterr()
     assert secret not in out and secret not in err
-    return code, json.loads(out), err
+    return code, cli_document(out), err
 
 
 def test_db_info_masks_a_password_in_pm_db_url(
@@ -425,7 +432,7 @@ def test_python_dash_m_pm_db_runs_the_cli(db: Database, tmp_path: Path) -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    assert [a["login"] for a in json.loads(done.stdout)] == ["jdoe"]
+    assert [a["login"] for a in cli_document(done.stdout)] == ["jdoe"]
 
 
 def test_the_console_script_reports_errors_with_exit_codes(db: Database, tmp_path: Path) -> None:
@@ -438,7 +445,7 @@ def test_the_console_script_reports_errors_with_exit_codes(db: Database, tmp_pat
         check=False,
     )
     assert done.returncode == 3
-    assert json.loads(done.stdout)["error"]["field"] == "ref"
+    assert cli_document(done.stdout)["error"]["field"] == "ref"
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
 
 

@@ -5,7 +5,6 @@ On SQLite and PostgreSQL, in real processes."""
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
@@ -16,7 +15,7 @@ import pytest
 from pm_db import faults
 from pm_db.services import publishes
 from pm_db.usd import layers
-from tests.helpers import Studio
+from tests.helpers import Studio, cli_document
 from tests.test_usd_support import (
     REPO,
     composed_parts,
@@ -80,7 +79,7 @@ def test_a_publish_killed_at_any_step_is_repaired_by_doctor(studio: Studio, faul
     assert repair.returncode == 0, repair.stdout + repair.stderr
     check = run_pm(studio.db, "doctor", "--stale-after", "0", "--json")
     assert check.returncode == 0, check.stdout
-    assert json.loads(check.stdout)["problems"] == []
+    assert cli_document(check.stdout)["problems"] == []
 
     # Nothing published earlier was lost, and its files are untouched.
     for before in (earlier, other):

@@ -14,6 +14,7 @@ import pytest
 
 from pm_db.cli import houdini_commands, main
 from pm_db.errors import PmError
+from tests.helpers import cli_document
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -21,7 +22,7 @@ REPO = Path(__file__).resolve().parent.parent
 def pm(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str]:
     code = main([*argv, "--json"])
     out, err = capsys.readouterr()
-    return code, json.loads(out) if out.strip() else None, err
+    return code, cli_document(out) if out.strip() else None, err
 
 
 # The package file -------------------------------------------------------------------------

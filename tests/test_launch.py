@@ -20,6 +20,7 @@ from pm_db.services import entities
 from pm_db.services.events import list_events
 from pm_db.views import TaskRow
 from tests.conftest import Studio
+from tests.helpers import cli_document
 
 
 def stand_in(folder: Path, name: str = "houdini") -> tuple[Path, Path]:
@@ -266,13 +267,13 @@ def test_cli_launch_dry_run_then_for_real(
         monkeypatch.setenv(name, env[name])
     task = str(studio.shot_task_id)
     assert main(["launch", "houdini", "--task", task, "--dry-run", "--json"]) == 0
-    plan = json.loads(capsys.readouterr().out)
+    plan = cli_document(capsys.readouterr().out)
     assert plan["command"] == [env["PM_DCC_HOUDINI"]] and plan["artist"] == "jdoe"
     assert plan["context"]["PM_PROJECT"] == "FX3X" and plan["target"] == "FX3X SQ010/SH010"
     assert launches(studio) == [] and not (tmp_path / "houdini-env.json").exists()
 
     assert main(["launch", "houdini", "--task", task, "--artist", "jdoe", "--json"]) == 0
-    started = json.loads(capsys.readouterr().out)
+    started = cli_document(capsys.readouterr().out)
     assert read_when_written(tmp_path / "houdini-env.json")["env"]["PM_TASK_ID"] == task
     assert [e.payload["pid"] for e in launches(studio)] == [started["pid"]]
 

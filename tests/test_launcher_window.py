@@ -179,3 +179,18 @@ def test_a_task_without_a_target_is_shown_and_cannot_be_launched(
     window.launch()
     settle(qtbot, window)
     assert list_events(studio.db, kind="dcc.launched") == []
+
+
+def test_an_unknown_pm_artist_selects_no_one_and_says_so(
+    qtbot: Any, studio: Studio, env: dict[str, str]
+) -> None:
+    entities.create(studio.db, "artist", {"login": "amy", "name": "Amy Lee"})
+    env["PM_ARTIST"] = "ghost"
+    window = open_launcher(qtbot, LocalBackend(db=studio.db), env)
+    assert window.current_artist() is None and window.artists.currentIndex() == -1
+    assert window.stack.currentWidget() is window.empty
+    assert "PM_ARTIST names 'ghost', who is not an active artist" in window.empty.text()
+    assert not window.launch_button.isEnabled()
+    window.artists.setCurrentIndex(1)
+    settle(qtbot, window)
+    assert window.current_artist() == "amy"

@@ -228,7 +228,7 @@ def test_part_commands(studio: Studio, capsys: pytest.CaptureFixture[str]) -> No
     code, unpinned, _ = run_cli(capsys, "part", "unpin", "PinchIn/particles01")
     assert code == 0 and unpinned["pinned"] is None
     code, shown, _ = run_cli(capsys, "usd", "show", "--asset", "PinchIn")
-    assert [(p["part"], p["version"], p["iteration"]) for p in shown[0]["parts"]] == [
+    assert [(p["part_name"], p["version"], p["iteration"]) for p in shown[0]["parts"]] == [
         ("particles01", 1, 2)
     ]
 

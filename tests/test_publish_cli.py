@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from pm_db.cli import main
-from tests.helpers import Studio, row_counts, seed_payload
+from tests.helpers import Studio, cli_document, row_counts, seed_payload
 from tests.test_usd_support import write_data_layer
 
 
@@ -17,7 +17,7 @@ def pm(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str]:
     """Run `pm ... --json`; (exit code, the one JSON document printed, stderr)."""
     code = main([*argv, "--json"])
     out, err = capsys.readouterr()
-    return code, json.loads(out), err
+    return code, cli_document(out), err
 
 
 def test_save_version_up_and_list(studio: Studio, capsys: pytest.CaptureFixture[str]) -> None:

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from pm_db.cli import main
+from tests.helpers import cli_document
 from tests.test_usd_support import write_data_layer
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, object, str]:
     code = main([*argv, "--json"])
     out, err = capsys.readouterr()
-    return code, json.loads(out) if out.strip() else None, err
+    return code, cli_document(out) if out.strip() else None, err
 
 
 def test_show_setup_save_and_publish(

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import stat
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from pm_db.db import Database
 from pm_db.errors import NotFound, Unauthenticated, ValidationError
 from pm_db.models import ApiToken, Event
 from pm_db.services import entities, tokens
-from tests.helpers import row_counts
+from tests.helpers import cli_document, row_counts
 
 
 @pytest.fixture
@@ -108,7 +107,7 @@ def test_list_by_artist(db: Database, jdoe: Any) -> None:
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, str]:
     code = main([*argv, "--json"])
     out, err = capsys.readouterr()
-    return code, json.loads(out) if out.strip() else None, err
+    return code, cli_document(out) if out.strip() else None, err
 
 
 def test_token_commands(db: Database, jdoe: Any, capsys: pytest.CaptureFixture[str]) -> None:

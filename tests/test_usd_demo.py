@@ -1,4 +1,4 @@
-"""The README's `make demo` writes real USD layers and prints the composed asset, run
+"""`pm demo` (the README's `make demo`) writes real USD layers and prints the composed asset, run
 twice in a row (it carries on), on the fixture's database (SQLite and PostgreSQL)."""
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ def test_the_demo_publishes_layers_and_prints_the_composed_asset(
     env = {**process_env(db), "PM_HOME": str(tmp_path / "demo")}
     outputs = [
         subprocess.run(
-            [sys.executable, "tools/demo.py"],
+            [sys.executable, "-m", "pm_db", "demo"],
             env=env,
             cwd=REPO,
             capture_output=True,

@@ -7,7 +7,6 @@ modules import it.
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from pm_db import publishing, schemas
 from pm_db.cli import main
 from pm_db.db import Database
 from pm_db.services import scenes
-from tests.helpers import Studio
+from tests.helpers import Studio, cli_document
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -102,7 +101,7 @@ def run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any, s
     """Run `pm ARGV --json` in this process: (exit code, parsed stdout, stderr)."""
     code = main([*argv, "--json"])
     out, err = capsys.readouterr()
-    return code, json.loads(out) if out.strip() else None, err
+    return code, cli_document(out) if out.strip() else None, err
 
 
 def run_pm(db: Database, *argv: str, fault: str | None = None) -> subprocess.CompletedProcess[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from pm_db.cli.common import database, group, leaf
+from pm_db.cli.common import database, group, leaf, missing_sqlite_file
 from pm_db.errors import PermissionDenied, ValidationError
 
 
@@ -29,7 +29,7 @@ def register(commands: Any) -> None:
 def upgrade(args: argparse.Namespace) -> dict[str, Any]:
     from pm_db import migrate
 
-    handle = database()
+    handle = database(create=True)
     before = migrate.current_revision(handle)
     migrate.upgrade(handle)
     return {"url": handle.masked_url, "from": before, "to": migrate.current_revision(handle)}
@@ -41,19 +41,23 @@ def info(args: argparse.Namespace) -> dict[str, Any]:
     from pm_db.services import admin, entities, publishes
 
     settings = load_settings()
-    handle = database()
-    revision = migrate.current_revision(handle)
-    head = migrate.head_revision()
     result: dict[str, Any] = {
-        "url": handle.masked_url,
+        "url": settings.masked_db_url,
         "configured_by": settings.db_source,
-        "dialect": handle.dialect,
-        "revision": revision,
-        "head": head,
         "platform": settings.platform,
         "environment": "production" if settings.production else "development",
         "layer_fsync": settings.layer_fsync,
+        "head": migrate.head_revision(),
     }
+    # Looking must not make an empty SQLite file.
+    missing = missing_sqlite_file(settings.db_url)
+    if missing and not settings.api_url:
+        result["hint"] = f"no database file at {missing} yet: run `pm db upgrade`"
+        return result
+    handle = database()
+    revision = migrate.current_revision(handle)
+    head = result["head"]
+    result |= {"dialect": handle.dialect, "revision": revision}
     if revision is None:
         result["hint"] = "no pm schema yet: run `pm db upgrade`"
         return result

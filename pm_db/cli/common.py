@@ -1,20 +1,29 @@
-"""Helpers every command module shares: the parser class, leaf parsers, the database handle."""
+"""Helpers every command module shares: the parser class, leaf parsers, the database or
+service a command talks to, paging."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
-from pm_db.db import Database, open_database
-from pm_db.errors import ValidationError
+from pm_db.errors import ConfigError, Unavailable, ValidationError
+
+if TYPE_CHECKING:
+    from pm_db.backend import Backend
+    from pm_db.db import Database
 
 _ARGUMENT = re.compile(r"argument (?P<flags>[^:]+): (?P<message>.*)", re.S)
 _REQUIRED = re.compile(r"the following arguments are required: (?P<names>.*)", re.S)
 _UNKNOWN = re.compile(r"unrecognized arguments: (?P<names>.*)", re.S)
+
+NEEDS_DATABASE = "this command needs a database; PM_API_URL is set"
+MAX_LIMIT = 10_000
+DEFAULT_LIMIT = 100
 
 
 def usage_error(message: str) -> ValidationError:
@@ -40,29 +49,94 @@ class CommandParser(argparse.ArgumentParser):
         raise usage_error(message)
 
 
-def wants_json(argv: list[str] | None) -> bool:
-    """Whether the command line asks for JSON (for errors found before parsing ends)."""
-    return "--json" in (sys.argv[1:] if argv is None else argv)
-
-
-def leaf(commands: Any, name: str, help_text: str) -> argparse.ArgumentParser:
-    """A subcommand parser that takes `--json`."""
-    parser: argparse.ArgumentParser = commands.add_parser(
-        name, help=help_text, description=help_text
+def add_global_options(parser: argparse.ArgumentParser) -> None:
+    """The options every command takes, anywhere on the line (pm_db.cli.app reads them)."""
+    options = parser.add_argument_group("global options (anywhere on the line)")
+    options.add_argument("--json", action="store_true", help="print one JSON document")
+    options.add_argument(
+        "--wide", action="store_true", help="tables show every column (default: fit 120)"
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON document")
+    options.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log more on stderr (-vv: also SQL); or set PM_LOG_LEVEL",
+    )
+
+
+def leaf(commands: Any, name: str, help_text: str, epilog: str | None = None) -> Any:
+    """A subcommand parser; `epilog` holds its examples (tests/test_cli_docs.py runs
+    every line of it that starts with `pm `)."""
+    parser = commands.add_parser(
+        name,
+        help=help_text,
+        description=help_text,
+        epilog=epilog,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_global_options(parser)
     return parser
 
 
 def group(commands: Any, name: str, help_text: str) -> Any:
-    """A subcommand that has subcommands of its own."""
+    """A subcommand that has subcommands of its own; alone, it prints its help."""
     parser = commands.add_parser(name, help=help_text, description=help_text)
-    return parser.add_subparsers(dest=f"{name}_command", metavar="COMMAND", required=True)
+    add_global_options(parser)
+    parser.set_defaults(run=lambda _args: HelpText(parser.format_help()))
+    return parser.add_subparsers(dest=f"{name}_command", metavar="COMMAND")
 
 
-def database() -> Database:
-    """The configured database (PM_DB_URL, PM_DB_NAME..., or the SQLite default)."""
-    return open_database()
+class HelpText(str):
+    """A command's help, printed as it is (a group named without its subcommand)."""
+
+
+def remote() -> bool:
+    """Whether PM_API_URL selects the REST service."""
+    from pm_db.config import load_settings
+
+    return bool(load_settings().api_url)
+
+
+def backend() -> Backend:
+    """The REST service when PM_API_URL is set, else the database (a missing SQLite file
+    is refused, never made)."""
+    from pm_db.backend import LocalBackend, get_backend
+
+    if remote():
+        return get_backend()
+    return LocalBackend(db=database())
+
+
+def database(create: bool = False) -> Database:
+    """The configured database (PM_DB_URL, PM_DB_NAME..., or the SQLite default). Raises
+    ConfigError when PM_API_URL is set (the command has no REST counterpart), Unavailable
+    when a SQLite file does not exist and `create` is false: only `pm db upgrade` and
+    `pm demo` make one."""
+    from pm_db.config import load_settings
+    from pm_db.db import open_database
+
+    settings = load_settings()
+    if settings.api_url:
+        raise ConfigError(NEEDS_DATABASE, field="PM_API_URL")
+    missing = missing_sqlite_file(settings.db_url)
+    if missing and not create:
+        raise Unavailable(
+            f"no pm database at {missing}: run `pm db upgrade` to make one", field="PM_DB_URL"
+        )
+    return open_database(settings)
+
+
+def missing_sqlite_file(url: str) -> str | None:
+    """The path of a SQLite database `url` names that does not exist yet, else None."""
+    if not url.startswith("sqlite"):
+        return None
+    from sqlalchemy.engine import make_url
+
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:") or os.path.exists(path):
+        return None
+    return path
 
 
 def read_json(source: str) -> Any:
@@ -83,3 +157,49 @@ def whole_number(value: str) -> int:
         return int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a whole number, got {value!r}") from None
+
+
+def page_size(value: str) -> int:
+    """An argparse type for --limit: 1 to MAX_LIMIT."""
+    number = whole_number(value)
+    if not 1 <= number <= MAX_LIMIT:
+        raise argparse.ArgumentTypeError(f"must be 1 to {MAX_LIMIT}, got {number}")
+    return number
+
+
+def page_start(value: str) -> int:
+    """An argparse type for --offset: 0 or more."""
+    number = whole_number(value)
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"must be 0 or more, got {number}")
+    return number
+
+
+def add_paging(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--limit", type=page_size, default=DEFAULT_LIMIT, help=f"rows per page (1 to {MAX_LIMIT})"
+    )
+    parser.add_argument("--offset", type=page_start, default=0, help="skip this many rows first")
+
+
+class Page(list[Any]):
+    """One page of a list: its rows, and whether more follow (--offset to read on)."""
+
+    def __init__(self, rows: list[Any], offset: int, limit: int) -> None:
+        super().__init__(rows[:limit])
+        self.offset = offset
+        self.limit = limit
+        self.more = len(rows) > limit
+
+    def info(self) -> dict[str, Any]:
+        return {"offset": self.offset, "limit": self.limit, "count": len(self), "more": self.more}
+
+
+def project_default(given: str | None) -> str | None:
+    """--project, else $PM_PROJECT."""
+    return given or os.environ.get("PM_PROJECT") or None
+
+
+def artist_default(given: str | None) -> str | None:
+    """--artist, else $PM_ARTIST."""
+    return given or os.environ.get("PM_ARTIST") or None

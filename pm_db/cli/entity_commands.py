@@ -3,6 +3,8 @@
 References on the command line (`--project FX3X`, `--shot SQ010/SH010`, `--artist jdoe`)
 are codes first: a code made of digits (sequence `010`) means that code; only when no
 record has that code is it read as an id. An error about a reference names its flag.
+Lists show the codes of what a record points at beside its ids. Everything but `import`
+also works through the REST service (PM_API_URL).
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import argparse
 import json
 from typing import Any
 
-from pm_db.cli.common import database, group, leaf, read_json, whole_number
+from pm_db.cli.common import Page, add_paging, backend, group, leaf, whole_number
 from pm_db.errors import NotFound, ValidationError
 
 
@@ -28,10 +30,8 @@ def _templates(value: str) -> dict[str, Any]:
 def _reference(kind: str, ref: str, flag: str, **scope: int) -> int:
     """The id of the `kind` whose code (login for artists) is `ref` within `scope`, or whose
     id is `ref` when no code matches; raises NotFound naming `flag`."""
-    from pm_db.services import entities
-
     try:
-        return int(entities.find(database(), kind, ref, **scope).id)
+        return int(backend().find(kind, ref, **scope).id)
     except NotFound:
         if not ref.isdigit():
             where = "".join(f" in {k.removesuffix('_id')} {v}" for k, v in scope.items())
@@ -43,10 +43,8 @@ def _reference(kind: str, ref: str, flag: str, **scope: int) -> int:
 
 def _by_id(kind: str, ref: str, flag: str, **scope: int) -> int:
     """The id `ref` of an existing `kind` (inside `scope`); raises NotFound naming `flag`."""
-    from pm_db.services import entities
-
     try:
-        found = entities.get(database(), kind, int(ref))
+        found = backend().get(kind, int(ref))
     except (NotFound, ValidationError):
         raise NotFound(f"no {kind} with code or id {ref!r}", field=flag) from None
     for key, value in scope.items():
@@ -230,68 +228,71 @@ _SHOW_HELP = {
 }
 
 
+def _article(kind: str) -> str:
+    return f"an {kind}" if kind[0] in "aeiou" else f"a {kind}"
+
+
 def register(commands: Any) -> None:
+    from pm_db.cli.import_commands import IMPORT_EPILOG
+
     for kind, flags in CREATE_FLAGS.items():
         verbs = group(commands, kind, f"create, import, list, show, update or delete {kind}s")
-        create = leaf(verbs, "create", f"create a {kind}")
+        create = leaf(verbs, "create", f"create {_article(kind)}")
         for flag, options in flags:
             create.add_argument(flag, **options)
         create.set_defaults(run=_create, kind=kind)
-        batch = leaf(verbs, "import", f"create many {kind}s at once, all or nothing")
-        batch.add_argument("file", help="JSON file of a list of objects (- for stdin)")
+        batch = leaf(
+            verbs,
+            "import",
+            f"create many {kind}s from a CSV or JSON file: every row checked first, "
+            "then all written or none",
+            IMPORT_EPILOG[kind],
+        )
+        batch.add_argument("file", help="a .csv or .json file (- for JSON on stdin)")
+        batch.add_argument(
+            "--format", choices=["csv", "json"], help="the file's format (default: its suffix)"
+        )
         batch.set_defaults(run=_import, kind=kind)
         listing = leaf(verbs, "list", f"list {kind}s in id order")
         for flag in LIST_FLAGS[kind]:
             options = {"choices": ["yes", "no"]} if flag == "--active" else {}
             listing.add_argument(flag, **options)
-        listing.add_argument("--limit", type=whole_number, default=1000, help="at most this many")
-        listing.add_argument("--offset", type=whole_number, default=0, help="skip this many first")
+        add_paging(listing)
         listing.set_defaults(run=_list, kind=kind)
         show = leaf(verbs, "show", f"show one {kind}")
         show.add_argument("ref", help=_SHOW_HELP[kind])
         if kind in ("sequence", "shot", "asset"):
             show.add_argument("--project", help="project code or id (to look codes up)")
         show.set_defaults(run=_show, kind=kind)
-        update = leaf(verbs, "update", f"change fields of a {kind}")
+        update = leaf(verbs, "update", f"change fields of {_article(kind)}")
         update.add_argument("id", type=whole_number)
         for flag, options in UPDATE_FLAGS[kind]:
             update.add_argument(flag, **options)
         update.set_defaults(run=_update, kind=kind)
-        delete = leaf(verbs, "delete", f"delete a {kind} nothing refers to")
+        delete = leaf(verbs, "delete", f"delete {_article(kind)} nothing refers to")
         delete.add_argument("id", type=whole_number)
         delete.set_defaults(run=_delete, kind=kind)
 
 
 def _create(args: argparse.Namespace) -> Any:
-    from pm_db.services import entities
-
     values = _values(args.kind, args)
     if args.kind == "task":
         values.update(_task_target(args))
-    return entities.create(database(), args.kind, values)
+    return _with_codes(args.kind, backend().create(args.kind, values), Codes())
 
 
 def _import(args: argparse.Namespace) -> dict[str, Any]:
-    from pm_db.services import entities
+    from pm_db.cli.import_commands import import_file
 
-    created = entities.create_many(database(), args.kind, read_json(args.file))
-    return {
-        "kind": args.kind,
-        "created": len(created),
-        "first_id": created[0].id,
-        "last_id": created[-1].id,
-    }
+    return import_file(args.kind, args.file, args.format, quiet=args.json)
 
 
 def _update(args: argparse.Namespace) -> Any:
-    from pm_db.services import entities
-
-    return entities.update(database(), args.kind, args.id, _values(args.kind, args))
+    found = backend().update(args.kind, args.id, _values(args.kind, args))
+    return _with_codes(args.kind, found, Codes())
 
 
 def _list(args: argparse.Namespace) -> Any:
-    from pm_db.services import entities
-
     filters: dict[str, Any] = {}
     project = getattr(args, "project", None)
     if args.kind == "shot" and args.sequence:
@@ -311,18 +312,19 @@ def _list(args: argparse.Namespace) -> Any:
             filters[key] = getattr(args, key)
     if getattr(args, "artist", None):
         filters["artist_id"] = artist_id(args.artist)
-    return entities.list_(database(), args.kind, limit=args.limit, offset=args.offset, **filters)
+    found = backend().list(args.kind, limit=args.limit + 1, offset=args.offset, **filters)
+    codes = Codes()
+    rows = [_with_codes(args.kind, record, codes, brief=not args.json) for record in found]
+    return Page(rows, args.offset, args.limit)
 
 
 def _show(args: argparse.Namespace) -> Any:
-    from pm_db.services import entities
-
     project = getattr(args, "project", None)
     if args.kind == "task":
         if not args.ref.isdigit():
             raise ValidationError("show a task by its id", field="ref")
-        return entities.get(database(), "task", int(args.ref))
-    if args.kind == "project":
+        ident = int(args.ref)
+    elif args.kind == "project":
         ident = project_id(args.ref, "ref")
     elif args.kind == "artist":
         ident = artist_id(args.ref, "ref")
@@ -330,11 +332,67 @@ def _show(args: argparse.Namespace) -> Any:
         ident = shot_id(project, args.ref, "ref")
     else:
         ident = _scoped(args.kind, args.ref, project, "ref")
-    return entities.get(database(), args.kind, ident)
+    return _with_codes(args.kind, backend().get(args.kind, ident), Codes())
 
 
 def _delete(args: argparse.Namespace) -> dict[str, Any]:
-    from pm_db.services import entities
-
-    entities.delete(database(), args.kind, args.id)
+    backend().delete(args.kind, args.id)
     return {"deleted": args.kind, "id": args.id}
+
+
+class Codes:
+    """The codes of records by kind and id, each looked up once (a page of tasks names a
+    few shots many times)."""
+
+    def __init__(self) -> None:
+        self.source = backend()
+        self.known: dict[tuple[str, int], str | None] = {}
+
+    def of(self, kind: str, ident: int | None) -> str | None:
+        """The code (login for an artist, SEQUENCE/SHOT for a shot) of a record, or None."""
+        if ident is None:
+            return None
+        key = (kind, ident)
+        if key not in self.known:
+            try:
+                record = self.source.get(kind, ident)
+            except NotFound:
+                self.known[key] = None
+            else:
+                self.known[key] = self._label(kind, record)
+        return self.known[key]
+
+    def _label(self, kind: str, record: Any) -> str:
+        if kind == "artist":
+            return str(record.login)
+        if kind == "shot":
+            return f"{self.of('sequence', record.sequence_id)}/{record.code}"
+        return str(record.code)
+
+
+# The code fields each kind's rows get, after their id: (field, kind, id field).
+CODE_FIELDS: dict[str, list[tuple[str, str, str]]] = {
+    "project": [],
+    "sequence": [("project", "project", "project_id")],
+    "shot": [("sequence", "sequence", "sequence_id")],
+    "asset": [("project", "project", "project_id")],
+    "artist": [],
+    "task": [("project", "project", "project_id"), ("artist", "artist", "artist_id")],
+}
+_BRIEF_HIDDEN = {"created_at", "templates"}
+
+
+def _with_codes(kind: str, record: Any, codes: Codes, brief: bool = False) -> dict[str, Any]:
+    """A record as a row with the codes of what it points at; `brief` (a table) shows the
+    codes instead of the ids and leaves out long fields."""
+    data: dict[str, Any] = record.model_dump(mode="json")
+    row: dict[str, Any] = {"id": data.pop("id")}
+    for name, target, id_field in CODE_FIELDS[kind]:
+        row[name] = codes.of(target, data.get(id_field))
+    if kind == "task":
+        row["target"] = codes.of(data["target_type"], data["target_id"])
+    for name, value in data.items():
+        if brief and (name.endswith("_id") or name in _BRIEF_HIDDEN):
+            continue
+        row[name] = value
+    return row

@@ -29,6 +29,8 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,9 @@ from pm_db.errors import ConfigError, PmError, ValidationError
 
 PYTHONS = ("3.10", "3.11")
 SYSTEMS = ("linux", "windows", "macos")
+"""Houdini's own names (`houdini_os`), which the vendor folders and the package file use."""
+PLATFORM_SYSTEMS = {"linux": "linux", "windows": "windows", "mac": "macos", "macos": "macos"}
+"""--platform takes pm's names (linux, windows, mac: as PM_PLATFORM); macos is an alias."""
 HOUDINI_VERSIONS = ("20.0", "20.5", "21.0")
 # The Houdini versions pm loads in: 20.0 to 21.x. A newer one needs a TD's own package
 # file (docs/houdini.md).
@@ -109,9 +114,23 @@ def register(commands: Any) -> None:
     package.set_defaults(run=_package)
 
 
+def _system(value: str) -> str:
+    """An argparse type: pm's platform name as Houdini's `houdini_os` name."""
+    system = PLATFORM_SYSTEMS.get(value.strip().lower())
+    if system is None:
+        raise argparse.ArgumentTypeError(f"must be linux, windows or mac, got {value!r}")
+    return system
+
+
 def _target_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--python", required=True, choices=PYTHONS, help="Houdini's Python")
-    parser.add_argument("--platform", required=True, choices=SYSTEMS, help="Houdini's system")
+    parser.add_argument(
+        "--platform",
+        required=True,
+        type=_system,
+        metavar="{linux,windows,mac}",
+        help="Houdini's system (macos is read as mac)",
+    )
     parser.add_argument("--arch", help="machine: x86_64 (default), aarch64, arm64 (macOS default)")
 
 
@@ -286,9 +305,11 @@ def pm_requirements() -> list[str]:
     from importlib import metadata
 
     try:
-        requires = metadata.requires("pm") or []
+        requires = metadata.requires("pm-pipeline") or []
     except metadata.PackageNotFoundError as exc:
-        raise ConfigError("pm is not installed here; run `pip install -e .` first", "pm") from exc
+        raise ConfigError(
+            "pm-pipeline is not installed here; run `pip install -e .` first", "pm"
+        ) from exc
     return [r for r in requires if "extra ==" not in r.replace("'", '"')]
 
 
@@ -412,21 +433,46 @@ def _vendor(args: argparse.Namespace) -> Any:
     command = vendor_command(args.python, args.platform, args.arch, partial, lock)
     if args.dry_run:
         return {"command": command, "dest": str(dest)}
-    return vendor(command, partial, dest, args.python, args.platform)
+    from pm_db.cli.progress import Progress
+
+    with Progress("vendoring (packages collected)", quiet=args.json) as progress:
+        return vendor(command, partial, dest, args.python, args.platform, progress)
 
 
 def _tail(stderr: str) -> str:
     return " | ".join(line for line in stderr.strip().splitlines()[-3:])
 
 
-def vendor(command: list[str], partial: Path, dest: Path, python: str, system: str) -> Any:
+def _run_pip(command: list[str], progress: Callable[[int, int], None]) -> tuple[int, str]:
+    """Run pip, telling `progress` of each package it collects (total unknown: 0);
+    returns its exit code and its stderr."""
+    with tempfile.TemporaryFile("w+", encoding="utf-8") as errors:
+        with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=errors, text=True) as process:
+            assert process.stdout is not None
+            collected = 0
+            for line in process.stdout:
+                if line.startswith("Collecting "):
+                    collected += 1
+                    progress(collected, 0)
+        errors.seek(0)
+        return process.returncode, errors.read()
+
+
+def vendor(
+    command: list[str],
+    partial: Path,
+    dest: Path,
+    python: str,
+    system: str,
+    progress: Callable[[int, int], None] = lambda _done, _total: None,
+) -> Any:
     """Run pip into `partial`, then swap it in as `dest`. Raises PmError (pip failed)."""
     shutil.rmtree(partial, ignore_errors=True)
     partial.parent.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(command, capture_output=True, text=True)
-    if done.returncode != 0:
+    code, stderr = _run_pip(command, progress)
+    if code != 0:
         shutil.rmtree(partial, ignore_errors=True)
-        raise PmError(f"pip failed (exit {done.returncode}): {_tail(done.stderr)}", field="vendor")
+        raise PmError(f"pip failed (exit {code}): {_tail(stderr)}", field="vendor")
     packages = installed_packages(partial)
     manifest = {"python": python, "platform": system, "packages": packages}
     (partial / "pm-vendor.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")

@@ -35,9 +35,9 @@ def register(commands: Any) -> None:
 
 def _launch(args: argparse.Namespace) -> Any:
     from pm_db import launch
-    from pm_db.backend import get_backend
+    from pm_db.cli.common import backend as selected
 
-    backend = get_backend()
+    backend = selected()
     plan = launch.plan_launch(backend, args.dcc, args.task, args.artist)
     for note in plan.notes:
         print(f"pm: note: {note}", file=sys.stderr)
@@ -70,7 +70,7 @@ def _launcher(args: argparse.Namespace) -> Any:
         from pm_houdini.launcher import run
     except ImportError as exc:
         raise ConfigError(
-            f"the launcher needs Qt ({exc}); install it with: pip install 'pm[ui]'",
+            f"the launcher needs Qt ({exc}); install it with: pip install 'pm-pipeline[ui]'",
             field="PySide6",
         ) from exc
     code = run()

@@ -8,10 +8,22 @@ from typing import Any
 from pm_db.cli.common import database, group, leaf
 from pm_db.errors import ValidationError
 
+FORMAT_EPILOG = "examples:\n" + "".join(
+    f"  {line}\n"
+    for line in (
+        "pm path format part_data --task 1 software=houdini artist=jdoe scene=PinchIn "
+        "asset=PinchIn part=particles01 version=2 iteration=1",
+        "pm path format scene_file root=/show/FX3X sequence=SQ010 shot=SH010 step=fx "
+        "software=houdini artist=jdoe scene=PinchIn version=1 iteration=1 ext=hip",
+    )
+)
+
 
 def register(commands: Any) -> None:
     paths = group(commands, "path", "format or parse a path template")
-    fmt = leaf(paths, "format", "fill a template: pm path format scene_file --task 3 version=2 ...")
+    fmt = leaf(
+        paths, "format", "fill a template with a task's fields and FIELD=VALUE pairs", FORMAT_EPILOG
+    )
     fmt.add_argument("template", help="template name, e.g. scene_file, part_data")
     fmt.add_argument("fields", nargs="*", help="FIELD=VALUE pairs")
     fmt.add_argument("--task", type=int, help="task id: takes its project's templates and roots")

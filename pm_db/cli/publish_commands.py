@@ -5,7 +5,23 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from pm_db.cli.common import database, group, leaf, read_json, whole_number
+from pm_db.cli.common import (
+    MAX_LIMIT,
+    Page,
+    add_paging,
+    backend,
+    database,
+    group,
+    leaf,
+    read_json,
+    remote,
+    whole_number,
+)
+
+SAVE_EPILOG = """examples:
+  pm scene save --task 1 --artist jdoe --scene PinchIn
+  PM_ARTIST=jdoe pm scene version-up --task 1 --scene PinchIn
+"""
 
 
 def register(commands: Any) -> None:
@@ -14,7 +30,7 @@ def register(commands: Any) -> None:
         ("save", False, "record the next iteration and print the path to write"),
         ("version-up", True, "record the next version (iteration 1) and print its path"),
     ):
-        parser = leaf(scene, name, help_text)
+        parser = leaf(scene, name, help_text, SAVE_EPILOG)
         parser.add_argument("--task", type=whole_number, required=True, help="task id")
         parser.add_argument("--artist", required=True, help="artist login")
         parser.add_argument("--scene", required=True, help="scene name, e.g. PinchIn")
@@ -26,7 +42,7 @@ def register(commands: Any) -> None:
     listing.add_argument("--task", type=whole_number)
     listing.add_argument("--artist")
     listing.add_argument("--scene")
-    listing.add_argument("--limit", type=whole_number, default=200)
+    add_paging(listing)
     listing.set_defaults(run=_list_scenes)
     find = leaf(scene, "find", "the saved scene recorded for a hip file path")
     find.add_argument("path")
@@ -57,7 +73,7 @@ def register(commands: Any) -> None:
         parser.add_argument("publish", help="publish id or publish_id")
         if name == "fail":
             parser.add_argument("--reason", required=True)
-        parser.set_defaults(run=_lifecycle, verb=name)
+        parser.set_defaults(run=_run_verb, verb=name)
 
     publishes = group(commands, "publishes", "list publishes")
     plist = leaf(publishes, "list", "list publishes, newest first")
@@ -66,7 +82,7 @@ def register(commands: Any) -> None:
     plist.add_argument("--task", type=whole_number)
     plist.add_argument("--status")
     plist.add_argument("--latest-per-part", action="store_true", help="one publish per part")
-    plist.add_argument("--limit", type=whole_number, default=200)
+    add_paging(plist)
     plist.set_defaults(run=_list_publishes)
 
 
@@ -87,9 +103,7 @@ def _backend() -> Any:
     """The backend the environment selects: the REST service when PM_API_URL is set,
     else the database. Publishes go through the full lifecycle either way (verify the
     data layer, complete, update the part and asset layers)."""
-    from pm_db.backend import get_backend
-
-    return get_backend()
+    return backend()
 
 
 def _save(args: argparse.Namespace) -> Any:
@@ -107,11 +121,16 @@ def _save(args: argparse.Namespace) -> Any:
 
 
 def _list_scenes(args: argparse.Namespace) -> Any:
-    from pm_db.services import scenes
+    # The service pages by limit only: read up to the end of this page, one row more.
+    wanted = min(args.offset + args.limit + 1, MAX_LIMIT + 1)
+    filters = {"task_id": args.task, "artist": args.artist, "name": args.scene, "limit": wanted}
+    if remote():
+        found = _backend().list_scenes(**filters)
+    else:
+        from pm_db.services import scenes
 
-    return scenes.list_scenes(
-        database(), task_id=args.task, artist=args.artist, name=args.scene, limit=args.limit
-    )
+        found = scenes.list_scenes(database(), **filters)
+    return Page(list(found[args.offset :]), args.offset, args.limit)
 
 
 def _publish(args: argparse.Namespace) -> Any:
@@ -129,7 +148,7 @@ def _reserve(args: argparse.Namespace) -> Any:
     )
 
 
-def _lifecycle(args: argparse.Namespace) -> Any:
+def _run_verb(args: argparse.Namespace) -> Any:
     backend = _backend()
     if args.verb == "complete":
         return backend.complete_publish(args.publish)
@@ -148,10 +167,35 @@ def _list_publishes(args: argparse.Namespace) -> Any:
         if not args.asset:
             raise ValidationError("is needed with --latest-per-part", field="--asset")
         return backend.latest_per_part(args.asset, task_id=args.task)
-    return backend.list_publishes(
+    found = backend.list_publishes(
         asset_name=args.asset,
         part_name=args.part,
         task_id=args.task,
         status=args.status,
-        limit=args.limit,
+        limit=args.limit + 1,
+        offset=args.offset,
     )
+    rows = [_publish_row(p, brief=not (args.json or args.wide)) for p in found]
+    return Page(rows, args.offset, args.limit)
+
+
+# The columns of `pm publishes list` in a table (--json and --wide show every field).
+PUBLISH_COLUMNS = (
+    "id",
+    "asset_name",
+    "part_name",
+    "version",
+    "iteration",
+    "status",
+    "is_latest",
+    "created_by",
+    "completed_at",
+    "item_usd_path",
+)
+
+
+def _publish_row(publish: Any, brief: bool) -> dict[str, Any]:
+    data: dict[str, Any] = publish.model_dump(mode="json")
+    if not brief:
+        return data
+    return {name: data.get(name) for name in PUBLISH_COLUMNS if name in data}

@@ -114,7 +114,7 @@ def _serve(args: argparse.Namespace) -> None:
     except ImportError as exc:
         raise ConfigError(
             f"the REST service needs the serve extra ({exc.name} is missing): "
-            "pip install 'pm[serve]'",
+            "pip install 'pm-pipeline[serve]'",
             field="serve",
         ) from None
     from pm_db import migrate

@@ -1,8 +1,8 @@
 """`pm usd ...`, `pm doctor` and `pm part ...`: the stable USD layers and their repair.
 
-`pm usd rebuild` and `pm doctor` draw a progress bar on stderr when stderr is a terminal
-and the run lasts more than half a second; stdout keeps the one result (JSON with
---json). `pm doctor` exits 1 when it leaves a problem unrepaired.
+`pm usd rebuild` and `pm doctor` show their progress on stderr (pm_db.cli.progress);
+stdout keeps the one result (JSON with --json). `pm doctor` exits 1 when it leaves a
+problem unrepaired, and ends with the count of each kind of problem.
 """
 
 from __future__ import annotations
@@ -10,49 +10,35 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
-from typing import Any, TextIO
+from collections import Counter
+from typing import Any
 
-from pm_db.cli.common import database, group, leaf, whole_number
+from pm_db.cli.common import backend, database, group, leaf, remote, whole_number
+from pm_db.cli.progress import Progress
 
-PROGRESS_AFTER_SECONDS = 0.5
-PROGRESS_EVERY_SECONDS = 0.1
 PROBLEMS_EXIT = 1
 
+# The layer code names fields its own way; the CLI shows the names every other command
+# and the REST API use (docs/cli.md, "Shared field names").
+SHARED_NAMES = {"asset": "asset_name", "part": "part_name", "published_at": "completed_at"}
 
-class ProgressBar:
-    """A one-line progress bar on `stream`, drawn only on a terminal and only once the
-    run has lasted PROGRESS_AFTER_SECONDS (short runs print nothing)."""
 
-    def __init__(self, label: str, stream: TextIO | None = None, width: int = 30) -> None:
-        self.label = label
-        self.stream = stream or sys.stderr
-        self.width = width
-        self.enabled = self.stream.isatty()
-        self.started = time.monotonic()
-        self.drawn_at = 0.0
-        self.drawn = False
+def shared_names(data: Any) -> Any:
+    """`data` (models, dicts, lists) with the layer code's field names renamed."""
+    dump = getattr(data, "model_dump", None)
+    if callable(dump):
+        data = dump(mode="json")
+    if isinstance(data, dict):
+        return {SHARED_NAMES.get(k, k): shared_names(v) for k, v in data.items()}
+    if isinstance(data, list):
+        return [shared_names(v) for v in data]
+    return data
 
-    def __call__(self, done: int, total: int) -> None:
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if now - self.started < PROGRESS_AFTER_SECONDS:
-            return
-        if done < total and now - self.drawn_at < PROGRESS_EVERY_SECONDS:
-            return
-        filled = self.width * done // total if total else self.width
-        bar = "#" * filled + "." * (self.width - filled)
-        self.stream.write(f"\r{self.label} [{bar}] {done}/{total}")
-        self.stream.flush()
-        self.drawn_at = now
-        self.drawn = True
 
-    def close(self) -> None:
-        """End the bar's line, if one was drawn."""
-        if self.drawn:
-            self.stream.write("\n")
-            self.stream.flush()
+DOCTOR_EPILOG = """examples:
+  pm doctor
+  pm doctor --repair --project FX3X
+"""
 
 
 def _hours(value: str) -> float:
@@ -79,7 +65,10 @@ def register(commands: Any) -> None:
     show.set_defaults(run=_show)
 
     doctor = leaf(
-        commands, "doctor", "check that files, layers and the database agree (exit 1 if not)"
+        commands,
+        "doctor",
+        "check that files, layers and the database agree (exit 1 if not)",
+        DOCTOR_EPILOG,
     )
     doctor.add_argument(
         "--repair",
@@ -123,16 +112,16 @@ def register(commands: Any) -> None:
 
 
 def _rebuild(args: argparse.Namespace) -> Any:
-    from pm_db.usd import layers
+    if remote():
+        report = backend().rebuild_layers(args.asset, args.project)
+    else:
+        from pm_db.usd import layers
 
-    bar = ProgressBar("rebuilding layers")
-    try:
-        report = layers.rebuild(database(), args.project, args.asset, progress=bar)
-    finally:
-        bar.close()
+        with Progress("rebuilding layers", quiet=args.json) as progress:
+            report = layers.rebuild(database(), args.project, args.asset, progress=progress)
     if report.failed:
         args.exit_status = PROBLEMS_EXIT
-    return report
+    return shared_names(report)
 
 
 def _show(args: argparse.Namespace) -> Any:
@@ -142,7 +131,7 @@ def _show(args: argparse.Namespace) -> Any:
     handle = database()
     keys = layers.find_assets(handle, args.project, args.asset)
     assets = [resolve_asset_layer(layers.asset_layer_path(handle, key)) for key in keys]
-    return assets if args.json else "\n".join(_asset_text(asset) for asset in assets)
+    return shared_names(assets) if args.json else "\n".join(_asset_text(a) for a in assets)
 
 
 def _asset_text(asset: Any) -> str:
@@ -168,29 +157,61 @@ def _doctor(args: argparse.Namespace) -> Any:
 
     from pm_db import doctor
 
-    bar = ProgressBar("pm doctor")
+    handle = database()
+    progress = Progress("pm doctor", quiet=args.json)
     try:
         report = doctor.examine(
-            database(),
+            handle,
             repair=args.repair,
             stale_after=timedelta(hours=args.stale_after),
             project=args.project,
-            progress=bar,
+            progress=progress,
         )
-    finally:
-        bar.close()
+    except KeyboardInterrupt:
+        progress.close()
+        done, total = progress.last or (0, 0)
+        kept = "; the repairs made so far are kept" if args.repair else ""
+        print(
+            f"pm doctor: interrupted after {done} of {total} checks{kept}; "
+            "run it again for the full report",
+            file=sys.stderr,
+        )
+        raise
+    progress.close()
     if not report.ok:
         args.exit_status = PROBLEMS_EXIT
-    return report if args.json else _doctor_text(report)
+    return doctor_document(report) if args.json else _doctor_text(report)
+
+
+def _summary(report: Any) -> dict[str, dict[str, int]]:
+    """Per kind of problem: how many were found, repaired, and are left."""
+    found = Counter(problem.kind for problem in report.problems)
+    repaired = Counter(problem.kind for problem in report.problems if problem.repaired)
+    return {
+        kind: {
+            "found": found[kind],
+            "repaired": repaired[kind],
+            "left": found[kind] - repaired[kind],
+        }
+        for kind in sorted(found)
+    }
+
+
+def doctor_document(report: Any) -> dict[str, Any]:
+    """The doctor's report for --json. `clean`, not `ok`: the envelope's `ok` says whether
+    the command ran; `clean` whether files and records agree."""
+    return {
+        "clean": report.ok,
+        "repair": report.repair,
+        "checked": report.checked,
+        "summary": _summary(report),
+        "problems": [problem.model_dump(mode="json") for problem in report.problems],
+    }
 
 
 def _doctor_text(report: Any) -> str:
-    """The doctor's report for a terminal: a summary line, then one line per problem."""
-    checked = ", ".join(f"{count} {name}" for name, count in report.checked.items())
-    repaired = sum(1 for problem in report.problems if problem.repaired)
-    verdict = "ok" if report.ok else "problems remain"
-    lines = [f"pm doctor: {verdict}; {len(report.problems)} problem(s), {repaired} repaired"]
-    lines.append(f"  checked: {checked}")
+    """The doctor's report for a terminal: one line per problem, then the counts per kind."""
+    lines = []
     for problem in report.problems:
         if problem.repaired:
             outcome = f"repaired: {problem.repair}"
@@ -200,17 +221,25 @@ def _doctor_text(report: Any) -> str:
             outcome = "cannot be derived; see the message"
         else:
             outcome = f"--repair would {problem.repair}"
-        lines.append(f"  {problem.kind}: {problem.subject}: {problem.message}")
+        lines.append(f"{problem.kind}: {problem.subject}: {problem.message}")
         if problem.path:
-            lines.append(f"      {problem.path}")
-        lines.append(f"      {outcome}")
+            lines.append(f"    {problem.path}")
+        lines.append(f"    {outcome}")
+    checked = ", ".join(f"{count} {name}" for name, count in report.checked.items())
+    repaired = sum(1 for problem in report.problems if problem.repaired)
+    verdict = "clean" if report.ok else "problems remain"
+    lines.append(f"pm doctor: {verdict}; {len(report.problems)} problem(s), {repaired} repaired")
+    lines.append(f"  checked: {checked}")
+    for kind, counts in _summary(report).items():
+        lines.append(
+            f"  {kind}: {counts['found']} found, {counts['repaired']} repaired, "
+            f"{counts['left']} left"
+        )
     return "\n".join(lines)
 
 
 def _list_parts(args: argparse.Namespace) -> Any:
-    from pm_db.services import parts
-
-    found = parts.list_parts(database(), asset_name=args.asset, project=args.project)
+    found = backend().list_parts(asset_name=args.asset, project=args.project)
     return found if args.json else [_part_row(part) for part in found]
 
 
@@ -223,6 +252,8 @@ def _part_row(part: Any) -> dict[str, Any]:
     state = "none" if part.resolved is None else "latest"
     if part.pinned is not None and part.resolved == part.pinned:
         state = "pinned"
+    if part.resolved is not None and part.resolved.missing:
+        state = f"{state}, FILE MISSING"
     return {
         "id": part.id,
         "project": part.project,
@@ -236,22 +267,20 @@ def _part_row(part: Any) -> dict[str, Any]:
 
 
 def _part(args: argparse.Namespace) -> Any:
-    from pm_db.services import parts
-
-    handle = database()
+    source = backend()
     request: dict[str, Any] = {"part": args.part, "project": args.project}
     if args.verb == "show":
-        found = parts.get_part(handle, args.part, args.project)
+        found = source.get_part(args.part, args.project)
     elif args.verb == "pin":
         request.update(
             artist=args.artist, version=args.version, iteration=args.iteration, publish=args.publish
         )
-        found = parts.pin_part(handle, request)
+        found = source.pin_part(request)
     else:
         actions = {
-            "unpin": parts.unpin_part,
-            "withdraw": parts.withdraw_part,
-            "restore": parts.restore_part,
+            "unpin": source.unpin_part,
+            "withdraw": source.withdraw_part,
+            "restore": source.restore_part,
         }
-        found = actions[args.verb](handle, {**request, "artist": args.artist})
+        found = actions[args.verb]({**request, "artist": args.artist})
     return found if args.json else _part_row(found)

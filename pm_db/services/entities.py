@@ -27,6 +27,7 @@ from pm_db.services import events
 MAX_ID = 2**62
 MAX_BATCH = 100_000
 CHUNK = 500  # ids per IN (...) list: far below every SQLite build's variable limit
+INSERT_CHUNK = 5_000  # rows per INSERT of an import, between two progress reports
 
 
 @dataclass(frozen=True)
@@ -375,25 +376,41 @@ def create(db: Database, kind_name: str, data: object) -> Any:
     return db.write(work)
 
 
-def create_many(db: Database, kind_name: str, items: object) -> list[Any]:
+def create_many(
+    db: Database,
+    kind_name: str,
+    items: object,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[Any]:
     """Create many entities of one kind in one transaction, all or nothing: an import from
     a spreadsheet or another tracker. Raises ValidationError, NotFound or Conflict naming
-    the item (`items[3].code`); then nothing is written."""
+    the item (`items[3].code`); then nothing is written. `progress(done, total)` is told
+    of each step: every item validated, then every item inserted (total: twice the items)."""
     kind = kind_of(kind_name)
     if not isinstance(items, list | tuple) or not items:
         raise ValidationError("must be a non-empty list of objects", field="items")
     if len(items) > MAX_BATCH:
         raise ValidationError(f"holds {len(items)} objects; the limit is {MAX_BATCH}", "items")
+    told = progress or (lambda _done, _total: None)
+    total = 2 * len(items)
     payloads = []
     for index, item in enumerate(items):
         try:
             payloads.append(_payload(kind, kind.create_schema, item))
         except PmError as exc:
             raise _in_batch(index, exc) from None
+        if index % INSERT_CHUNK == 0:
+            told(index, total)
 
     def work(session: Session) -> list[schemas.Out]:
         rows = _resolve(session, kind, payloads, _in_batch)
-        return [to_out(kind, row) for row in _insert(session, kind, rows)]
+        told(len(rows), total)
+        created: list[schemas.Out] = []
+        for start in range(0, len(rows), INSERT_CHUNK):
+            inserted = _insert(session, kind, rows[start : start + INSERT_CHUNK])
+            created += [to_out(kind, row) for row in inserted]
+            told(len(rows) + len(created), total)
+        return created
 
     return db.write(work)
 

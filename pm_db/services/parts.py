@@ -13,6 +13,7 @@ name that matches parts in several scene folders is refused with their ids.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Annotated
 
@@ -38,6 +39,9 @@ class PublishRef(BaseModel):
     version: int
     iteration: int
     status: str
+    data_layer: str | None = None
+    missing: bool = False
+    """The data layer is not on disk (checked on the machine that answered)."""
 
 
 class PartOut(BaseModel):
@@ -108,15 +112,18 @@ def _find(session: Session, ref: str | int, project: str | None) -> Part:
     return part
 
 
-def _ref(publish: Publish | None) -> PublishRef | None:
+def _ref(publish: Publish | None, project: Project | None = None) -> PublishRef | None:
     if publish is None:
         return None
+    path = absolute_path(project, publish.item_usd_path) if project is not None else None
     return PublishRef(
         id=publish.id,
         publish_id=publish.publish_id,
         version=publish.version,
         iteration=publish.iteration,
         status=publish.status,
+        data_layer=path,
+        missing=path is not None and not os.path.isfile(path),
     )
 
 
@@ -168,9 +175,9 @@ def _outs(session: Session, parts: list[Part]) -> list[PartOut]:
                 part_name=part.name,
                 folder=folder,
                 withdrawn=part.withdrawn,
-                pinned=_ref(pin),
-                latest=_ref(by_id.get(latest_id) if latest_id else None),
-                resolved=_ref(by_id.get(resolved_id) if resolved_id else None),
+                pinned=_ref(pin, project),
+                latest=_ref(by_id.get(latest_id) if latest_id else None, project),
+                resolved=_ref(by_id.get(resolved_id) if resolved_id else None, project),
                 part_usd_path=absolute_path(project, paths.part_usd_path) if paths else None,
                 asset_usd_path=absolute_path(project, paths.asset_usd_path) if paths else None,
             )
@@ -258,6 +265,7 @@ def pin_part(db: Database, data: object) -> PartOut:
 
     def change(session: Session, part: Part, artist_id: int | None) -> str | None:
         target = _pin_target(session, part, request)
+        _check_data_layer(session, part, target, "publish" if request.publish else "version")
         pin = session.get(PartPin, part.id)
         if pin is not None and pin.publish_id == target.id:
             return None
@@ -309,6 +317,23 @@ def _pin_target(session: Session, part: Part, request: PinRequest) -> Publish:
     raise Conflict(
         f"{label} {wanted} is not published ({statuses}); pin a published one", "version"
     )
+
+
+def _check_data_layer(session: Session, part: Part, target: Publish, field: str) -> None:
+    """Refuse to pin a version whose data layer is not on disk (the part layer would
+    point at nothing); raises Conflict naming `field`."""
+    project = session.scalars(
+        select(Project)
+        .join(SceneStream, SceneStream.project_id == Project.id)
+        .where(SceneStream.id == part.stream_id)
+    ).one()
+    path = absolute_path(project, target.item_usd_path)
+    if not os.path.isfile(path):
+        raise Conflict(
+            f"{part.asset_name}/{part.name} v{target.version:03d} i{target.iteration:03d}: "
+            f"its data layer {path} is missing; restore the file, or pin another version",
+            field=field,
+        )
 
 
 def _published(session: Session, part: Part) -> str:

@@ -250,10 +250,18 @@ class LauncherWindow(QtWidgets.QWidget):
         for artist in artists:
             self.artists.addItem(f"{artist.name} ({artist.login})", artist.login)
         index = self.artists.findData(self._wanted_artist)
-        self.artists.setCurrentIndex(index if index >= 0 else 0)
+        # Never fall back to someone else: Launch would start Houdini as them.
+        self.artists.setCurrentIndex(index)
         self.artists.blockSignals(False)
         if not artists:
             self._empty("No artists in the database yet: add one with `pm artist create`.")
+            return
+        if index < 0:
+            source = "PM_ARTIST" if self.env.get("PM_ARTIST") else "your login"
+            self._empty(
+                f"{source} names {self._wanted_artist!r}, who is not an active artist: "
+                "pick yourself in the list above."
+            )
             return
         self._artist_changed()
 

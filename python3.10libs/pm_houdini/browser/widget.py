@@ -522,9 +522,12 @@ class AssetBrowser(QtWidgets.QWidget):
         scene = publish and bool(item and item.scene_path)
         state["open_scene"] = (houdini and scene, outside if not houdini else "select a version")
         published = publish and item is not None and item.status == "published"
+        missing = node is not None and node.missing
         state["pin"] = (
-            published and item is not None and not item.pinned,
-            "select a published version that is not pinned",
+            published and item is not None and not item.pinned and not missing,
+            "its data layer is missing on disk: restore it, or pin another version"
+            if published and missing
+            else "select a published version that is not pinned",
         )
         pinned = item is not None and item.kind in ("part", "publish") and item.pinned
         state["unpin"] = (pinned, "select a pinned part or version")

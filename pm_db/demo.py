@@ -1,5 +1,5 @@
-"""The README's main command: save a work file twice, version up, and publish USD parts,
-on the embedded SQLite database (under $PM_HOME, default ./.pm-demo with `make demo`).
+"""`pm demo` (and `make demo`): save a work file twice, version up, and publish USD parts,
+on the configured database (SQLite under $PM_HOME by default, ./.pm-demo with `make demo`).
 
 Each part goes through the publish pipeline (reserve, write the data layer, verify,
 complete, update the part and asset layers), so real USD files land under the demo show
@@ -12,15 +12,18 @@ Run it again and it carries on: the numbers go on from where the database left t
 from __future__ import annotations
 
 import functools
+import importlib.util
 import os
-import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from pm_db import migrate, publishing
 from pm_db.db import open_database
-from pm_db.errors import NotFound, PmError
+from pm_db.errors import ConfigError, NotFound
 from pm_db.services import entities, publishes, scenes
+
+Say = Callable[[str], None]
 
 
 def _get_or_create(db: Any, kind: str, key: str, values: dict[str, Any], **scope: int) -> Any:
@@ -50,11 +53,17 @@ def _write_data_layer(path: str, part: str) -> None:
     assert Sdf.Layer.FindOrOpen(path) is not None
 
 
-def run() -> None:
+def run(say: Say) -> dict[str, Any]:
+    """Run the demo, telling each step to `say`; returns what it made. Raises PmError."""
+    if importlib.util.find_spec("pxr") is None:
+        raise ConfigError(
+            "the demo writes USD layers and needs pxr: pip install 'pm-pipeline[usd]'",
+            field="usd-core",
+        )
     db = open_database()
     migrate.upgrade(db)
     home = Path(os.environ.get("PM_HOME") or Path.home() / ".pm")
-    print(f"database  {db.masked_url}")
+    say(f"database  {db.masked_url}")
     project = _get_or_create(
         db,
         "project",
@@ -82,53 +91,50 @@ def run() -> None:
         shot_id=shot.id,
     )
     save = {"task_id": task.id, "artist": "jdoe", "scene_name": "PinchIn"}
+    saved = []
     for request in (save, save, {**save, "version_up": True}):
         scene = scenes.save_scene(db, request)
         _write_stand_in_hip(scene.path)
-        print(f"saved     v{scene.version:03d} i{scene.iteration:03d}  {scene.path}")
+        saved.append(scene.path)
+        say(f"saved     v{scene.version:03d} i{scene.iteration:03d}  {scene.path}")
 
+    published = []
     for part in ("particles01", "debris01"):
         request = {"scene_id": scene.id, "asset_name": "PinchIn", "part_name": part}
         done = publishing.publish(
             db, None, request, functools.partial(_write_data_layer, part=part)
         )
-        print(
+        published.append(done.item_usd_path)
+        say(
             f"published {done.part_name} v{done.version:03d} i{done.iteration:03d}  "
             f"{done.item_usd_path}"
         )
 
-    print("latest per part of PinchIn:")
+    say("latest per part of PinchIn:")
     for latest in publishes.latest_per_part(db, "PinchIn", project_id=project.id):
-        print(
+        say(
             f"  {latest.part_name:<12} v{latest.version:03d} i{latest.iteration:03d}  "
             f"{latest.part_usd_path}"
         )
-    _print_composed(done.asset_usd_path)
+    _say_composed(done.asset_usd_path, say)
+    return {
+        "database": db.masked_url,
+        "saved": saved,
+        "published": published,
+        "asset_layer": done.asset_usd_path,
+    }
 
 
-def _print_composed(asset_layer: str) -> None:
+def _say_composed(asset_layer: str, say: Say) -> None:
     """The asset layer as downstream sees it: opened with Usd.Stage, part by part."""
     from pm_db.usd.resolve import resolve_asset_layer
 
     asset = resolve_asset_layer(asset_layer)
     folder = os.path.dirname(asset.layer)
-    print(f"composed  {asset.layer}  (opened with pxr.Usd.Stage)")
+    say(f"composed  {asset.layer}  (opened with pxr.Usd.Stage)")
     for part in asset.parts:
-        print(
+        say(
             f"  {part.part:<12} v{part.version:03d} i{part.iteration:03d} ({part.state})  "
             f"prims {', '.join(part.prims)}  <- {os.path.relpath(part.data_layer, folder)}"
         )
-    print(f"  stage prims: {', '.join(asset.prims)}")
-
-
-def main() -> int:
-    try:
-        run()
-    except PmError as exc:
-        print(f"pm demo: error: {exc}", file=sys.stderr)
-        return exc.exit_code
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    say(f"  stage prims: {', '.join(asset.prims)}")
