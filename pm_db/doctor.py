@@ -91,10 +91,12 @@ def examine(
     stale_after: timedelta = STALE_AFTER,
     project: str | None = None,
     progress: Progress | None = None,
+    found: list[Problem] | None = None,
 ) -> DoctorReport:
     """Check pins, reservations, layers and data layers (of one project, by code, or all);
-    with `repair`, fix what can be derived from the database. Raises NotFound (project),
-    Unavailable."""
+    with `repair`, fix what can be derived from the database. Each problem is appended to
+    `found` (if given) as soon as it is checked or repaired, so a caller interrupted
+    half-way knows what was done. Raises NotFound (project), Unavailable."""
     project_id = db.read(lambda s: _project_id(s, project))
     pins = db.read(lambda s: _stale_pins(s, project_id))
     pending = db.read(lambda s: _pending(s, project_id))
@@ -102,7 +104,7 @@ def examine(
     keys = [AssetKey(*key) for key in db.read(lambda s: layer_audit.assets(s, project_id))]
     total = len(pins) + len(pending) + len(keys) + len(published)
     tick = _ticker(progress, total)
-    problems: list[Problem] = []
+    problems: list[Problem] = [] if found is None else found
     for problem, part_id in pins:
         problems.append(_repair_pin(db, problem, part_id) if repair else problem)
         tick()

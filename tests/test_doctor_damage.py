@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import posixpath
+from typing import Any
 
 from pm_db import doctor
 from pm_db.services import parts
@@ -82,3 +83,34 @@ def test_a_usd_temp_file_of_a_publish_in_flight_is_left_alone(studio: Studio) ->
     report = doctor.examine(studio.db, repair=True)
     assert [p for p in report.problems if p.kind == "usd_temp_file"] == []
     assert os.path.exists(in_flight)
+
+
+def test_an_interrupted_repair_says_what_it_repaired(
+    studio: Studio, monkeypatch: Any, capsys: Any
+) -> None:
+    from pm_db.cli import main
+
+    first = publish(studio, "particles01", asset="PinchIn")
+    second = publish(studio, "debris01", asset="Rocks")
+    os.unlink(first.part_usd_path)
+    os.unlink(second.part_usd_path)
+    real_ticker = doctor._ticker
+
+    def ticker(progress: Any, total: int) -> Any:
+        tick = real_ticker(progress, total)
+        calls = [0]
+
+        def interrupting() -> None:
+            tick()
+            calls[0] += 1
+            if calls[0] == 1:
+                raise KeyboardInterrupt
+
+        return interrupting
+
+    monkeypatch.setattr(doctor, "_ticker", ticker)
+    code = main(["doctor", "--repair"])
+    err = capsys.readouterr().err
+    assert code == 130
+    assert "repaired so far, and kept: 1 layer_missing" in err
+    assert os.path.exists(first.part_usd_path) != os.path.exists(second.part_usd_path)

@@ -159,6 +159,7 @@ def _doctor(args: argparse.Namespace) -> Any:
 
     handle = database()
     progress = Progress("pm doctor", quiet=args.json)
+    so_far: list[doctor.Problem] = []
     try:
         report = doctor.examine(
             handle,
@@ -166,11 +167,14 @@ def _doctor(args: argparse.Namespace) -> Any:
             stale_after=timedelta(hours=args.stale_after),
             project=args.project,
             progress=progress,
+            found=so_far,
         )
     except KeyboardInterrupt:
         progress.close()
         done, total = progress.last or (0, 0)
-        kept = "; the repairs made so far are kept" if args.repair else ""
+        repaired = Counter(problem.kind for problem in so_far if problem.repaired)
+        changed = ", ".join(f"{count} {kind}" for kind, count in sorted(repaired.items()))
+        kept = f"; repaired so far, and kept: {changed or 'nothing'}" if args.repair else ""
         print(
             f"pm doctor: interrupted after {done} of {total} checks{kept}; "
             "run it again for the full report",
