@@ -23,7 +23,7 @@ from tests.fake_hou import support
 # isort: split
 from pm_houdini import save as pm_save
 
-from tests.helpers import Studio, seed_payload
+from tests.helpers import Studio, cli_document, seed_payload
 from tests.test_publish_retries import composed_parts
 from tests.test_usd_support import REPO, process_env, publish, run_pm, save, write_data_layer
 
@@ -68,7 +68,7 @@ def repaired_and_clean(studio: Studio) -> None:
     assert repair.returncode == 0, repair.stdout + repair.stderr
     check = run_pm(studio.db, "doctor", "--stale-after", "0", "--json")
     assert check.returncode == 0, check.stdout
-    assert json.loads(check.stdout)["problems"] == []
+    assert cli_document(check.stdout)["problems"] == []
 
 
 @pytest.mark.slow
