@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pm_db.cli import (
     admin_commands,
     entity_commands,
+    event_commands,
     houdini_commands,
     launch_commands,
     path_commands,
@@ -25,6 +26,7 @@ from pm_db.errors import PmError
 COMMAND_MODULES = [
     admin_commands,
     entity_commands,
+    event_commands,
     houdini_commands,
     launch_commands,
     path_commands,
