@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -204,8 +205,9 @@ def node(request: Request, key: str, me: Me) -> Response:
 
 
 def _missing_files(db: Any, part_nodes: list[BrowseNode]) -> set[int]:
-    """The parts whose publish in use has no data file on this machine."""
-    in_use = {n.publish_id for n in part_nodes if n.publish_id is not None}
+    """The parts whose publish in use is published but has no data file on this machine
+    (a failed or pending one never wrote it)."""
+    in_use = {n.publish_id for n in part_nodes if n.publish_id and n.status == "published"}
     found = queries.publishes_by_id(db, in_use)
     return {
         n.publish_id
@@ -221,7 +223,11 @@ def _part_page(request: Request, db: Any, crumbs: list[queries.Crumb]) -> Respon
     offset = _number(request, "offset") or 0
     state = parts.get_part(db, part_id)
     rows = browse.versions(db, part_id, offset=offset, limit=PAGE)
-    missing = {row.publish_id for row in rows if row.path and not os.path.isfile(row.path)}
+    missing = {
+        row.publish_id
+        for row in rows
+        if row.status == "published" and row.path and not os.path.isfile(row.path)
+    }
     context = {
         "crumbs": crumbs,
         "part": state,
@@ -275,9 +281,9 @@ def search(request: Request, me: Me) -> Response:
         before=_number(request, "before"),
     )
     matches = _name_matches(db, text, wanted.project) if text else []
-    found = queries.publishes(db, wanted)
     if text:
-        found = [p for p in found if _matches(p, text)]
+        wanted = replace(wanted, part_ids=_part_ids(db, matches))
+    found = queries.publishes(db, wanted) if wanted.part_ids != () else []
     context = {
         "q": text or "",
         "filters": wanted,
@@ -291,9 +297,14 @@ def search(request: Request, me: Me) -> Response:
     return render(request, "search.html", context)
 
 
-def _matches(row: queries.PublishRow, text: str) -> bool:
-    lowered = text.lower()
-    return lowered in row.asset_name.lower() or lowered in row.part_name.lower()
+def _part_ids(db: Any, matches: list[list[queries.Crumb]]) -> tuple[int, ...]:
+    """The parts a name search found: each matching part, and the parts of each matching
+    USD asset."""
+    found = {int(t[-1].key.split(":")[1]) for t in matches if t[-1].kind == "part"}
+    usd = [t[-1].key for t in matches if t[-1].kind == "usd_asset"]
+    if usd:
+        found |= {n.part_id for n in browse.children(db, usd) if n.part_id is not None}
+    return tuple(sorted(found))
 
 
 def _name_matches(db: Any, text: str, project: str | None) -> list[list[queries.Crumb]]:

@@ -34,7 +34,8 @@ class Crumb:
 
 @dataclass(frozen=True)
 class PublishFilter:
-    """Which publishes to list (each field optional); `before` is a publish id."""
+    """Which publishes to list (each field optional); `part_ids` limits them to some
+    parts; `before` is a publish id."""
 
     project: str | None = None
     artist: str | None = None
@@ -42,6 +43,7 @@ class PublishFilter:
     since: datetime | None = None
     until: datetime | None = None
     task_id: int | None = None
+    part_ids: tuple[int, ...] | None = None
     before: int | None = None
     limit: int = PAGE
 
@@ -298,6 +300,8 @@ def publishes(db: Database, wanted: PublishFilter) -> list[PublishRow]:
             query = query.where(Publish.created_at < wanted.until)
         if wanted.task_id is not None:
             query = query.where(Publish.task_id == wanted.task_id)
+        if wanted.part_ids is not None:
+            query = query.where(Publish.part_id.in_(wanted.part_ids))
         if wanted.before is not None:
             query = query.where(Publish.id < wanted.before)
         return _publish_rows(session, query)
