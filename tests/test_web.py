@@ -10,13 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from pm_db.api.app import create_app
 from pm_db.services import tokens
 from tests.conftest import Studio
-from tests.test_api_support import token_for
+from tests.test_api_support import live_server, token_for
 from tests.test_browser_support import publish, save, shot_history
 
 STATIC = Path(__file__).resolve().parent.parent / "pm_db" / "web" / "static"
@@ -83,6 +84,24 @@ def test_the_cookie_is_secure_over_https(show: Studio) -> None:
     with TestClient(app, base_url="https://pm.studio.lan") as client:
         response = sign_in(client, token_for(show.db, "jdoe"))
     assert "; Secure" in response.headers["set-cookie"]
+
+
+def test_the_cookie_is_secure_behind_a_local_tls_proxy(show: Studio) -> None:
+    """uvicorn (what `pm serve` runs) trusts X-Forwarded-Proto from 127.0.0.1 only."""
+    token = token_for(show.db, "jdoe")
+    with live_server(show.db) as base:
+        proxied = requests.post(
+            f"{base}/login",
+            data={"token": token},
+            headers={"X-Forwarded-Proto": "https"},
+            allow_redirects=False,
+            timeout=10,
+        )
+        direct = requests.post(
+            f"{base}/login", data={"token": token}, allow_redirects=False, timeout=10
+        )
+    assert "Secure" in proxied.headers["set-cookie"]
+    assert "Secure" not in direct.headers["set-cookie"]
 
 
 @pytest.mark.parametrize("token", ["", "not-a-token", "pm_unknownunknownunknownunknownunknown0000"])

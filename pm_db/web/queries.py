@@ -65,7 +65,7 @@ class PublishRow:
     artist: str
     task_id: int
     scene_id: int
-    scene_name: str
+    scene_name: str  # with its numbers: "PinchIn v003 i007"
     scene_path: str | None
     data_path: str | None
     part_path: str | None
@@ -204,6 +204,8 @@ def _publish_query() -> Any:
             Artist.login,
             Task.project_id,
             Scene.name.label("scene_name"),
+            Scene.version.label("scene_version"),
+            Scene.iteration.label("scene_iteration"),
             Scene.path.label("scene_path"),
         )
         .join(Artist, Artist.id == Publish.created_by)
@@ -216,7 +218,7 @@ def _publish_rows(session: Session, query: Any) -> list[PublishRow]:
     rows = session.execute(query).all()
     roots = _roots(session, {row.project_id for row in rows})
     found = []
-    for publish, login, project_id, scene_name, scene_path in rows:
+    for publish, login, project_id, scene_name, scene_v, scene_i, scene_path in rows:
         code, root = roots[project_id]
         found.append(
             PublishRow(
@@ -232,7 +234,7 @@ def _publish_rows(session: Session, query: Any) -> list[PublishRow]:
                 artist=login,
                 task_id=publish.task_id,
                 scene_id=publish.scene_id,
-                scene_name=scene_name,
+                scene_name=f"{scene_name} {numbers(scene_v, scene_i)}",
                 scene_path=_under(root, scene_path),
                 data_path=_under(root, publish.item_usd_path),
                 part_path=_under(root, publish.part_usd_path),
