@@ -109,7 +109,7 @@ def pages(db: Database) -> dict[str, str]:
             "shot": f"/browse/shot:{shot_task.shot_id or sequence}",
             "USD asset": f"/browse/usd:{part.stream_id}:{part.asset_name}",
             "part (100 versions)": f"/browse/part:{part.id}",
-            f"part (heavy)": f"/browse/part:{heavy.id}",
+            "part (heavy)": f"/browse/part:{heavy.id}",
             "publish": f"/publish/{publish}",
             "scene": f"/scene/{scene}",
             "search by name": "/search?q=sim",
