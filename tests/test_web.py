@@ -142,10 +142,11 @@ def test_a_forged_or_malformed_session_cookie_signs_nobody_in(
 
 def test_the_next_page_after_sign_in_stays_on_this_site(client: TestClient, show: Studio) -> None:
     token = token_for(show.db, "jdoe")
-    response = client.post(
-        "/login", data={"token": token, "next": "//evil.example/"}, follow_redirects=False
-    )
-    assert response.headers["location"] == "/"
+    for elsewhere in ("//evil.example/", "/\\evil.example/", "https://evil.example/"):
+        response = client.post(
+            "/login", data={"token": token, "next": elsewhere}, follow_redirects=False
+        )
+        assert response.headers["location"] == "/"
 
 
 # The tree ---------------------------------------------------------------------------

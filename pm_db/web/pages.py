@@ -121,8 +121,9 @@ def _query(request: Request, **changes: Any) -> str:
 
 
 def _safe_next(target: str | None) -> str:
-    # Only a path of this site: never a redirect to another host.
-    if target and target.startswith("/") and not target.startswith("//"):
+    # Only a path of this site: never a redirect to another host (browsers read `/\`
+    # as `//`, the start of another host).
+    if target and target.startswith("/") and target[1:2] not in ("/", "\\"):
         return target
     return "/"
 
