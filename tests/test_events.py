@@ -13,11 +13,12 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import text
+from sqlalchemy import text, update
 
 from pm_db.api.app import create_app
 from pm_db.cli import main
 from pm_db.errors import NotFound, ValidationError
+from pm_db.models import Event
 from pm_db.services import events
 from pm_db.services.events import EventFilter, read_events
 from tests.conftest import Studio
@@ -171,3 +172,19 @@ def test_pm_events_follow_prints_new_events_as_lines(logged: Studio) -> None:
     finally:
         follower.terminate()
         follower.wait(timeout=FOLLOW_SECONDS)
+
+
+def test_time_bounds_match_what_sql_on_the_times_says(logged: Studio) -> None:
+    """Times become id bounds by bisection: the answers must be those of a plain filter
+    on the time column (the expected ids come from the times the test wrote)."""
+    start = datetime(2026, 12, 1, tzinfo=timezone.utc)
+    with logged.db.engine.begin() as conn:
+        ids = [row[0] for row in conn.execute(text("SELECT id FROM events ORDER BY id"))]
+        for n, ident in enumerate(ids):  # an hour apart, in id order
+            later = update(Event).where(Event.id == ident)
+            conn.execute(later.values(created_at=start + timedelta(hours=n)))
+    for since_hours, until_hours in [(0, 1), (3, 7), (5, 500), (-10, 2), (len(ids), len(ids) + 9)]:
+        since, until = start + timedelta(hours=since_hours), start + timedelta(hours=until_hours)
+        page = read_events(logged.db, EventFilter(since=since, until=until, limit=500))
+        expected = [i for n, i in enumerate(ids) if since_hours <= n < until_hours]
+        assert [e.id for e in page] == expected[::-1]

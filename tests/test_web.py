@@ -350,3 +350,14 @@ def test_templates_load_nothing_from_outside() -> None:
     for template in templates.glob("*.html"):
         body = template.read_text()
         assert not re.search(r'(?:src|href|action)="(?:https?:)?//', body), template
+
+
+def test_search_lists_the_publishes_of_every_matching_part(
+    browser: TestClient, show: Studio
+) -> None:
+    rock = save(show.db, show.asset_task_id, scene="RockFx")
+    moss = publish(show.db, rock.id, "Rock", "moss")
+    shot_history(show.db, show.shot_task_id, iterations=30)  # 60 newer publishes
+    html = page(browser, "/search?q=moss")
+    assert f'href="/publish/{moss.id}"' in html
+    assert "particles01" not in html

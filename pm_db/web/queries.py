@@ -18,8 +18,11 @@ from pm_db.models import Artist, Asset, Part, Project, Publish, Scene, Shot, Tas
 from pm_db.models import Sequence as SequenceRow
 from pm_db.services.browse import numbers, parse_key
 from pm_db.services.context import root_for
+from pm_db.services.events import first_id_at
 
 PAGE = 50
+# A name search lists the publishes of at most this many parts.
+MAX_PARTS = 200
 STATUSES = ("pending", "published", "failed", "deprecated")
 
 
@@ -288,27 +291,52 @@ def publishes(db: Database, wanted: PublishFilter) -> list[PublishRow]:
     check_publish_filter(wanted)
 
     def work(session: Session) -> list[PublishRow]:
-        query = _publish_query().order_by(Publish.id.desc()).limit(wanted.limit)
-        if wanted.project:
-            project_id = _project_id(session, wanted.project)
-            query = query.where(Task.project_id == project_id)
-        if wanted.artist:
-            query = query.where(Publish.created_by == _artist_id(session, wanted.artist))
-        if wanted.status:
-            query = query.where(Publish.status == wanted.status)
-        if wanted.since:
-            query = query.where(Publish.created_at >= wanted.since)
-        if wanted.until:
-            query = query.where(Publish.created_at < wanted.until)
-        if wanted.task_id is not None:
-            query = query.where(Publish.task_id == wanted.task_id)
-        if wanted.part_ids is not None:
-            query = query.where(Publish.part_id.in_(wanted.part_ids))
-        if wanted.before is not None:
-            query = query.where(Publish.id < wanted.before)
+        page = _page_ids(session, wanted)
+        if not page:
+            return []
+        query = _publish_query().where(Publish.id.in_(page)).order_by(Publish.id.desc())
         return _publish_rows(session, query)
 
     return db.read(work)
+
+
+def _page_ids(session: Session, wanted: PublishFilter) -> list[int]:
+    """The ids of one page. The page is read in id order, newest first, with each filter
+    checked on the way (times become id bounds: events.first_id_at), so it stops after
+    `limit` matches instead of sorting every match; a few parts are read part by part
+    through their own index instead."""
+    conditions: list[Any] = []
+    if wanted.project:
+        in_project = select(Task.id).where(
+            Task.id == Publish.task_id, Task.project_id == _project_id(session, wanted.project)
+        )
+        conditions.append(in_project.exists())
+    if wanted.artist:
+        conditions.append(Publish.created_by == _artist_id(session, wanted.artist))
+    if wanted.status:
+        conditions.append(Publish.status == wanted.status)
+    if wanted.since:
+        since_id = first_id_at(session, Publish.id, Publish.created_at, wanted.since)
+        conditions += [Publish.id >= since_id, Publish.created_at >= wanted.since]
+    if wanted.until:
+        until_id = first_id_at(session, Publish.id, Publish.created_at, wanted.until)
+        conditions += [Publish.id < until_id, Publish.created_at < wanted.until]
+    if wanted.task_id is not None:
+        conditions.append(Publish.task_id == wanted.task_id)
+    if wanted.before is not None:
+        conditions.append(Publish.id < wanted.before)
+    if wanted.part_ids is not None:
+        found: list[int] = []
+        for part_id in wanted.part_ids[:MAX_PARTS]:
+            found += session.scalars(
+                select(Publish.id)
+                .where(Publish.part_id == part_id, *conditions)
+                .order_by(Publish.version.desc(), Publish.iteration.desc())
+                .limit(wanted.limit)
+            )
+        return sorted(found, reverse=True)[: wanted.limit]
+    query = select(Publish.id).where(*conditions).order_by(Publish.id.desc())
+    return list(session.scalars(query.limit(wanted.limit)))
 
 
 def _project_id(session: Session, code: str) -> int:
