@@ -417,7 +417,7 @@ def artist_page(request: Request, login: str, me: Me) -> Response:
     person = queries.artist(db, login)
     context = {
         "artist": person,
-        "tasks": browse.artist_tasks(db, person.login),
+        "tasks": queries.artist_tasks(db, person.login),
         "scenes": queries.scenes(db, artist_login=person.login, limit=20),
         "publishes": queries.publishes(db, queries.PublishFilter(artist=person.login, limit=20)),
     }

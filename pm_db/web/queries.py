@@ -376,6 +376,47 @@ def artist(db: Database, login: str) -> Artist:
     return db.read(work)
 
 
+@dataclass
+class TaskLine:
+    """A task as an artist's page lists it."""
+
+    id: int
+    name: str
+    step: str
+    status: str
+    project: str
+    target_key: str | None
+    target: str | None
+
+
+def artist_tasks(db: Database, login: str, limit: int = PAGE) -> list[TaskLine]:
+    """The newest `limit` tasks of an artist (an artist may hold thousands: the page lists
+    the newest, through the tasks' artist index). Raises NotFound naming `artist`."""
+
+    def work(session: Session) -> list[TaskLine]:
+        rows = session.execute(
+            select(Task, Project.code, SequenceRow.code, Shot.code, Asset.code)
+            .join(Project, Project.id == Task.project_id)
+            .outerjoin(Shot, Shot.id == Task.shot_id)
+            .outerjoin(SequenceRow, SequenceRow.id == Shot.sequence_id)
+            .outerjoin(Asset, Asset.id == Task.asset_id)
+            .where(Task.artist_id == _artist_id(session, login))
+            .order_by(Task.id.desc())
+            .limit(limit)
+        ).all()
+        lines = []
+        for task, project, sequence, shot, asset in rows:
+            key, target = None, None
+            if task.shot_id is not None and shot is not None:
+                key, target = f"shot:{task.shot_id}", f"{sequence}/{shot}"
+            elif task.asset_id is not None and asset is not None:
+                key, target = f"asset:{task.asset_id}", asset
+            lines.append(TaskLine(task.id, task.name, task.step, task.status, project, key, target))
+        return lines
+
+    return db.read(work)
+
+
 def logins(db: Database, artist_ids: set[int]) -> dict[int, str]:
     """The logins of the given artists, by id."""
     if not artist_ids:
