@@ -16,7 +16,7 @@ from sqlalchemy import text
 from starlette.responses import Response
 
 import pm_db
-from pm_db.api import browse, entities, envelope, parts, publishes, scenes
+from pm_db.api import browse, entities, envelope, events, parts, publishes, scenes
 from pm_db.api.auth import caller
 from pm_db.api.envelope import ERROR_RESPONSES, Envelope, ok
 from pm_db.api.inputs import check_params
@@ -26,6 +26,7 @@ from pm_db.backend import LocalBackend
 from pm_db.db import Database, open_database
 from pm_db.services.tokens import Caller
 from pm_db.usd import work_on_calling_thread
+from pm_db.web import install as web
 
 DESCRIPTION = """pm's REST service: the seed's `/api/...` routes over pm's service layer.
 
@@ -84,7 +85,7 @@ def create_app(db: Database | None = None) -> FastAPI:
         version=pm_db.__version__,
         description=DESCRIPTION,
         redirect_slashes=False,
-        docs_url="/api/docs",
+        docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
         dependencies=[Depends(check_params)],
@@ -99,7 +100,10 @@ def create_app(db: Database | None = None) -> FastAPI:
     app.include_router(entities.router())
     app.include_router(parts.router)
     app.include_router(browse.router)
+    app.include_router(events.router)
     envelope.install(app)
+    # The web view at `/` and the API docs page, served with their files by pm itself.
+    web.install(app)
 
     def openapi() -> dict[str, Any]:
         return document(app)

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pm_db.cli import (
     admin_commands,
     entity_commands,
+    event_commands,
+    farm_commands,
     houdini_commands,
     launch_commands,
     path_commands,
@@ -29,6 +31,8 @@ from pm_db.errors import ConfigError, PmError
 COMMAND_MODULES = [
     admin_commands,
     entity_commands,
+    event_commands,
+    farm_commands,
     houdini_commands,
     launch_commands,
     path_commands,
