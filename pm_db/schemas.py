@@ -1,23 +1,32 @@
-"""Input and output models (pydantic v2) of the service layer.
+"""Input and output models (pydantic v2) of the service layer, and the rules every input
+meets whichever front end (CLI, REST, Python backend, hython) it came through.
 
 Input models check types and the name rules; `parse(Model, data)` turns any failure into
-pm's ValidationError naming the field, so every front end reports it the same way.
+pm's ValidationError naming the field, so every front end reports it the same way. Before
+a model sees them, the values pass `check_json`: text a database can store (no NUL, no
+lone surrogate), bounded nesting, whole numbers that fit 64 bits. `load_json` is the one
+JSON reader (CLI files and stdin, REST bodies): the same rules, and a clear error for
+bytes that are not UTF-8 JSON.
 """
 
 from __future__ import annotations
 
+import contextvars
 import json
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
 import pydantic
 from pydantic import (
+    AliasChoices,
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
     ValidationInfo,
+    computed_field,
+    model_validator,
 )
 
 from pm_db.errors import ValidationError
@@ -25,8 +34,100 @@ from pm_db.names import check_login, check_lower_name, check_name
 from pm_db.templates import check_overrides, normalize_path
 
 MAX_METADATA_BYTES = 64 * 1024
+MAX_DEPTH = 32
+"""How deep objects and lists may nest in any input (metadata holds the deepest)."""
+MAX_DIGITS = 19
+"""Whole numbers in any input fit 64 bits: what both databases store."""
+MAX_ID = 2**62
+"""The largest record id accepted (ids are 64-bit on both databases)."""
+MAX_INT = 2**63 - 1
 TASK_STATUSES = ("todo", "wip", "review", "approved", "done", "omit")
 PUBLISH_STATUSES = ("pending", "published", "failed", "deprecated")
+
+
+def check_text(value: str, field: str) -> str:
+    """`value` if a database can store it: no NUL character (PostgreSQL refuses it), no
+    lone surrogate (not UTF-8). Raises ValidationError naming `field`."""
+    if "\x00" in value:
+        raise ValidationError("must not contain NUL characters", field=field)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValidationError("is not valid Unicode text (a lone surrogate)", field=field) from None
+    return value
+
+
+def check_json(value: object, field: str = "") -> None:
+    """Every key and string inside `value` passes check_text, objects and lists nest at
+    most MAX_DEPTH deep, whole numbers fit 64 bits, other numbers are finite. Raises
+    ValidationError naming the dotted path of the culprit (`field` for the top)."""
+    pending: list[tuple[object, str, int]] = [(value, field, 0)]
+    while pending:
+        item, path, depth = pending.pop()
+        where = path or "payload"
+        if isinstance(item, str):
+            check_text(item, where)
+        elif isinstance(item, bool) or item is None:
+            continue
+        elif isinstance(item, int):
+            if not -MAX_INT - 1 <= item <= MAX_INT:
+                raise ValidationError("is a whole number larger than 64 bits", field=where)
+        elif isinstance(item, float):
+            if item != item or item in (float("inf"), float("-inf")):
+                raise ValidationError("must be a finite number", field=where)
+        elif isinstance(item, dict | list | tuple):
+            if depth >= MAX_DEPTH:
+                raise ValidationError(f"nests deeper than {MAX_DEPTH} levels", field=where)
+            pairs = item.items() if isinstance(item, dict) else enumerate(item)
+            for key, child in pairs:
+                name = f"{path}.{key}" if path else str(key)
+                if isinstance(key, str):
+                    check_text(key, name)
+                pending.append((child, name, depth + 1))
+
+
+def _whole_number(digits: str) -> int:
+    if len(digits.lstrip("-")) > MAX_DIGITS:
+        raise ValidationError(
+            f"holds a {len(digits.lstrip('-'))}-digit number; numbers must fit 64 bits",
+            field=_reading.get(),
+        )
+    return int(digits)
+
+
+def _no_constant(name: str) -> Any:
+    raise ValidationError(f"holds {name}, which is not JSON", field=_reading.get())
+
+
+_reading: contextvars.ContextVar[str] = contextvars.ContextVar("pm_json_field", default="")
+
+
+def load_json(raw: bytes | str, field: str = "payload") -> Any:
+    """The JSON document in `raw` (UTF-8 bytes, a BOM allowed, or text), checked by
+    check_json. Raises ValidationError naming `field` for bytes that are not UTF-8, text
+    that is not JSON, nesting deeper than MAX_DEPTH, or a number that does not fit."""
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            raise ValidationError(
+                f"is not UTF-8 text (byte {exc.start} is {raw[exc.start]:#04x})", field=field
+            ) from None
+    if not raw.strip():
+        raise ValidationError("is empty; send a JSON object", field=field)
+    token = _reading.set(field)
+    try:
+        data = json.loads(raw, parse_int=_whole_number, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise ValidationError(
+            f"is not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}", field=field
+        ) from None
+    except RecursionError:
+        raise ValidationError(f"nests deeper than {MAX_DEPTH} levels", field=field) from None
+    finally:
+        _reading.reset(token)
+    check_json(data)
+    return data
 
 
 def _name(value: object, info: ValidationInfo) -> str:
@@ -42,11 +143,19 @@ def _login(value: object, info: ValidationInfo) -> str:
 
 
 def _root(value: object, info: ValidationInfo) -> str | None:
+    field = info.field_name or "root"
     if value is None or value == "":
         return None
     if not isinstance(value, str):
-        raise ValidationError("must be a path", field=info.field_name)
-    return normalize_path(value, info.field_name or "root").rstrip("/") or "/"
+        raise ValidationError("must be a path", field=field)
+    root = normalize_path(value, field).rstrip("/") or "/"
+    # normalize_path keeps a drive (`P:/show`) or a UNC share (`//server/show`) as is:
+    # neither means anything on Linux or macOS.
+    if field != "root_windows" and (not root.startswith("/") or root.startswith("//")):
+        raise ValidationError(
+            f"must be a {field[5:].title()} path starting with one '/', not {value!r}", field
+        )
+    return root
 
 
 def _path(value: object, info: ValidationInfo) -> str:
@@ -61,6 +170,7 @@ def _metadata(value: object, info: ValidationInfo) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise ValidationError("must be a JSON object", field=field)
+    check_json(value, field)
     try:
         size = len(json.dumps(value, allow_nan=False).encode("utf-8"))
     except (TypeError, ValueError) as exc:
@@ -87,7 +197,7 @@ Root = Annotated[str | None, BeforeValidator(_root)]
 AbsPath = Annotated[str, BeforeValidator(_path)]
 Metadata = Annotated[dict[str, Any], BeforeValidator(_metadata)]
 Templates = Annotated[dict[str, str], BeforeValidator(_templates)]
-Id = Annotated[int, Field(ge=1, le=2**62, strict=True)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID, strict=True)]
 Number = Annotated[int, Field(ge=1, le=99_999, strict=True)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 TargetType = Literal["shot", "asset"]
@@ -97,6 +207,14 @@ class In(BaseModel):
     # No blanket whitespace stripping: it would also rewrite the keys and values of
     # free metadata. Names strip themselves; labels through StringConstraints.
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _storable(cls, data: Any) -> Any:
+        """Every input, whichever front end built it, meets check_json first."""
+        if isinstance(data, dict):
+            check_json(data)
+        return data
 
 
 class Out(BaseModel):
@@ -287,7 +405,10 @@ class SceneOut(Out):
 
 
 class PublishIn(In):
-    """The seed's one-call publish payload: the caller computed the paths."""
+    """The one-call publish request of the project_manager API: the caller computed the
+    paths. `asset_usd_path` is the part's stable layer, as the original clients send it
+    (`.../usd/PinchIn/particles01/particles01.usd`), or the asset layer
+    (`.../usd/PinchIn/PinchIn.usd`); either is checked against the item path."""
 
     task_id: Id
     target_type: TargetType
@@ -313,8 +434,11 @@ class ReserveRequest(In):
 
 
 class PublishOut(Out):
-    publish_id: str
+    """A publish as every front end shows it. `id` and `publish_id` are the same number,
+    as the original API answers; `uuid` is pm's id that is unique across databases."""
+
     id: int
+    uuid: str = Field(validation_alias=AliasChoices("uuid", "publish_id"))
     task_id: int
     target_type: str
     target_id: int
@@ -337,3 +461,9 @@ class PublishOut(Out):
     created_at: datetime
     completed_at: datetime | None
     error: str | None
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def publish_id(self) -> int:
+        """The publish's id, under the name the original API gives it."""
+        return self.id

@@ -40,6 +40,14 @@ def data(response: Any, status: int = 200) -> Any:
     return body["data"]
 
 
+def scoped(response: Any) -> tuple[Any, dict[str, Any]]:
+    """The data and the scope of a latest_per_part answer."""
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["ok"] is True and set(body) == {"ok", "data", "scope"}
+    return body["data"], body["scope"]
+
+
 def error(response: Any, status: int, code: str, field: str | None) -> str:
     assert response.status_code == status, response.text
     body = response.json()
@@ -276,7 +284,7 @@ def test_reserve_complete_fail_deprecate_get_and_list(
     write_data_layer(pending["item_usd_path"])
     done = data(client.post(f"/api/publishes/{pending['id']}/complete/", headers=artist))
     assert done["status"] == "published" and done["is_latest"] is True
-    by_uuid = data(client.get(f"/api/publishes/{done['publish_id']}/", headers=artist))
+    by_uuid = data(client.get(f"/api/publishes/{done['uuid']}/", headers=artist))
     assert by_uuid == done
 
     second = _saved(client, studio, artist)
@@ -304,12 +312,19 @@ def test_reserve_complete_fail_deprecate_get_and_list(
 
     deprecated = data(client.post(f"/api/publishes/{newer['id']}/deprecate/", headers=artist))
     assert deprecated["status"] == "deprecated" and deprecated["is_latest"] is False
-    latest = data(
+    latest, scope = scoped(
         client.get(
             "/api/publishes/", params={"asset": "PinchIn", "latest_per_part": 1}, headers=artist
         )
     )
     assert [(p["id"], p["version"], p["iteration"]) for p in latest] == [(done["id"], 1, 1)]
+    assert scope == {
+        "asset": "PinchIn",
+        "project_id": None,
+        "target_type": None,
+        "target_id": None,
+        "task_id": None,
+    }
 
     history = data(client.get("/api/publishes/", params={"asset": "PinchIn"}, headers=artist))
     assert [p["iteration"] for p in history] == [3, 2, 1]
@@ -327,7 +342,7 @@ def test_reserve_complete_fail_deprecate_get_and_list(
         )
     )
     assert [p["iteration"] for p in page] == [2]
-    scoped = data(
+    narrowed, scope = scoped(
         client.get(
             "/api/publishes/",
             params={
@@ -339,7 +354,8 @@ def test_reserve_complete_fail_deprecate_get_and_list(
             headers=artist,
         )
     )
-    assert [p["id"] for p in scoped] == [done["id"]]
+    assert [p["id"] for p in narrowed] == [done["id"]]
+    assert (scope["project_id"], scope["task_id"]) == (studio.project_id, studio.shot_task_id)
 
 
 def test_latest_per_part_needs_an_asset(

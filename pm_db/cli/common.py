@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import sys
 from pathlib import Path
@@ -66,15 +65,15 @@ def database() -> Database:
 
 
 def read_json(source: str) -> Any:
-    """JSON from a file path, or from stdin when `source` is '-'; raises ValidationError."""
+    """JSON from a file path, or from stdin when `source` is '-', read by the one JSON
+    reader every front end uses (pm_db.schemas.load_json); raises ValidationError."""
+    from pm_db.schemas import load_json
+
     try:
-        raw = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
     except OSError as exc:
         raise ValidationError(f"cannot read {source}: {exc.strerror}", field="payload") from exc
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(f"is not valid JSON: {exc}", field="payload") from exc
+    return load_json(raw, field="payload")
 
 
 def whole_number(value: str) -> int:

@@ -574,7 +574,7 @@ _PUBLISH_NEW = text(
 
 def check_publish_request(context: TaskContext, request: schemas.PublishIn) -> dict[str, Any]:
     """The template fields of a one-call publish's item path, after checking that the
-    request's target, numbers, names and asset path agree with it and with the task.
+    request's target, numbers, names and layer path agree with it and with the task.
     Raises ValidationError naming the field."""
     if request.target_type != context.target_type:
         raise ValidationError(
@@ -607,10 +607,17 @@ def check_publish_request(context: TaskContext, request: schemas.PublishIn) -> d
                 f"is {given!r} but the item path names {fields[field]!r}",
                 field=f"metadata.{key}",
             )
+    # The original clients send the part's stable layer here; pm's own tools sent the
+    # asset layer. Both name one asset and part, and only those two paths are accepted.
     given = relative_path(context.project, request.asset_usd_path, "asset_usd_path")
-    if given != context.relative("asset_layer", **_names(fields)):
-        expected = context.path("asset_layer", **_names(fields))
-        raise ValidationError(f"must be {expected!r} for this item path", field="asset_usd_path")
+    layers = ("part_layer", "asset_layer")
+    if given not in {context.relative(layer, **_names(fields)) for layer in layers}:
+        part_layer, asset_layer = (context.path(layer, **_names(fields)) for layer in layers)
+        raise ValidationError(
+            f"must be the part's layer {part_layer!r} (or the asset layer {asset_layer!r}) "
+            "for this item path",
+            field="asset_usd_path",
+        )
     return fields
 
 
