@@ -36,8 +36,10 @@ from pm_db.templates import check_overrides, normalize_path
 MAX_METADATA_BYTES = 64 * 1024
 MAX_DEPTH = 32
 """How deep objects and lists may nest in any input (metadata holds the deepest)."""
-MAX_DIGITS = 19
-"""Whole numbers in any input fit 64 bits: what both databases store."""
+MAX_JSON_DIGITS = 100
+"""The longest number a JSON text may spell: a longer one is refused while reading (a
+5,000-digit number costs real time to convert); a shorter one that does not fit 64 bits
+is refused by check_json, naming its field."""
 MAX_ID = 2**62
 """The largest record id accepted (ids are 64-bit on both databases)."""
 MAX_INT = 2**63 - 1
@@ -87,7 +89,7 @@ def check_json(value: object, field: str = "") -> None:
 
 
 def _whole_number(digits: str) -> int:
-    if len(digits.lstrip("-")) > MAX_DIGITS:
+    if len(digits.lstrip("-")) > MAX_JSON_DIGITS:
         raise ValidationError(
             f"holds a {len(digits.lstrip('-'))}-digit number; numbers must fit 64 bits",
             field=_reading.get(),

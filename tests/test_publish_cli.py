@@ -75,7 +75,7 @@ def test_reserve_fail_retry_complete(studio: Studio, capsys: pytest.CaptureFixtu
     retried = pm(capsys, *reserve, "--part", "smoke", "--request-id", "job-1")[1]
     assert retried["id"] == reserved["id"] and retried["status"] == "pending"
     write_data_layer(retried["item_usd_path"])
-    done = pm(capsys, "publish", "complete", reserved["publish_id"])[1]
+    done = pm(capsys, "publish", "complete", reserved["uuid"])[1]
     assert done["is_latest"]
     shown = pm(capsys, "publish", "show", str(reserved["id"]))[1]
     assert shown["status"] == "published"
