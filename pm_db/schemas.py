@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextvars
 import json
+import re
 from datetime import datetime
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -23,14 +24,15 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    StringConstraints,
     ValidationInfo,
+    WithJsonSchema,
     computed_field,
     model_validator,
 )
+from pydantic.json_schema import SkipJsonSchema
 
 from pm_db.errors import ValidationError
-from pm_db.names import check_login, check_lower_name, check_name
+from pm_db.names import MAX_NAME, WINDOWS_DEVICES, check_login, check_lower_name, check_name
 from pm_db.templates import check_overrides, normalize_path
 
 MAX_METADATA_BYTES = 64 * 1024
@@ -144,6 +146,25 @@ def _login(value: object, info: ValidationInfo) -> str:
     return check_login(value, info.field_name or "login")
 
 
+MAX_LABEL = 200
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _label(value: object, info: ValidationInfo) -> str:
+    """A display name: one line of text, trimmed, 1 to MAX_LABEL characters."""
+    field = info.field_name or "name"
+    if not isinstance(value, str):
+        raise ValidationError(f"must be text, got {type(value).__name__}", field=field)
+    label = value.strip()
+    if not label:
+        raise ValidationError("must not be empty", field=field)
+    if len(label) > MAX_LABEL:
+        raise ValidationError(f"must be at most {MAX_LABEL} characters", field=field)
+    if _CONTROL.search(label):
+        raise ValidationError("must be one line of text, without control characters", field)
+    return label
+
+
 def _root(value: object, info: ValidationInfo) -> str | None:
     field = info.field_name or "root"
     if value is None or value == "":
@@ -192,17 +213,76 @@ def _templates(value: object, info: ValidationInfo) -> dict[str, str]:
     return check_overrides(value)
 
 
-Name = Annotated[str, BeforeValidator(_name)]
-LowerName = Annotated[str, BeforeValidator(_lower_name)]
-Login = Annotated[str, BeforeValidator(_login)]
+# The API document says what these validators accept, as patterns (Python's `re`; `\s` is
+# what str.strip removes), so that it is exactly as strict as the service.
+def _either_case(word: str) -> str:
+    return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in word)
+
+
+_DEVICE = "|".join(_either_case(name) for name in sorted(WINDOWS_DEVICES))
+NAME_PATTERN = rf"^\s*(?!(?:{_DEVICE})\s*$)[A-Za-z0-9][A-Za-z0-9_\-]{{0,{MAX_NAME - 1}}}\s*$"
+LOGIN_PATTERN = (
+    rf"^\s*(?!(?:{_DEVICE})(?:\.|\s*$))(?=[^\s]{{1,{MAX_NAME}}}\s*$)"
+    r"[A-Za-z0-9](?:[A-Za-z0-9_\-]|\.(?=[A-Za-z0-9_\-]))*\s*$"
+)
+_LINE = r"[^\x00-\x1f\x7f-\x9f]"
+_EDGE = r"[^\s\x00-\x1f\x7f-\x9f]"
+LABEL_PATTERN = rf"^\s*{_EDGE}(?:{_LINE}{{0,{MAX_LABEL - 2}}}{_EDGE})?\s*$"
+TEXT_PATTERN = r"^[^\x00]*$"
+"""Any text: no NUL (added to every string of the API document without a pattern)."""
+_JSON_VALUE: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "pattern": TEXT_PATTERN},
+        {"type": "integer", "minimum": -MAX_INT - 1, "maximum": MAX_INT},
+        {"type": "number"},
+        {"type": "boolean"},
+        {"type": "null"},
+        {"type": "array", "items": {"$ref": "#/components/schemas/JsonValue"}},
+        {
+            "type": "object",
+            "propertyNames": {"pattern": TEXT_PATTERN},
+            "additionalProperties": {"$ref": "#/components/schemas/JsonValue"},
+        },
+    ],
+    "description": f"Any JSON, nested at most {MAX_DEPTH} deep",
+}
+JSON_SCHEMAS: dict[str, dict[str, Any]] = {"JsonValue": _JSON_VALUE}
+"""Schemas the API document's components hold besides the models'."""
+JSON_VALUE_MARK = "x-pm-json-value"
+"""Marks where the API document refers to JsonValue (pm_db.api.openapi puts the $ref)."""
+_METADATA_SCHEMA = {
+    "type": "object",
+    "propertyNames": {"pattern": TEXT_PATTERN},
+    "additionalProperties": {JSON_VALUE_MARK: True},
+    "description": f"Free JSON, at most {MAX_METADATA_BYTES} bytes",
+}
+
+
+def _string(pattern: str, description: str) -> Any:
+    return WithJsonSchema({"type": "string", "pattern": pattern, "description": description})
+
+
+Name = Annotated[
+    str, BeforeValidator(_name), _string(NAME_PATTERN, "a name; not a Windows device name")
+]
+LowerName = Annotated[str, BeforeValidator(_lower_name), _string(NAME_PATTERN, "a name")]
+Login = Annotated[str, BeforeValidator(_login), _string(LOGIN_PATTERN, "an artist login")]
 Root = Annotated[str | None, BeforeValidator(_root)]
 AbsPath = Annotated[str, BeforeValidator(_path)]
-Metadata = Annotated[dict[str, Any], BeforeValidator(_metadata)]
+Metadata = Annotated[dict[str, Any], BeforeValidator(_metadata), WithJsonSchema(_METADATA_SCHEMA)]
 Templates = Annotated[dict[str, str], BeforeValidator(_templates)]
 Id = Annotated[int, Field(ge=1, le=MAX_ID, strict=True)]
+Frame = Annotated[int, Field(strict=True, ge=-(10**6), le=10**7)]
 Number = Annotated[int, Field(ge=1, le=99_999, strict=True)]
-Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Label = Annotated[str, BeforeValidator(_label), _string(LABEL_PATTERN, "one line of text")]
+Flag = Annotated[bool, Field(strict=True)]
+Email = Annotated[
+    str, Field(max_length=320, pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$")
+]
 TargetType = Literal["shot", "asset"]
+Unset = SkipJsonSchema[None]
+"""An update field's "not given": null is refused (the column is never empty), and the
+document says so."""
 
 
 class In(BaseModel):
@@ -254,11 +334,11 @@ class ProjectIn(In):
 
 
 class ProjectUpdate(In):
-    name: Label | None = None
+    name: Label | Unset = None
     root_linux: Root = None
     root_windows: Root = None
     root_mac: Root = None
-    templates: Templates | None = None
+    templates: Templates | Unset = None
 
 
 class ProjectOut(Out):
@@ -278,7 +358,7 @@ class SequenceIn(In):
 
 
 class SequenceUpdate(In):
-    code: Name | None = None
+    code: Name | Unset = None
 
 
 class SequenceOut(Out):
@@ -291,14 +371,14 @@ class SequenceOut(Out):
 class ShotIn(In):
     sequence_id: Id
     code: Name
-    frame_start: int = Field(default=1001, strict=True, ge=-(10**6), le=10**7)
-    frame_end: int = Field(default=1100, strict=True, ge=-(10**6), le=10**7)
+    frame_start: Frame = 1001
+    frame_end: Frame = 1100
 
 
 class ShotUpdate(In):
-    code: Name | None = None
-    frame_start: int | None = Field(default=None, strict=True, ge=-(10**6), le=10**7)
-    frame_end: int | None = Field(default=None, strict=True, ge=-(10**6), le=10**7)
+    code: Name | Unset = None
+    frame_start: Frame | Unset = None
+    frame_end: Frame | Unset = None
 
 
 class ShotOut(Out):
@@ -317,8 +397,8 @@ class AssetIn(In):
 
 
 class AssetUpdate(In):
-    code: Name | None = None
-    asset_type: Name | None = None
+    code: Name | Unset = None
+    asset_type: Name | Unset = None
 
 
 class AssetOut(Out):
@@ -332,14 +412,14 @@ class AssetOut(Out):
 class ArtistIn(In):
     login: Login
     name: Label
-    email: Annotated[str, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
-    active: bool = True
+    email: Email | None = None
+    active: Flag = True
 
 
 class ArtistUpdate(In):
-    name: Label | None = None
-    email: Annotated[str, Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")] | None = None
-    active: bool | None = None
+    name: Label | Unset = None
+    email: Email | None = None
+    active: Flag | Unset = None
 
 
 class ArtistOut(Out):
@@ -361,9 +441,9 @@ class TaskIn(In):
 
 
 class TaskUpdate(In):
-    name: Name | None = None
+    name: Name | Unset = None
     artist_id: Id | None = None
-    status: Literal[TASK_STATUSES] | None = None  # type: ignore[valid-type]
+    status: Literal[TASK_STATUSES] | Unset = None  # type: ignore[valid-type]
 
 
 class TaskOut(Out):
@@ -386,7 +466,7 @@ class SaveRequest(In):
     artist: Login
     scene_name: Name
     software: LowerName = "houdini"
-    version_up: bool = False
+    version_up: Flag = False
     ext: Annotated[str, Field(pattern=r"^[a-z0-9]{1,16}$")] = "hip"
     host: Annotated[str, Field(max_length=255)] | None = None
     software_version: Annotated[str, Field(max_length=64)] | None = None

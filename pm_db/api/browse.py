@@ -100,7 +100,7 @@ def artist_tasks(
 
 
 @router.get(
-    "/api/browse/tasks/{id}/",
+    "/api/browse/tasks/{id:int}/",
     response_model=Envelope[TaskRow],
     summary="One task with its project and target",
     operation_id="task_row",

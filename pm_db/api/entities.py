@@ -146,7 +146,7 @@ def _routes(router: APIRouter, kind: Kind) -> None:
         operation_id=f"find_{name}",
     )
     router.add_api_route(
-        f"{base}{{id}}/",
+        f"{base}{{id:int}}/",
         get_kind,
         methods=["GET"],
         response_model=out,
@@ -166,7 +166,7 @@ def _routes(router: APIRouter, kind: Kind) -> None:
         openapi_extra=body(kind.create_schema),
     )
     router.add_api_route(
-        f"{base}{{id}}/",
+        f"{base}{{id:int}}/",
         replace_kind,
         methods=["PUT"],
         response_model=out,
@@ -176,7 +176,7 @@ def _routes(router: APIRouter, kind: Kind) -> None:
         openapi_extra=body(kind.create_schema),
     )
     router.add_api_route(
-        f"{base}{{id}}/",
+        f"{base}{{id:int}}/",
         update_kind,
         methods=["PATCH"],
         response_model=out,
@@ -186,7 +186,7 @@ def _routes(router: APIRouter, kind: Kind) -> None:
         openapi_extra=body(kind.update_schema),
     )
     router.add_api_route(
-        f"{base}{{id}}/",
+        f"{base}{{id:int}}/",
         delete_kind,
         methods=["DELETE"],
         response_model=Envelope[dict[str, Any]],

@@ -117,17 +117,13 @@ class NotAllowed(PmError):
 
 
 def allowed_methods(request: Request) -> tuple[str, ...]:
-    """The methods the API document gives the request's path (FastAPI answers 405 only for
-    a path some documented route takes)."""
+    """The methods the API document gives the request's path."""
     index: list[tuple[re.Pattern[str], tuple[str, ...]]] | None = getattr(
         request.app.state, "allow_index", None
     )
     if index is None:
         paths: dict[str, dict[str, Any]] = request.app.openapi()["paths"]
-        index = [
-            (re.compile(re.sub(r"\\{[^/]+?\\}", "[^/]+", re.escape(path))), _methods(item))
-            for path, item in paths.items()
-        ]
+        index = [(_path_regex(path, item), _methods(item)) for path, item in paths.items()]
         request.app.state.allow_index = index
     found: set[str] = set()
     for pattern, methods in index:
@@ -136,9 +132,32 @@ def allowed_methods(request: Request) -> tuple[str, ...]:
     return tuple(sorted(found))
 
 
+_VERBS = ("get", "put", "post", "delete", "patch", "head", "options")
+
+
 def _methods(item: dict[str, Any]) -> tuple[str, ...]:
-    verbs = ("get", "put", "post", "delete", "patch", "head", "options")
-    return tuple(verb.upper() for verb in item if verb in verbs)
+    return tuple(verb.upper() for verb in item if verb in _VERBS)
+
+
+def _path_regex(path: str, item: dict[str, Any]) -> re.Pattern[str]:
+    """What a documented path matches: its path parameters as their schemas say (the
+    routes' convertors: digits for an id, a publish reference's pattern)."""
+    shapes: dict[str, str] = {}
+    for verb in _VERBS:
+        for parameter in item.get(verb, {}).get("parameters", []):
+            if parameter.get("in") != "path":
+                continue
+            schema = parameter.get("schema", {})
+            if schema.get("type") == "integer":
+                shapes[parameter["name"]] = "[0-9]+"
+            elif "pattern" in schema:
+                shapes[parameter["name"]] = f"(?:{schema['pattern'].strip('^$')})"
+    parts = re.split(r"\{([^/]+?)\}", path)
+    regex = "".join(
+        shapes.get(part, "[^/]+") if odd else re.escape(part)
+        for odd, part in ((i % 2 == 1, p) for i, p in enumerate(parts))
+    )
+    return re.compile(regex)
 
 
 _HTTP_CODES = {

@@ -121,7 +121,7 @@ async def check_params(
     for name, value in request.query_params.multi_items():
         check_text(name, name)
         check_text(value, name)
-        if isinstance(route, APIRoute) and name not in known:
+        if isinstance(route, APIRoute) and route.include_in_schema and name not in known:
             takes = ", ".join(sorted(known - {"format"})) or "no parameters"
             raise UnknownParameter(f"is not a parameter of this route (it takes {takes})", name)
 

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Request
 from pydantic import BaseModel, Field
+from starlette.convertors import Convertor, register_url_convertor
 from starlette.responses import Response
 
 from pm_db import lifecycle, schemas
@@ -29,9 +30,27 @@ from pm_db.services.tokens import Caller
 
 router = APIRouter(prefix="/api/publishes", tags=["publishes"], responses=ERROR_RESPONSES)
 
+REF_PATTERN = (
+    "[0-9]{1,19}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
+)
+
+
+class PublishRef(Convertor[str]):
+    """`{ref:publish}` in a route: a publish id or uuid, so that `/api/publishes/reserve/`
+    is never read as a publish."""
+
+    regex = REF_PATTERN
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("publish", PublishRef())
 Ref = Annotated[
-    str,
-    Path(min_length=1, max_length=64, description="publish id (a number) or its uuid"),
+    str, Path(pattern=f"^(?:{REF_PATTERN})$", description="publish id (a number) or its uuid")
 ]
 Publish = Envelope[schemas.PublishOut]
 Status = Literal[schemas.PUBLISH_STATUSES]  # type: ignore[valid-type]
@@ -141,7 +160,7 @@ def list_publishes(
 
 
 def _never(what: str) -> Any:
-    def refuse(ref: Ref) -> Response:
+    def refuse() -> Response:
         raise NotAllowed(
             f"a publish is a record of a file and is never {what}; deprecate it "
             "(POST /api/publishes/{id}/deprecate/) and publish a new iteration",
@@ -152,7 +171,9 @@ def _never(what: str) -> Any:
 
 
 for _method, _what in (("PUT", "replaced"), ("PATCH", "changed"), ("DELETE", "deleted")):
-    router.add_api_route("/{ref}/", _never(_what), methods=[_method], include_in_schema=False)
+    router.add_api_route(
+        "/{ref:publish}/", _never(_what), methods=[_method], include_in_schema=False
+    )
 
 
 @router.post(
@@ -198,13 +219,15 @@ def reserve_publish(
     return ok(local.reserve_publish(data), status=201)
 
 
-@router.get("/{ref}/", response_model=Publish, summary="One publish", operation_id="get_publish")
+@router.get(
+    "/{ref:publish}/", response_model=Publish, summary="One publish", operation_id="get_publish"
+)
 def get_publish(request: Request, ref: Ref, who: Annotated[Caller, Depends(caller)]) -> Response:
     return ok(backend(request).get_publish(_ref(ref)))
 
 
 @router.post(
-    "/{ref}/complete/",
+    "/{ref:publish}/complete/",
     response_model=Publish,
     summary="Mark a reserved publish published: it becomes its part's latest",
     operation_id="complete_publish",
@@ -217,7 +240,7 @@ def complete_publish(
 
 
 @router.post(
-    "/{ref}/fail/",
+    "/{ref:publish}/fail/",
     response_model=Publish,
     summary="Mark a reserved publish failed, with the reason",
     operation_id="fail_publish",
@@ -235,7 +258,7 @@ def fail_publish(
 
 
 @router.post(
-    "/{ref}/deprecate/",
+    "/{ref:publish}/deprecate/",
     response_model=Publish,
     summary="Withdraw a published version; the part's previous one becomes latest",
     operation_id="deprecate_publish",

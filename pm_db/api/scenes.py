@@ -88,7 +88,7 @@ def find_scene(
 
 
 @router.get(
-    "/{id}/",
+    "/{id:int}/",
     response_model=Envelope[schemas.SceneOut],
     summary="One saved scene",
     operation_id="get_scene",
@@ -104,7 +104,7 @@ class DiscardRequest(schemas.In):
 
 
 @router.post(
-    "/{id}/discard/",
+    "/{id:int}/discard/",
     response_model=Envelope[schemas.SceneOut],
     summary="Remove the record of a save whose file could not be written; its number stays used",
     operation_id="discard_scene",
@@ -123,7 +123,7 @@ def discard_scene(
 
 
 def _never(what: str) -> Any:
-    def refuse(id: Ident) -> Response:
+    def refuse() -> Response:
         raise NotAllowed(
             f"a saved scene is a record of a file and is never {what}; save a new iteration "
             "(POST /api/scenes/), or discard a save whose file was never written "
@@ -135,4 +135,4 @@ def _never(what: str) -> Any:
 
 
 for _method, _what in (("PUT", "replaced"), ("PATCH", "changed"), ("DELETE", "deleted")):
-    router.add_api_route("/{id}/", _never(_what), methods=[_method], include_in_schema=False)
+    router.add_api_route("/{id:int}/", _never(_what), methods=[_method], include_in_schema=False)
