@@ -78,3 +78,27 @@ def test_every_check_passes_for_every_operation(
         assert isinstance(body, dict) and isinstance(body.get("ok"), bool), response.text
         if not body["ok"]:
             assert set(body["error"]) == {"code", "message", "field"}
+
+
+def test_stateful_runs_follow_the_documents_links(served: str, db: Database) -> None:
+    """Sequences of calls the document links (a created record's id into its retrieve,
+    PUT, PATCH and DELETE), every check on every answer, as the admin."""
+    machine = schema.as_state_machine()
+    headers = auth(token_for(db, "pipeline", admin=True))
+
+    class Run(machine):  # type: ignore[misc, valid-type]
+        def get_call_kwargs(self, case: Any) -> dict[str, Any]:
+            return {"base_url": served, "headers": headers}
+
+        def validate_response(self, response: Any, case: Any, **kwargs: Any) -> None:
+            case.validate_response(response, headers=headers, transport_kwargs={"base_url": served})
+
+    Run.run(
+        settings=settings(
+            max_examples=STATEFUL_STEPS,
+            stateful_step_count=4,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+        )
+    )

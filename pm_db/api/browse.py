@@ -115,7 +115,7 @@ def task_row(request: Request, id: Ident, who: Annotated[Caller, Depends(caller)
     response_model=Envelope[EventOut],
     summary="Record that a DCC was started for a task",
     operation_id="record_launch",
-    openapi_extra=body(LaunchIn),
+    openapi_extra=body(LaunchIn, defaulted=("artist",)),
 )
 def record_launch(
     request: Request,

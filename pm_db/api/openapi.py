@@ -17,11 +17,14 @@ from pm_db.schemas import JSON_SCHEMAS, JSON_VALUE_MARK, TEXT_PATTERN
 
 REF = "#/components/schemas/{model}"
 _bodies: dict[str, type[BaseModel]] = {}
+_defaulted: dict[str, tuple[str, ...]] = {}
 
 
-def body(model: type[BaseModel]) -> dict[str, Any]:
-    """The `openapi_extra` of a route whose JSON body is `model`."""
+def body(model: type[BaseModel], defaulted: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The `openapi_extra` of a route whose JSON body is `model`; fields `defaulted` may be
+    left out over HTTP (the service fills them in: `artist` is the token's)."""
     _bodies[model.__name__] = model
+    _defaulted[model.__name__] = defaulted
     schema = {"$ref": REF.format(model=model.__name__)}
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
@@ -39,6 +42,8 @@ def document(app: FastAPI) -> dict[str, Any]:
     components = spec.setdefault("components", {}).setdefault("schemas", {})
     for name, model in _bodies.items():
         schema = model.model_json_schema(ref_template=REF)
+        optional = set(_defaulted.get(name, ()))
+        schema["required"] = [key for key in schema.get("required", []) if key not in optional]
         _no_nul(schema)
         components.update(schema.pop("$defs", {}))
         components[name] = schema

@@ -32,7 +32,7 @@ MAX_SCENES = 10_000
     response_model=Envelope[schemas.SceneOut],
     summary="Save: record the next iteration (or version with version_up) and get its path",
     operation_id="save_scene",
-    openapi_extra=body(schemas.SaveRequest),
+    openapi_extra=body(schemas.SaveRequest, defaulted=("artist",)),
 )
 async def save_scene(
     request: Request,
