@@ -92,7 +92,7 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "part_layer": "{@scene_folder}/usd/{asset}/{part}/{part}.usd",
     "part_data": "{@scene_folder}/usd/{asset}/{part}/data/{part}_v{version:03}_i{iteration:03}.usd",
 }
-"""The seed's layout. `{@work}` is `shot_work` or `asset_work`, by the task's target."""
+"""The original API's layout. `{@work}` is `shot_work` or `asset_work`, by the task's target."""
 
 REQUIRED_FIELDS: dict[str, set[str]] = {
     "shot_work": {"root", "sequence", "shot"},

@@ -1,4 +1,4 @@
-"""Every route of the REST service, on SQLite and PostgreSQL: the seed's envelope, the
+"""Every route of the REST service, on SQLite and PostgreSQL: the original API's envelope, the
 status codes, and that the answers are what the service layer holds."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pm_db.api.app import create_app
 from pm_db.db import Database
 from pm_db.services import publishes, scenes
 from tests.helpers import row_counts
-from tests.test_api_support import auth, seed_payload, token_for, write_data_layer
+from tests.test_api_support import auth, original_payload, token_for, write_data_layer
 
 
 @pytest.fixture
@@ -247,11 +247,11 @@ def _saved(client: TestClient, studio: Any, headers: dict[str, str]) -> dict[str
     return saved
 
 
-def test_seed_publish_returns_the_seed_fields(
+def test_original_publish_returns_the_original_fields(
     client: TestClient, studio: Any, artist: dict[str, str]
 ) -> None:
     scene = _saved(client, studio, artist)
-    payload = seed_payload(scene, studio.shot_id)
+    payload = original_payload(scene, studio.shot_id)
     published = data(client.post("/api/publishes/", json=payload, headers=artist), 201)
     for field in (
         "publish_id",
@@ -424,7 +424,7 @@ def test_refused_publish_writes_nothing(
     client: TestClient, studio: Any, artist: dict[str, str]
 ) -> None:
     scene = _saved(client, studio, artist)
-    payload = seed_payload(scene, studio.shot_id)
+    payload = original_payload(scene, studio.shot_id)
     before = row_counts(studio.db)
     wrong_numbers = {**payload, "source_iteration": 7}
     error(
@@ -440,7 +440,7 @@ def test_refused_publish_writes_nothing(
         "validation_error",
         "target_id",
     )
-    unsaved = seed_payload({**scene, "iteration": 9}, studio.shot_id)
+    unsaved = original_payload({**scene, "iteration": 9}, studio.shot_id)
     error(
         client.post("/api/publishes/", json=unsaved, headers=artist),
         404,
@@ -482,7 +482,9 @@ def test_parts_routes_and_rebuild(
 ) -> None:
     scene = _saved(client, studio, artist)
     published = data(
-        client.post("/api/publishes/", json=seed_payload(scene, studio.shot_id), headers=artist),
+        client.post(
+            "/api/publishes/", json=original_payload(scene, studio.shot_id), headers=artist
+        ),
         201,
     )
     listed = data(client.get("/api/parts/", params={"asset": "PinchIn"}, headers=artist))

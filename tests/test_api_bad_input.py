@@ -15,7 +15,7 @@ from pm_db.api.app import create_app
 from pm_db.api.inputs import MAX_BODY_BYTES
 from pm_db.db import Database
 from tests.helpers import row_counts
-from tests.test_api_support import auth, seed_payload, token_for
+from tests.test_api_support import auth, original_payload, token_for
 
 
 @pytest.fixture
@@ -84,7 +84,7 @@ def test_wrong_types_and_unknown_fields_name_the_field(
 ) -> None:
     request = {"task_id": studio.shot_task_id, "scene_name": "PinchIn"}
     scene = client.post("/api/scenes/", json=request, headers=admin).json()["data"]
-    payload = {**seed_payload(scene, studio.shot_id), **change}
+    payload = {**original_payload(scene, studio.shot_id), **change}
     before = row_counts(studio.db)
     refused(client.post("/api/publishes/", json=payload, headers=admin), 422, field)
     assert row_counts(studio.db) == before
@@ -98,7 +98,7 @@ def test_missing_fields_are_named(
 ) -> None:
     request = {"task_id": studio.shot_task_id, "scene_name": "PinchIn"}
     scene = client.post("/api/scenes/", json=request, headers=admin).json()["data"]
-    payload = seed_payload(scene, studio.shot_id)
+    payload = original_payload(scene, studio.shot_id)
     del payload[missing]
     before = row_counts(studio.db)
     message = refused(client.post("/api/publishes/", json=payload, headers=admin), 422, missing)

@@ -72,10 +72,10 @@ def write_data_layer(path: str, prim: str = "particles01") -> None:
     )
 
 
-def seed_payload(
+def original_payload(
     scene: dict[str, Any], target_id: int, part: str = "particles01"
 ) -> dict[str, Any]:
-    """The seed's publish payload for `part` of PinchIn from a saved scene (as JSON data),
+    """The original API's publish payload for `part` of PinchIn from a saved scene (as JSON data),
     with its data layer written."""
     folder = scene["path"].rsplit("/", 1)[0]
     version, iteration = scene["version"], scene["iteration"]

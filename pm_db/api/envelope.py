@@ -1,4 +1,4 @@
-"""The seed's envelope: `{"ok": true, "data": ...}` or `{"ok": false, "error": {code,
+"""The original API's envelope: `{"ok": true, "data": ...}` or `{"ok": false, "error": {code,
 message, field}}`, and the one mapping from every failure to an HTTP status.
 
 pm's own errors keep their code and field (pm_db.errors); a malformed request, an unknown

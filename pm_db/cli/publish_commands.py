@@ -35,10 +35,12 @@ def register(commands: Any) -> None:
     verbs = group(
         commands,
         "publish",
-        "publish a part: pm publish FILE|- (the seed's JSON payload), or "
+        "publish a part: pm publish FILE|- (the original API's JSON payload), or "
         "reserve/complete/fail/deprecate/show",
     )
-    payload = leaf(verbs, PAYLOAD_VERB, "publish the seed's JSON payload (pm publish FILE|-)")
+    payload = leaf(
+        verbs, PAYLOAD_VERB, "publish the original API's JSON payload (pm publish FILE|-)"
+    )
     payload.add_argument("payload", help="JSON file of the payload, or - for stdin")
     payload.set_defaults(run=_publish)
     reserve = leaf(verbs, "reserve", "reserve numbers and paths from a saved scene")
