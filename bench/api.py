@@ -2,7 +2,7 @@
 
 1. Latency on loopback: a real `pm serve` (a separate process, one worker, SQLite), one
    client with a kept-alive connection; median and p90 of `POST /api/scenes/` (save) and
-   of `POST /api/publishes/` (the project_manager API's one-call publish, its data layer written first).
+   of `POST /api/publishes/` (the original API's one-call publish, its data layer written first).
    Two clients take turns, pair by pair, so both meet the machine in the same state:
    `requests` (what pm's remote backend uses; about 1 ms of its own per call here) and
    the standard library's `http.client` (little more than the wire: the service's own
