@@ -90,6 +90,29 @@ def check_json(value: object, field: str = "") -> None:
                 pending.append((child, name, depth + 1))
 
 
+def check_id(value: object, field: str) -> int:
+    """`value` as a record id both databases can hold; raises ValidationError naming
+    `field`."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ValidationError(f"must be a whole number, got {type(value).__name__}", field)
+    if not 1 <= value <= MAX_ID:
+        raise ValidationError(f"must be a record id from 1 to {MAX_ID}, got {value}", field)
+    return value
+
+
+def check_ref(ref: object, field: str) -> int | str:
+    """A publish reference: an id (a number, or digits) checked as check_id, or another
+    text (a uuid) as it is. Raises ValidationError naming `field`."""
+    if isinstance(ref, str) and ref.isascii() and ref.isdigit():
+        if len(ref) > len(str(MAX_ID)):
+            raise ValidationError(f"must be a record id from 1 to {MAX_ID}", field)
+        check_id(int(ref), field)
+        return ref
+    if isinstance(ref, str):
+        return check_text(ref, field)
+    return check_id(ref, field)
+
+
 def _whole_number(digits: str) -> int:
     if len(digits.lstrip("-")) > MAX_JSON_DIGITS:
         raise ValidationError(

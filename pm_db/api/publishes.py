@@ -30,9 +30,8 @@ from pm_db.services.tokens import Caller
 
 router = APIRouter(prefix="/api/publishes", tags=["publishes"], responses=ERROR_RESPONSES)
 
-REF_PATTERN = (
-    "[0-9]{1,19}|[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"
-)
+_HEX = "[0-9a-fA-F]"
+REF_PATTERN = f"[0-9]+|{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"
 
 
 class PublishRef(Convertor[str]):
