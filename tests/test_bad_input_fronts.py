@@ -256,6 +256,11 @@ def test_ids_beyond_64_bits_are_422_naming_the_field(
     local = LocalBackend(db=studio.db)
     backend_refuses("task_id", local.save_scene, save(studio, task_id=LONG_ID))
     backend_refuses("task_id", local.save_scene, save(studio, task_id=2**63))
+    backend_refuses("scene_id", local.get_scene, LONG_ID)
+    backend_refuses("publish_id", local.get_publish, long_id)
+    backend_refuses("publish_id", local.complete_publish, LONG_ID)
+    backend_refuses("part_id", local.browse_versions, LONG_ID)
+    backend_refuses("task_id", lambda: local.list_publishes(task_id=LONG_ID))
     assert row_counts(studio.db) == before
 
 
