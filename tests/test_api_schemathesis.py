@@ -25,7 +25,7 @@ from pm_db.api.app import create_app
 from pm_db.db import Database
 from tests.test_api_support import auth, live_server, token_for
 
-EXAMPLES_PER_OPERATION = 6
+EXAMPLES_PER_OPERATION = 4
 STATEFUL_STEPS = 8
 CONFIG = SchemathesisConfig.from_dict(
     {
