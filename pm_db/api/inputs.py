@@ -3,6 +3,8 @@
 framework clients send it, and no token in a URL. The models in pm_db.schemas check the
 meaning; this module checks the transport."""
 
+# No `from __future__ import annotations` here: FastAPI evaluates the annotations of the
+# function `paging` returns, which name `paging`'s own arguments.
 import re
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal
