@@ -29,7 +29,6 @@ from pydantic import (
     computed_field,
     model_validator,
 )
-from pydantic.json_schema import SkipJsonSchema
 
 from pm_db.errors import ValidationError
 from pm_db.names import MAX_NAME, WINDOWS_DEVICES, check_login, check_lower_name, check_name
@@ -63,7 +62,8 @@ def check_text(value: str, field: str) -> str:
 
 def check_json(value: object, field: str = "") -> None:
     """Every key and string inside `value` passes check_text, objects and lists nest at
-    most MAX_DEPTH deep, whole numbers fit 64 bits, other numbers are finite. Raises
+    most MAX_DEPTH deep, whole numbers fit 64 bits (metadata refuses NaN and infinities
+    when it is measured; no other field takes a fraction). Raises
     ValidationError naming the dotted path of the culprit (`field` for the top)."""
     pending: list[tuple[object, str, int]] = [(value, field, 0)]
     while pending:
@@ -76,9 +76,6 @@ def check_json(value: object, field: str = "") -> None:
         elif isinstance(item, int):
             if not -MAX_INT - 1 <= item <= MAX_INT:
                 raise ValidationError("is a whole number larger than 64 bits", field=where)
-        elif isinstance(item, float):
-            if item != item or item in (float("inf"), float("-inf")):
-                raise ValidationError("must be a finite number", field=where)
         elif isinstance(item, dict | list | tuple):
             if depth >= MAX_DEPTH:
                 raise ValidationError(f"nests deeper than {MAX_DEPTH} levels", field=where)
@@ -216,15 +213,15 @@ def _metadata(value: object, info: ValidationInfo) -> dict[str, Any]:
         return {}
     if not isinstance(value, dict):
         raise ValidationError("must be a JSON object", field=field)
-    check_json(value, field)
     try:
         size = len(json.dumps(value, allow_nan=False).encode("utf-8"))
-    except (TypeError, ValueError) as exc:
-        raise ValidationError(f"must be plain JSON: {exc}", field=field) from exc
+    except (TypeError, ValueError, RecursionError) as exc:
+        raise ValidationError(f"must be plain JSON: {exc}", field=field) from None
     if size > MAX_METADATA_BYTES:
         raise ValidationError(
             f"is {size} bytes of JSON; the limit is {MAX_METADATA_BYTES}", field=field
         )
+    check_json(value, field)
     return value
 
 
@@ -303,9 +300,22 @@ Email = Annotated[
     str, Field(max_length=320, pattern=r"^[^@\s\x00-\x1f\x7f]+@[^@\s\x00-\x1f\x7f]+$")
 ]
 TargetType = Literal["shot", "asset"]
-Unset = SkipJsonSchema[None]
-"""An update field's "not given": null is refused (the column is never empty), and the
-document says so."""
+
+
+def _never_null(schema: dict[str, Any]) -> None:
+    """An update field's schema without `null`: the service refuses it (the column is
+    never empty), and the document says so."""
+    kinds = [kind for kind in schema.pop("anyOf", []) if kind.get("type") != "null"]
+    if len(kinds) == 1:
+        schema.update(kinds[0])
+    elif kinds:
+        schema["anyOf"] = kinds
+    schema.pop("default", None)
+
+
+def unset() -> Any:
+    """The default of an update field that may be left out but never be null."""
+    return Field(default=None, json_schema_extra=_never_null)
 
 
 class In(BaseModel):
@@ -357,11 +367,11 @@ class ProjectIn(In):
 
 
 class ProjectUpdate(In):
-    name: Label | Unset = None
+    name: Label | None = unset()
     root_linux: Root = None
     root_windows: Root = None
     root_mac: Root = None
-    templates: Templates | Unset = None
+    templates: Templates | None = unset()
 
 
 class ProjectOut(Out):
@@ -381,7 +391,7 @@ class SequenceIn(In):
 
 
 class SequenceUpdate(In):
-    code: Name | Unset = None
+    code: Name | None = unset()
 
 
 class SequenceOut(Out):
@@ -399,9 +409,9 @@ class ShotIn(In):
 
 
 class ShotUpdate(In):
-    code: Name | Unset = None
-    frame_start: Frame | Unset = None
-    frame_end: Frame | Unset = None
+    code: Name | None = unset()
+    frame_start: Frame | None = unset()
+    frame_end: Frame | None = unset()
 
 
 class ShotOut(Out):
@@ -420,8 +430,8 @@ class AssetIn(In):
 
 
 class AssetUpdate(In):
-    code: Name | Unset = None
-    asset_type: Name | Unset = None
+    code: Name | None = unset()
+    asset_type: Name | None = unset()
 
 
 class AssetOut(Out):
@@ -440,9 +450,9 @@ class ArtistIn(In):
 
 
 class ArtistUpdate(In):
-    name: Label | Unset = None
+    name: Label | None = unset()
     email: Email | None = None
-    active: Flag | Unset = None
+    active: Flag | None = unset()
 
 
 class ArtistOut(Out):
@@ -464,9 +474,9 @@ class TaskIn(In):
 
 
 class TaskUpdate(In):
-    name: Name | Unset = None
+    name: Name | None = unset()
     artist_id: Id | None = None
-    status: Literal[TASK_STATUSES] | Unset = None  # type: ignore[valid-type]
+    status: Literal[TASK_STATUSES] | None = unset()  # type: ignore[valid-type]
 
 
 class TaskOut(Out):
