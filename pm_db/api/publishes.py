@@ -30,13 +30,14 @@ from pm_db.services.tokens import Caller
 
 router = APIRouter(prefix="/api/publishes", tags=["publishes"], responses=ERROR_RESPONSES)
 
-_HEX = "[0-9a-fA-F]"
-REF_PATTERN = f"[0-9]+|{_HEX}{{8}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{4}}-{_HEX}{{12}}"
+# Any one path segment but `reserve`: an id or a uuid (another is a 404 naming the
+# publish), never the reserve route.
+REF_PATTERN = "(?!reserve(?:/|$))[^/]{1,64}"
 
 
 class PublishRef(Convertor[str]):
     """`{ref:publish}` in a route: a publish id or uuid, so that `/api/publishes/reserve/`
-    is never read as a publish."""
+    is never read as a publish (and answers 405 to the methods it does not take)."""
 
     regex = REF_PATTERN
 
@@ -48,8 +49,16 @@ class PublishRef(Convertor[str]):
 
 
 register_url_convertor("publish", PublishRef())
+# The convertor checks the pattern (pydantic's patterns cannot look ahead); the document
+# says it.
 Ref = Annotated[
-    str, Path(pattern=f"^(?:{REF_PATTERN})$", description="publish id (a number) or its uuid")
+    str,
+    Path(
+        min_length=1,
+        max_length=64,
+        description="publish id (a number) or its uuid",
+        json_schema_extra={"pattern": f"^(?:{REF_PATTERN})$"},
+    ),
 ]
 Publish = Envelope[schemas.PublishOut]
 Status = Literal[schemas.PUBLISH_STATUSES]  # type: ignore[valid-type]

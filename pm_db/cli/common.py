@@ -70,10 +70,17 @@ def read_json(source: str) -> Any:
     from pm_db.schemas import load_json
 
     try:
-        raw = sys.stdin.buffer.read() if source == "-" else Path(source).read_bytes()
+        raw = _stdin_bytes() if source == "-" else Path(source).read_bytes()
     except OSError as exc:
         raise ValidationError(f"cannot read {source}: {exc.strerror}", field="payload") from exc
     return load_json(raw, field="payload")
+
+
+def _stdin_bytes() -> bytes | str:
+    """Standard input as bytes, or as text where it has no byte stream (an embedding
+    host's console replaces sys.stdin with a text object)."""
+    stream = getattr(sys.stdin, "buffer", None)
+    return stream.read() if stream is not None else sys.stdin.read()
 
 
 def whole_number(value: str) -> int:
