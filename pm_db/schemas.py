@@ -127,9 +127,10 @@ _reading: contextvars.ContextVar[str] = contextvars.ContextVar("pm_json_field", 
 
 
 def load_json(raw: bytes | str, field: str = "payload") -> Any:
-    """The JSON document in `raw` (UTF-8 bytes, a BOM allowed, or text), checked by
-    check_json. Raises ValidationError naming `field` for bytes that are not UTF-8, text
-    that is not JSON, nesting deeper than MAX_DEPTH, or a number that does not fit."""
+    """The JSON document in `raw` (UTF-8 bytes, a BOM allowed, or text). Raises
+    ValidationError naming `field` for bytes that are not UTF-8, text that is not JSON,
+    nesting too deep for the parser, or a number longer than MAX_JSON_DIGITS. What it
+    holds meets check_json when an input model reads it (In)."""
     if isinstance(raw, bytes):
         try:
             raw = raw.decode("utf-8-sig")
@@ -150,7 +151,6 @@ def load_json(raw: bytes | str, field: str = "payload") -> Any:
         raise ValidationError(f"nests deeper than {MAX_DEPTH} levels", field=field) from None
     finally:
         _reading.reset(token)
-    check_json(data)
     return data
 
 

@@ -15,7 +15,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from pm_db.errors import ValidationError
-from pm_db.schemas import MAX_ID, check_text, load_json
+from pm_db.schemas import MAX_ID, check_json, check_text, load_json
 
 # The original API's payloads are a few kilobytes; metadata is bounded at 64 KiB.
 MAX_BODY_BYTES = 256 * 1024
@@ -65,11 +65,12 @@ async def json_body(request: Request) -> Any:
             raise BodyTooLarge()
         chunks.append(chunk)
     try:
-        return load_json(b"".join(chunks), field="body")
+        data = load_json(b"".join(chunks), field="body")
     except ValidationError as exc:
-        if exc.field == "body":
-            raise MalformedBody(exc.message) from None
-        raise
+        raise MalformedBody(exc.message) from None
+    # Before any route reads a field of it (the caller's `artist`, say).
+    check_json(data)
+    return data
 
 
 def _declared(route: APIRoute) -> frozenset[str]:
