@@ -2,7 +2,7 @@
 
 1. Latency on loopback: a real `pm serve` (a separate process, one worker, SQLite), one
    client with a kept-alive connection; median and p90 of `POST /api/scenes/` (save) and
-   of `POST /api/publishes/` (the seed's one-call publish, its data layer written first).
+   of `POST /api/publishes/` (the original API's one-call publish, its data layer written first).
    Two clients take turns, pair by pair, so both meet the machine in the same state:
    `requests` (what pm's remote backend uses; about 1 ms of its own per call here) and
    the standard library's `http.client` (little more than the wire: the service's own
@@ -156,8 +156,8 @@ def data_layer(path: str) -> None:
     )
 
 
-def seed_payload(show: Show, scene: dict[str, Any]) -> dict[str, Any]:
-    """The seed's publish of particles01 of the show's asset from a saved scene."""
+def original_payload(show: Show, scene: dict[str, Any]) -> dict[str, Any]:
+    """The original API's publish of particles01 of the show's asset from a saved scene."""
     folder = scene["path"].rsplit("/", 1)[0]
     numbers = f"v{scene['version']:03d}_i{scene['iteration']:03d}"
     return {
@@ -186,7 +186,7 @@ def save_and_publish(session: requests.Session | WireClient, show: Show, tally: 
             tally.failures.append(f"save {saved.status_code} {saved.text[:200]}")
         return
     scene = saved.json()["data"]
-    payload = seed_payload(show, scene)
+    payload = original_payload(show, scene)
     data_layer(payload["item_usd_path"])
     start = time.perf_counter()
     published = session.post(f"{show.url}/api/publishes/", json=payload)
@@ -264,7 +264,7 @@ def in_process(db_url: str, root: Path, rounds: int) -> list[float]:
     timings: list[float] = []
     for _ in range(rounds):
         scene = backend.save_scene({"task_id": task_id, "artist": "jdoe", "scene_name": "PinchIn"})
-        payload = seed_payload(Show("", "", task_id, shot_id), scene.model_dump(mode="json"))
+        payload = original_payload(Show("", "", task_id, shot_id), scene.model_dump(mode="json"))
         data_layer(payload["item_usd_path"])
         start = time.perf_counter()
         backend.publish_part(payload)
@@ -377,7 +377,7 @@ def main() -> int:
         print("| measure (SQLite, loopback, one kept-alive client) | client | median | p90 |")
         print("| --- | --- | --- | --- |")
         for label, key in (
-            ("POST /api/publishes/ (seed publish)", "publish"),
+            ("POST /api/publishes/ (project_manager publish)", "publish"),
             ("POST /api/scenes/ (save)", "save"),
             ("GET /api/me/ (token check + framework)", "me"),
         ):

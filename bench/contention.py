@@ -6,7 +6,7 @@ workers with fewer operations (tests/test_concurrency.py).
 
 Each worker waits for a start signal (so all start together), then for each operation
 saves the next iteration (every tenth a version up), publishes `particles01` from that
-scene with the seed's one-call payload, and re-sends the same payload once in a while to
+scene with the original API's one-call payload, and re-sends the same payload once in a while to
 prove a retry returns the first record. It prints one JSON line per operation. In the
 `publish` mode the workers save their scenes before the signal, so the timed part is the
 publishes alone (a part is published once per scene iteration, so every publish needs

@@ -2,7 +2,7 @@
 
 `python -m bench.publish [--rows 1000000] [--publishes 500]` on SQLite and PostgreSQL:
 - record one publish (validate + allocate + insert + latest flip + event) through
-  `publish_part`, the seed's one-call form, from pre-saved scenes: median and p95;
+  `publish_part`, the project_manager API's one-call form, from pre-saved scenes: median and p95;
 - `latest_per_part` for one asset once the table holds `--rows` publishes (bulk-loaded:
   assets of 5 parts with 20 versions each), median, and the query plan.
 """

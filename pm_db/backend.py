@@ -114,7 +114,7 @@ class LocalBackend:
     def get_scene(self, scene_id: int) -> schemas.SceneOut:
         from pm_db.services import scenes
 
-        return scenes.get_scene(self.db, scene_id)
+        return scenes.get_scene(self.db, schemas.check_id(scene_id, "scene_id"))
 
     def find_scene_by_path(self, path: str) -> schemas.SceneOut:
         from pm_db.services import scenes
@@ -124,7 +124,7 @@ class LocalBackend:
     def discard_scene(self, scene_id: int, reason: str) -> schemas.SceneOut:
         from pm_db.services import scenes
 
-        return scenes.discard_scene(self.db, scene_id, reason)
+        return scenes.discard_scene(self.db, schemas.check_id(scene_id, "scene_id"), reason)
 
     # A local backend holds the database's own credentials: it acts for any artist.
     def reserve_publish(self, data: object) -> schemas.PublishOut:
@@ -135,12 +135,12 @@ class LocalBackend:
     def complete_publish(self, ref: int | str) -> schemas.PublishOut:
         from pm_db import publishing
 
-        return publishing.complete(self.db, None, ref)
+        return publishing.complete(self.db, None, schemas.check_ref(ref, "publish_id"))
 
     def fail_publish(self, ref: int | str, reason: str) -> schemas.PublishOut:
         from pm_db import publishing
 
-        return publishing.fail(self.db, None, ref, reason)
+        return publishing.fail(self.db, None, schemas.check_ref(ref, "publish_id"), reason)
 
     def publish_part(self, data: object) -> schemas.PublishOut:
         from pm_db import publishing
@@ -150,23 +150,29 @@ class LocalBackend:
     def deprecate_publish(self, ref: int | str) -> schemas.PublishOut:
         from pm_db import publishing
 
-        return publishing.deprecate(self.db, None, ref)
+        return publishing.deprecate(self.db, None, schemas.check_ref(ref, "publish_id"))
 
     def get_publish(self, ref: int | str) -> schemas.PublishOut:
         from pm_db.services import publishes
 
-        return publishes.get_publish(self.db, ref)
+        return publishes.get_publish(self.db, schemas.check_ref(ref, "publish_id"))
 
     def latest_per_part(
         self, asset_name: str, project_id: int | None = None, task_id: int | None = None
     ) -> list[schemas.PublishOut]:
         from pm_db.services import publishes
 
+        for name, value in (("project_id", project_id), ("task_id", task_id)):
+            if value is not None:
+                schemas.check_id(value, name)
         return publishes.latest_per_part(self.db, asset_name, project_id, task_id)
 
     def list_publishes(self, **filters: Any) -> list[schemas.PublishOut]:
         from pm_db.services import publishes
 
+        for name, value in filters.items():
+            if name.endswith("_id") and value is not None:
+                schemas.check_id(value, name)
         return publishes.list_publishes(self.db, **filters)
 
     def get_part(self, ref: int | str, project: str | None = None) -> PartOut:
@@ -221,7 +227,7 @@ class LocalBackend:
     def browse_versions(self, part_id: int, offset: int = 0, limit: int = 200) -> list[BrowseNode]:
         from pm_db.services import browse
 
-        return browse.versions(self.db, part_id, offset, limit)
+        return browse.versions(self.db, schemas.check_id(part_id, "part_id"), offset, limit)
 
     def browse_search(self, text: str, limit: int = 200) -> list[list[str]]:
         from pm_db.services import browse
@@ -236,7 +242,7 @@ class LocalBackend:
     def task_row(self, task_id: int) -> TaskRow:
         from pm_db.services import browse
 
-        return browse.task_row(self.db, task_id)
+        return browse.task_row(self.db, schemas.check_id(task_id, "task_id"))
 
     def record_launch(self, data: object) -> EventOut:
         from pm_db.services import launches

@@ -116,6 +116,8 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"must be one of {', '.join(PLATFORMS)}", field="PM_PLATFORM")
     url = _secret(env, "PM_DB_URL")
     source = "PM_DB_URL" if env.get("PM_DB_URL") else "PM_DB_URL_FILE"
+    if url:
+        check_db_url(url, source)
     if not url and env.get("PM_DB_NAME"):
         url, source = _postgres_url(env), "PM_DB_NAME"
     api_url = env.get("PM_API_URL") or None
@@ -152,6 +154,33 @@ def _retry_window(env: Mapping[str, str]) -> float:
     if not 0 <= seconds <= 3600:
         raise ConfigError(f"must be seconds from 0 to 3600, got {value!r}", "PM_RETRY_WINDOW")
     return seconds
+
+
+# The shape SQLAlchemy's URL parser accepts (sqlalchemy.engine.url), read here without
+# importing SQLAlchemy: the configuration loads at Houdini's start-up.
+_DB_URL = re.compile(
+    r"(?P<scheme>[A-Za-z][\w+]*)://"
+    r"(?:[^:/]*(?::[^@]*)?@)?"
+    r"(?:(?:\[[^/?]+\]|[^/:?]+)?(?::(?P<port>[^/?]*))?)?"
+    r"(?:/[^?]*)?(?:\?.*)?",
+    re.DOTALL,
+)
+DB_URL_SHAPE = "dialect://user:password@host:port/name, e.g. postgresql://pm@db:5432/pm"
+
+
+def check_db_url(url: str, field: str = "PM_DB_URL") -> str:
+    """`url` if it parses as a database URL; raises ConfigError naming `field` that shows
+    no part of the URL (it cannot be masked when it does not parse)."""
+    match = _DB_URL.fullmatch(url.strip())
+    if match is None:
+        raise ConfigError(f"is not a database URL ({DB_URL_SHAPE})", field=field)
+    port = match.group("port")
+    if port and (not port.isdigit() or not 1 <= int(port) <= 65535):
+        raise ConfigError(
+            f"is not a database URL: its port is not a number from 1 to 65535 ({DB_URL_SHAPE})",
+            field=field,
+        )
+    return url
 
 
 def layer_fsync(env: Mapping[str, str] | None = None) -> bool:

@@ -4,7 +4,8 @@ A name is trimmed of surrounding white space, then must be 1 to 64 characters of
 letters, digits, `_` and `-`, starting with a letter or digit: no path separator, no dot
 (so no `..`), no space. Steps and software are lower-cased; logins are lower-cased and may
 also hold single dots (`j.doe`). Case is kept otherwise, but uniqueness ignores it, because
-Windows and macOS file systems do.
+Windows and macOS file systems do. Projects have Windows roots, so a name Windows reserves
+for a device (`CON`, `aux`, `NUL`, `COM1`, `LPT9`..., whatever follows a dot) is refused.
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from pm_db.errors import ValidationError
 MAX_NAME = 64
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_\-]*")
 _LOGIN = re.compile(r"[a-z0-9](?:[a-z0-9_\-]|\.(?!\.))*")
+WINDOWS_DEVICES = frozenset(
+    ["con", "prn", "aux", "nul", "conin$", "conout$"]
+    + [f"{port}{n}" for port in ("com", "lpt") for n in "0123456789\u00b9\u00b2\u00b3"]
+)
 
 
 def _text(value: object, field: str) -> str:
@@ -26,6 +31,10 @@ def _text(value: object, field: str) -> str:
         raise ValidationError("must not be empty", field=field)
     if len(value) > MAX_NAME:
         raise ValidationError(f"must be at most {MAX_NAME} characters", field=field)
+    if value.split(".", 1)[0].rstrip(" ").lower() in WINDOWS_DEVICES:
+        raise ValidationError(
+            f"{value!r} is a device name on Windows, where projects have roots too", field=field
+        )
     return value
 
 

@@ -92,7 +92,7 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "part_layer": "{@scene_folder}/usd/{asset}/{part}/{part}.usd",
     "part_data": "{@scene_folder}/usd/{asset}/{part}/data/{part}_v{version:03}_i{iteration:03}.usd",
 }
-"""The seed's layout. `{@work}` is `shot_work` or `asset_work`, by the task's target."""
+"""The original API's layout. `{@work}` is `shot_work` or `asset_work`, by the task's target."""
 
 REQUIRED_FIELDS: dict[str, set[str]] = {
     "shot_work": {"root", "sequence", "shot"},
@@ -106,6 +106,25 @@ REQUIRED_FIELDS: dict[str, set[str]] = {
 """What an override must keep so that distinct records can never share a path."""
 
 TARGET_TYPES = ("shot", "asset")
+
+_WORK_FIELDS = {"root", "project", "step", "software"}
+TARGET_FIELDS: dict[str, set[str]] = {
+    "shot": {"sequence", "shot"},
+    "asset": {"asset_type", "asset_name"},
+}
+AVAILABLE_FIELDS: dict[str, set[str]] = {
+    "shot_work": _WORK_FIELDS,
+    "asset_work": _WORK_FIELDS,
+    "scene_folder": _WORK_FIELDS | {"artist", "scene"},
+    "scene_file": _WORK_FIELDS | {"artist", "scene", "version", "iteration", "ext"},
+    "asset_layer": _WORK_FIELDS | {"artist", "scene", "asset"},
+    "part_layer": _WORK_FIELDS | {"artist", "scene", "asset", "part"},
+    "part_data": _WORK_FIELDS | {"artist", "scene", "asset", "part", "version", "iteration"},
+}
+"""The fields a template may use besides its target's (TARGET_FIELDS): what pm knows when
+it formats it. An asset layer is one per asset, so it cannot name a part or a version."""
+FILE_TEMPLATES = ("scene_file", "asset_layer", "part_layer", "part_data")
+"""Templates of files, no two of which may ever give the same path."""
 
 
 @dataclass(frozen=True)
@@ -239,7 +258,9 @@ def _expand(patterns: Mapping[str, str], name: str, target_type: str) -> Templat
 
 
 def check_overrides(overrides: Mapping[str, object]) -> dict[str, str]:
-    """Validated per-project template overrides; raises ValidationError naming the template."""
+    """Validated per-project template overrides, checked one by one and then as a set
+    with the defaults: every template uses only the fields it can be given, and no two
+    file templates give the same path. Raises ValidationError naming the template."""
     checked: dict[str, str] = {}
     for name, pattern in overrides.items():
         field = f"templates.{name}"
@@ -271,7 +292,63 @@ def check_overrides(overrides: Mapping[str, object]) -> dict[str, str]:
                 )
             if not template.pattern.startswith("{root}/"):
                 raise ValidationError("must start with {root}/", field=f"templates.{name}")
+    # The defaults pass both checks (tests/test_templates.py); overrides are checked with
+    # them as a set.
+    for target_type in TARGET_TYPES if checked else ():
+        _check_available(patterns, target_type, set(checked))
+        _check_distinct(patterns, target_type, set(checked))
     return checked
+
+
+def _blame(names: tuple[str, ...], overridden: set[str]) -> str:
+    """The field naming the template to fix: an overridden one of `names`."""
+    return f"templates.{next((n for n in names if n in overridden), names[0])}"
+
+
+def _check_available(patterns: Mapping[str, str], target_type: str, overridden: set[str]) -> None:
+    """Every template uses only fields pm knows when it formats it; raises ValidationError."""
+    for name, available in AVAILABLE_FIELDS.items():
+        if name.endswith("_work") and not name.startswith(target_type):
+            continue
+        template = _expand(patterns, name, target_type)
+        extra = set(template.fields) - available - TARGET_FIELDS[target_type]
+        if extra:
+            raise ValidationError(
+                f"uses {sorted(extra)}, which a {target_type} task's {name} does not have "
+                f"(it has {sorted(available | TARGET_FIELDS[target_type])})",
+                field=_blame((name,), overridden),
+            )
+
+
+def _samples(target_type: str) -> list[dict[str, FieldValue]]:
+    """Field values to try two templates with: every name the same (an asset named as its
+    part), then every name different."""
+    names = sorted(set(FIELDS) - NUMBER_FIELDS - {"root", "ext"})
+    same: dict[str, FieldValue] = {name: "a" for name in names}
+    apart: dict[str, FieldValue] = {name: f"{name.replace('_', '')}1" for name in names}
+    common: dict[str, FieldValue] = {"root": "/r", "ext": "usd", "version": 1, "iteration": 1}
+    return [{**same, **common}, {**apart, **common}]
+
+
+def _check_distinct(patterns: Mapping[str, str], target_type: str, overridden: set[str]) -> None:
+    """No two file templates give the same path (an asset layer that is also a part
+    layer); raises ValidationError naming the overridden one of the pair."""
+    templates = {name: _expand(patterns, name, target_type) for name in FILE_TEMPLATES}
+    for values in _samples(target_type):
+        for name, template in templates.items():
+            path = template.format(values)
+            for other, other_template in templates.items():
+                if other == name:
+                    continue
+                try:
+                    other_template.parse(path)
+                except ValidationError:
+                    continue
+                raise ValidationError(
+                    f"{name} and {other} can give the same path ({path!r}); one file would "
+                    "overwrite the other",
+                    field=_blame((name, other), overridden),
+                )
 
 
 def normalize_path(path: str, field: str = "path") -> str:

@@ -25,8 +25,10 @@ def row_counts(db: Database) -> dict[str, int]:
     return db.read(work)
 
 
-def seed_payload(scene: Any, part: str = "particles01", asset: str = "PinchIn") -> dict[str, Any]:
-    """The seed's one-call publish payload for `part` of `asset` from a saved scene."""
+def original_payload(
+    scene: Any, part: str = "particles01", asset: str = "PinchIn"
+) -> dict[str, Any]:
+    """The original API's one-call publish payload for `part` of `asset` from a saved scene."""
     folder = scene.path.rsplit("/", 1)[0]
     usd = f"{folder}/usd/{asset}"
     v, i = scene.version, scene.iteration

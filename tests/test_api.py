@@ -1,4 +1,4 @@
-"""Every route of the REST service, on SQLite and PostgreSQL: the seed's envelope, the
+"""Every route of the REST service, on SQLite and PostgreSQL: the original API's envelope, the
 status codes, and that the answers are what the service layer holds."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pm_db.api.app import create_app
 from pm_db.db import Database
 from pm_db.services import publishes, scenes
 from tests.helpers import row_counts
-from tests.test_api_support import auth, seed_payload, token_for, write_data_layer
+from tests.test_api_support import auth, original_payload, token_for, write_data_layer
 
 
 @pytest.fixture
@@ -38,6 +38,14 @@ def data(response: Any, status: int = 200) -> Any:
     body = response.json()
     assert body["ok"] is True and set(body) == {"ok", "data"}
     return body["data"]
+
+
+def scoped(response: Any) -> tuple[Any, dict[str, Any]]:
+    """The data and the scope of a latest_per_part answer."""
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["ok"] is True and set(body) == {"ok", "data", "scope"}
+    return body["data"], body["scope"]
 
 
 def error(response: Any, status: int, code: str, field: str | None) -> str:
@@ -239,11 +247,11 @@ def _saved(client: TestClient, studio: Any, headers: dict[str, str]) -> dict[str
     return saved
 
 
-def test_seed_publish_returns_the_seed_fields(
+def test_original_publish_returns_the_original_fields(
     client: TestClient, studio: Any, artist: dict[str, str]
 ) -> None:
     scene = _saved(client, studio, artist)
-    payload = seed_payload(scene, studio.shot_id)
+    payload = original_payload(scene, studio.shot_id)
     published = data(client.post("/api/publishes/", json=payload, headers=artist), 201)
     for field in (
         "publish_id",
@@ -276,7 +284,7 @@ def test_reserve_complete_fail_deprecate_get_and_list(
     write_data_layer(pending["item_usd_path"])
     done = data(client.post(f"/api/publishes/{pending['id']}/complete/", headers=artist))
     assert done["status"] == "published" and done["is_latest"] is True
-    by_uuid = data(client.get(f"/api/publishes/{done['publish_id']}/", headers=artist))
+    by_uuid = data(client.get(f"/api/publishes/{done['uuid']}/", headers=artist))
     assert by_uuid == done
 
     second = _saved(client, studio, artist)
@@ -304,12 +312,19 @@ def test_reserve_complete_fail_deprecate_get_and_list(
 
     deprecated = data(client.post(f"/api/publishes/{newer['id']}/deprecate/", headers=artist))
     assert deprecated["status"] == "deprecated" and deprecated["is_latest"] is False
-    latest = data(
+    latest, scope = scoped(
         client.get(
             "/api/publishes/", params={"asset": "PinchIn", "latest_per_part": 1}, headers=artist
         )
     )
     assert [(p["id"], p["version"], p["iteration"]) for p in latest] == [(done["id"], 1, 1)]
+    assert scope == {
+        "asset": "PinchIn",
+        "project_id": None,
+        "target_type": None,
+        "target_id": None,
+        "task_id": None,
+    }
 
     history = data(client.get("/api/publishes/", params={"asset": "PinchIn"}, headers=artist))
     assert [p["iteration"] for p in history] == [3, 2, 1]
@@ -327,7 +342,7 @@ def test_reserve_complete_fail_deprecate_get_and_list(
         )
     )
     assert [p["iteration"] for p in page] == [2]
-    scoped = data(
+    narrowed, scope = scoped(
         client.get(
             "/api/publishes/",
             params={
@@ -339,7 +354,8 @@ def test_reserve_complete_fail_deprecate_get_and_list(
             headers=artist,
         )
     )
-    assert [p["id"] for p in scoped] == [done["id"]]
+    assert [p["id"] for p in narrowed] == [done["id"]]
+    assert (scope["project_id"], scope["task_id"]) == (studio.project_id, studio.shot_task_id)
 
 
 def test_latest_per_part_needs_an_asset(
@@ -408,7 +424,7 @@ def test_refused_publish_writes_nothing(
     client: TestClient, studio: Any, artist: dict[str, str]
 ) -> None:
     scene = _saved(client, studio, artist)
-    payload = seed_payload(scene, studio.shot_id)
+    payload = original_payload(scene, studio.shot_id)
     before = row_counts(studio.db)
     wrong_numbers = {**payload, "source_iteration": 7}
     error(
@@ -424,7 +440,7 @@ def test_refused_publish_writes_nothing(
         "validation_error",
         "target_id",
     )
-    unsaved = seed_payload({**scene, "iteration": 9}, studio.shot_id)
+    unsaved = original_payload({**scene, "iteration": 9}, studio.shot_id)
     error(
         client.post("/api/publishes/", json=unsaved, headers=artist),
         404,
@@ -466,7 +482,9 @@ def test_parts_routes_and_rebuild(
 ) -> None:
     scene = _saved(client, studio, artist)
     published = data(
-        client.post("/api/publishes/", json=seed_payload(scene, studio.shot_id), headers=artist),
+        client.post(
+            "/api/publishes/", json=original_payload(scene, studio.shot_id), headers=artist
+        ),
         201,
     )
     listed = data(client.get("/api/parts/", params={"asset": "PinchIn"}, headers=artist))

@@ -15,7 +15,7 @@ from pm_db.db import Database
 from pm_db.errors import ConfigError
 from pm_db.services import entities, tokens
 from tests.helpers import row_counts
-from tests.test_api_support import auth, seed_payload, token_for
+from tests.test_api_support import auth, original_payload, token_for
 
 
 @pytest.fixture
@@ -121,7 +121,7 @@ def test_an_artist_cannot_publish_from_another_artists_scene(
     pending = client.post("/api/publishes/reserve/", json=reserve, headers=jdoe).json()["data"]
     before = row_counts(studio.db)
 
-    payload = seed_payload(scene, studio.shot_id)
+    payload = original_payload(scene, studio.shot_id)
     refused(client.post("/api/publishes/", json=payload, headers=bob), 403, "permission_denied")
     refused(
         client.post("/api/publishes/reserve/", json=reserve, headers=bob), 403, "permission_denied"

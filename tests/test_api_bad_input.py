@@ -15,7 +15,7 @@ from pm_db.api.app import create_app
 from pm_db.api.inputs import MAX_BODY_BYTES
 from pm_db.db import Database
 from tests.helpers import row_counts
-from tests.test_api_support import auth, seed_payload, token_for
+from tests.test_api_support import auth, original_payload, token_for
 
 
 @pytest.fixture
@@ -84,7 +84,7 @@ def test_wrong_types_and_unknown_fields_name_the_field(
 ) -> None:
     request = {"task_id": studio.shot_task_id, "scene_name": "PinchIn"}
     scene = client.post("/api/scenes/", json=request, headers=admin).json()["data"]
-    payload = {**seed_payload(scene, studio.shot_id), **change}
+    payload = {**original_payload(scene, studio.shot_id), **change}
     before = row_counts(studio.db)
     refused(client.post("/api/publishes/", json=payload, headers=admin), 422, field)
     assert row_counts(studio.db) == before
@@ -98,7 +98,7 @@ def test_missing_fields_are_named(
 ) -> None:
     request = {"task_id": studio.shot_task_id, "scene_name": "PinchIn"}
     scene = client.post("/api/scenes/", json=request, headers=admin).json()["data"]
-    payload = seed_payload(scene, studio.shot_id)
+    payload = original_payload(scene, studio.shot_id)
     del payload[missing]
     before = row_counts(studio.db)
     message = refused(client.post("/api/publishes/", json=payload, headers=admin), 422, missing)
@@ -139,7 +139,6 @@ def test_text_no_database_can_store_is_refused(
     ("path", "params", "field"),
     [
         ("/api/projects/0/", {}, "id"),
-        ("/api/projects/abc/", {}, "id"),
         ("/api/projects/99999999999999999999999/", {}, "id"),
         ("/api/publishes/", {"task_id": "x"}, "task_id"),
         ("/api/publishes/", {"limit": 0}, "limit"),
@@ -162,6 +161,8 @@ def test_unknown_routes_and_methods(client: TestClient, admin: dict[str, str]) -
     assert elsewhere.status_code == 404
     assert elsewhere.headers["content-type"].startswith("text/html")
     refused(client.put("/api/projects/", json={}, headers=admin), 405, None, "method_not_allowed")
+    # An id is digits: anything else names no route (and never a record called "abc").
+    refused(client.get("/api/projects/abc/", headers=admin), 404, None, "not_found")
 
 
 def test_an_unexpected_failure_is_a_500_envelope_without_internals(

@@ -1,4 +1,4 @@
-"""What docs/rest.md and the README promise, run for real: the seed's curl examples (with
+"""What docs/rest.md and the README promise, run for real: the original API's curl examples (with
 curl, against a real server on 127.0.0.1), `tools/demo_api_publish.py`, and `pm serve`
 itself as a process, on SQLite and PostgreSQL."""
 
@@ -54,8 +54,8 @@ def fresh_show(db: Database, root: Path) -> str:
 
 
 def doc_blocks() -> list[str]:
-    """The shell blocks of the seed's examples in docs/rest.md, in order."""
-    section = DOC.read_text().split("## The seed's examples", 1)[1].split("### ", 1)[0]
+    """The shell blocks of the original API's examples in docs/rest.md, in order."""
+    section = DOC.read_text().split("## The original API's examples", 1)[1].split("### ", 1)[0]
     return re.findall(r"```sh\n(.*?)```", section, flags=re.S)
 
 
@@ -71,7 +71,7 @@ def envelopes(output: str) -> list[dict[str, Any]]:
     return found
 
 
-def test_the_seed_curl_examples_work(db: Database, tmp_path: Path) -> None:
+def test_the_original_curl_examples_work(db: Database, tmp_path: Path) -> None:
     root = tmp_path / "show" / "FX3X"
     token = fresh_show(db, root)
     blocks = doc_blocks()

@@ -24,13 +24,16 @@ SERVER_START_SECONDS = 20
 
 
 @contextmanager
-def live_server(db: Database) -> Iterator[str]:
-    """A real `pm` REST service over `db` on a free loopback port; yields its base URL."""
+def live_server(db: Database, access_log: bool = False) -> Iterator[str]:
+    """A real `pm` REST service over `db` on a free loopback port; yields its base URL.
+    With `access_log`, uvicorn logs each request to the `uvicorn.access` logger (and
+    leaves the logging configuration alone)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(create_app(db), log_level="warning", access_log=False)
+    logging: dict[str, Any] = {"log_config": None} if access_log else {"log_level": "warning"}
+    config = uvicorn.Config(create_app(db), access_log=access_log, **logging)
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -69,10 +72,10 @@ def write_data_layer(path: str, prim: str = "particles01") -> None:
     )
 
 
-def seed_payload(
+def original_payload(
     scene: dict[str, Any], target_id: int, part: str = "particles01"
 ) -> dict[str, Any]:
-    """The seed's publish payload for `part` of PinchIn from a saved scene (as JSON data),
+    """The original API's publish payload for `part` of PinchIn from a saved scene (as JSON data),
     with its data layer written."""
     folder = scene["path"].rsplit("/", 1)[0]
     version, iteration = scene["version"], scene["iteration"]

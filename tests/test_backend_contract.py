@@ -14,7 +14,7 @@ from pm_db.backend import Backend, LocalBackend
 from pm_db.errors import Conflict, NotFound, PmError, ValidationError
 from pm_db.remote import RemoteBackend
 from tests.helpers import row_counts
-from tests.test_api_support import live_server, seed_payload, token_for, write_data_layer
+from tests.test_api_support import live_server, original_payload, token_for, write_data_layer
 
 
 @pytest.fixture(params=["local", "remote"])
@@ -120,9 +120,9 @@ def test_fail_and_deprecate(backend: Backend, studio: Any) -> None:
     raises(NotFound, "publish_id", backend.complete_publish, 424242)
 
 
-def test_seed_publish_is_idempotent(backend: Backend, studio: Any) -> None:
+def test_original_publish_is_idempotent(backend: Backend, studio: Any) -> None:
     scene = save(backend, studio)
-    payload = seed_payload(scene.model_dump(mode="json"), studio.shot_id)
+    payload = original_payload(scene.model_dump(mode="json"), studio.shot_id)
     payload["request_id"] = "farm-job-17/particles01"
     published = backend.publish_part(payload)
     assert (published.version, published.iteration, published.is_latest) == (1, 1, True)
@@ -143,7 +143,7 @@ def test_seed_publish_is_idempotent(backend: Backend, studio: Any) -> None:
 def test_listings(backend: Backend, studio: Any) -> None:
     for part in ("particles01", "debris01", "particles01"):
         scene = save(backend, studio)
-        backend.publish_part(seed_payload(scene.model_dump(mode="json"), studio.shot_id, part))
+        backend.publish_part(original_payload(scene.model_dump(mode="json"), studio.shot_id, part))
     history = backend.list_publishes(asset_name="PinchIn")
     assert [(p.part_name, p.iteration) for p in history] == [
         ("particles01", 3),
@@ -177,7 +177,9 @@ def test_entities(backend: Backend, studio: Any) -> None:
 
 def _publish(backend: Backend, studio: Any, part: str) -> Any:
     scene = save(backend, studio)
-    return backend.publish_part(seed_payload(scene.model_dump(mode="json"), studio.shot_id, part))
+    return backend.publish_part(
+        original_payload(scene.model_dump(mode="json"), studio.shot_id, part)
+    )
 
 
 def test_parts_pin_withdraw_and_restore(backend: Backend, studio: Any) -> None:

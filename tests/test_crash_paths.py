@@ -23,7 +23,7 @@ from tests.fake_hou import support
 # isort: split
 from pm_houdini import save as pm_save
 
-from tests.helpers import Studio, cli_document, seed_payload
+from tests.helpers import Studio, cli_document, original_payload
 from tests.test_publish_retries import composed_parts
 from tests.test_usd_support import REPO, process_env, publish, run_pm, save, write_data_layer
 
@@ -103,7 +103,7 @@ def test_a_one_call_publish_killed_at_a_step_is_repaired_and_resent(
     studio: Studio, tmp_path: Path, fault: str
 ) -> None:
     earlier = publish(studio, "particles01")
-    payload = {**seed_payload(save(studio), "debris01"), "target_id": studio.shot_id}
+    payload = {**original_payload(save(studio), "debris01"), "target_id": studio.shot_id}
     write_data_layer(payload["item_usd_path"], "debris01")
     path = tmp_path / "payload.json"
     path.write_text(json.dumps(payload))

@@ -25,7 +25,7 @@ from pm_db import publishing
 from pm_db.db import Database
 from pm_db.models import Part, Publish
 from pm_db.services import scenes
-from tests.helpers import Studio, seed_payload
+from tests.helpers import Studio, original_payload
 from tests.test_usd_support import write_data_layer
 
 HISTORY = 2_000
@@ -106,7 +106,7 @@ def hot_path(studio: Studio) -> Callable[[], None]:
                 "request_id": f"save-{n}",
             },
         )
-        payload = {**seed_payload(scene, "particles01"), "target_id": studio.shot_id}
+        payload = {**original_payload(scene, "particles01"), "target_id": studio.shot_id}
         write_data_layer(payload["item_usd_path"], "particles01")
         publishing.publish_written(studio.db, None, payload)
         reserved = publishing.reserve(

@@ -13,7 +13,7 @@ from pm_db import publishing
 from pm_db.backend import LocalBackend
 from pm_db.errors import Conflict, PermissionDenied, PmError, ValidationError
 from pm_db.services import publishes
-from tests.helpers import Studio, row_counts, seed_payload
+from tests.helpers import Studio, original_payload, row_counts
 from tests.test_usd_support import (
     composed_parts,
     publish,
@@ -199,7 +199,7 @@ def test_the_backend_verifies_then_completes_and_updates_layers(studio: Studio) 
 
 
 def _payload(studio: Studio, part: str = "particles01") -> dict[str, Any]:
-    payload = seed_payload(save(studio), part=part)
+    payload = original_payload(save(studio), part=part)
     payload["target_id"] = studio.shot_id
     return payload
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from pm_db.cli import main
-from tests.helpers import Studio, cli_document, row_counts, seed_payload
+from tests.helpers import Studio, cli_document, original_payload, row_counts
 from tests.test_usd_support import write_data_layer
 
 
@@ -35,7 +35,7 @@ def test_save_version_up_and_list(studio: Studio, capsys: pytest.CaptureFixture[
     assert pm(capsys, "scene", "find", scene["path"])[1]["id"] == scene["id"]
 
 
-def test_publish_seed_payload_from_file_and_stdin(
+def test_publish_original_payload_from_file_and_stdin(
     studio: Studio,
     capsys: pytest.CaptureFixture[str],
     tmp_path: Any,
@@ -43,7 +43,7 @@ def test_publish_seed_payload_from_file_and_stdin(
 ) -> None:
     task = str(studio.shot_task_id)
     scene = pm(capsys, "scene", "save", "--task", task, "--artist", "jdoe", "--scene", "PinchIn")[1]
-    payload = {**seed_payload(_Scene(scene, studio.shot_task_id)), "target_id": studio.shot_id}
+    payload = {**original_payload(_Scene(scene, studio.shot_task_id)), "target_id": studio.shot_id}
     path = tmp_path / "payload.json"
     path.write_text(json.dumps(payload))
     write_data_layer(payload["item_usd_path"])
@@ -75,7 +75,7 @@ def test_reserve_fail_retry_complete(studio: Studio, capsys: pytest.CaptureFixtu
     retried = pm(capsys, *reserve, "--part", "smoke", "--request-id", "job-1")[1]
     assert retried["id"] == reserved["id"] and retried["status"] == "pending"
     write_data_layer(retried["item_usd_path"])
-    done = pm(capsys, "publish", "complete", reserved["publish_id"])[1]
+    done = pm(capsys, "publish", "complete", reserved["uuid"])[1]
     assert done["is_latest"]
     shown = pm(capsys, "publish", "show", str(reserved["id"]))[1]
     assert shown["status"] == "published"

@@ -18,7 +18,7 @@ from pm_db import doctor, publishing
 from pm_db.api.app import create_app
 from pm_db.backend import LocalBackend
 from pm_db.cli import main
-from tests.helpers import Studio, seed_payload
+from tests.helpers import Studio, original_payload
 from tests.test_api_support import auth, token_for
 from tests.test_usd_support import save, write_data_layer
 
@@ -59,7 +59,7 @@ def counters(studio: Studio) -> list[tuple[Any, ...]]:
 
 def written(studio: Studio, part: str) -> dict[str, Any]:
     """A one-call payload for `part` from a new save, its data layer written."""
-    payload = {**seed_payload(save(studio), part), "target_id": studio.shot_id}
+    payload = {**original_payload(save(studio), part), "target_id": studio.shot_id}
     write_data_layer(payload["item_usd_path"], part)
     return payload
 

@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import text
 
 from pm_db import doctor, publishing
-from tests.helpers import Studio, seed_payload
+from tests.helpers import Studio, original_payload
 from tests.test_publish_retries import composed_parts, part_points_at
 from tests.test_usd_support import REPO, process_env, save, write_data_layer
 
@@ -43,7 +43,7 @@ print(json.dumps(answers))
 
 def _payload(studio: Studio, part: str, keyed: bool) -> dict[str, Any]:
     scene = save(studio)
-    payload = {**seed_payload(scene, part), "target_id": studio.shot_id}
+    payload = {**original_payload(scene, part), "target_id": studio.shot_id}
     if keyed:
         payload["request_id"] = f"storm-{scene.id}-{part}"
     write_data_layer(payload["item_usd_path"], part)
@@ -58,7 +58,7 @@ def test_a_storm_of_publishes_and_retries_never_drops_a_part(
     asset_layer = first[0].asset_usd_path
     assert composed_parts(asset_layer) == set(PARTS)
     done_first = [
-        {**seed_payload(save_of(studio, p.scene_id), p.part_name), "target_id": studio.shot_id}
+        {**original_payload(save_of(studio, p.scene_id), p.part_name), "target_id": studio.shot_id}
         for p in first
     ]
     plans = []

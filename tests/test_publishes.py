@@ -9,7 +9,7 @@ import pytest
 from pm_db import publishing
 from pm_db.errors import Conflict, NotFound, ValidationError
 from pm_db.services import publishes, scenes
-from tests.helpers import Studio, record_one_call, row_counts, seed_payload
+from tests.helpers import Studio, original_payload, record_one_call, row_counts
 
 
 def save(studio: Studio, **changes: Any) -> Any:
@@ -18,7 +18,7 @@ def save(studio: Studio, **changes: Any) -> Any:
 
 
 def publish(studio: Studio, scene: Any, **changes: Any) -> Any:
-    payload = {**seed_payload(scene), "target_id": studio.shot_id, **changes}
+    payload = {**original_payload(scene), "target_id": studio.shot_id, **changes}
     return record_one_call(studio.db, payload)
 
 
@@ -27,7 +27,7 @@ def reserve(studio: Studio, scene: Any, part: str = "particles01", **changes: An
     return publishing.reserve(studio.db, None, request)
 
 
-def test_seed_publish_takes_the_scene_numbers(studio: Studio) -> None:
+def test_original_publish_takes_the_scene_numbers(studio: Studio) -> None:
     scene = save(studio)
     result = publish(studio, scene)
     assert (result.source_version, result.source_iteration) == (1, 1)
@@ -71,7 +71,7 @@ def test_request_id_makes_retries_idempotent_and_cannot_be_reused(studio: Studio
             studio,
             other,
             request_id="farm-job-17",
-            item_usd_path=seed_payload(other, "debris")["item_usd_path"],
+            item_usd_path=original_payload(other, "debris")["item_usd_path"],
             metadata={},
         )
     assert caught.value.field == "request_id"
@@ -158,7 +158,7 @@ def test_latest_per_part_gives_one_publish_per_part(studio: Studio) -> None:
 
 
 def _paths(scene: Any, asset: str, part: str) -> dict[str, str]:
-    payload = seed_payload(scene, part=part, asset=asset)
+    payload = original_payload(scene, part=part, asset=asset)
     return {"item_usd_path": payload["item_usd_path"], "asset_usd_path": payload["asset_usd_path"]}
 
 
@@ -239,7 +239,7 @@ def test_bad_publish_names_the_field_and_writes_nothing(
     studio: Studio, key: str, value: Any, error: type[Exception], field: str
 ) -> None:
     scene = save(studio)
-    payload = {**seed_payload(scene), "target_id": studio.shot_id}
+    payload = {**original_payload(scene), "target_id": studio.shot_id}
     if isinstance(value, str):
         scene_dir = scene.path.rsplit("/", 1)[0]
         value = value.replace("{root}", str(studio.root)).replace("{scene_dir}", scene_dir)
@@ -253,7 +253,7 @@ def test_bad_publish_names_the_field_and_writes_nothing(
 
 def test_publish_needs_a_saved_source_scene(studio: Studio) -> None:
     scene = save(studio)
-    payload = {**seed_payload(scene), "target_id": studio.shot_id}
+    payload = {**original_payload(scene), "target_id": studio.shot_id}
     payload["source_iteration"] = 5
     payload["item_usd_path"] = payload["item_usd_path"].replace("_i001.usd", "_i005.usd")
     before = row_counts(studio.db)
@@ -265,7 +265,7 @@ def test_publish_needs_a_saved_source_scene(studio: Studio) -> None:
 
 def test_windows_paths_are_accepted_for_a_linux_saved_scene(studio: Studio) -> None:
     scene = save(studio)
-    payload = {**seed_payload(scene), "target_id": studio.shot_id}
+    payload = {**original_payload(scene), "target_id": studio.shot_id}
     for key in ("item_usd_path", "asset_usd_path"):
         payload[key] = payload[key].replace(str(studio.root), "P:\\FX3X").replace("/", "\\")
     result = record_one_call(studio.db, payload)

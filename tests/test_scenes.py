@@ -36,7 +36,7 @@ def test_first_version_up_is_v001_i001(studio: Studio) -> None:
     assert (scene.version, scene.iteration) == (1, 1)
 
 
-def test_path_is_the_seed_layout_and_records_host_and_version(studio: Studio) -> None:
+def test_path_is_the_original_layout_and_records_host_and_version(studio: Studio) -> None:
     scene = save(studio, host="render042", software_version="20.5.410")
     assert scene.path == (
         f"{studio.root}/sequences/SQ010/SH010/fx/houdini/scenes/jdoe/PinchIn/PinchIn_v001_i001.hip"

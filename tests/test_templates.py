@@ -30,7 +30,7 @@ ASSET_FIELDS = {
 }
 
 
-def test_defaults_reproduce_the_seed_layout() -> None:
+def test_defaults_reproduce_the_original_layout() -> None:
     templates = TemplateSet()
     show = "/show/FX3X/sequences/SQ010/SH010/fx/houdini/scenes/jdoe/PinchIn"
     assert templates.get("scene_file", "shot").format(SHOT_FIELDS) == (

@@ -50,7 +50,7 @@ def test_layers_carry_the_provenance_of_the_publish(studio: Studio) -> None:
     done = publish(studio, "particles01")
     part = provenance(done.part_usd_path)
     assert part["kind"] == "part"
-    assert part["publish_id"] == done.publish_id
+    assert part["publish_id"] == done.uuid
     assert (part["version"], part["iteration"]) == (1, 1)
     assert part["artist"] == "jdoe"
     assert part["state"] == "latest"

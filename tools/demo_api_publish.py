@@ -1,5 +1,5 @@
-"""The seed's API demo, against pm: save the scene, then publish the seed's example part
-over HTTP and print the service's answer.
+"""The project_manager API's demo, against pm: save the scene, then publish the original
+API's example part over HTTP and print the service's answer.
 
     API_BASE_URL    the service (default http://127.0.0.1:8002; `pm serve`)
     DEMO_TASK_ID    the task to save and publish in (default 1)
@@ -8,7 +8,8 @@ over HTTP and print the service's answer.
 
 A publish needs a saved source scene, so the demo first saves one (POST /api/scenes/: the
 next iteration, as the token's artist), writes the part's data layer where a USD ROP would,
-and posts the seed's payload (POST /api/publishes/). Run it again: the numbers go on.
+and posts the original API's payload (POST /api/publishes/). Run it again: the numbers go
+on. The same variables as the original demo, and the token pm needs.
 """
 
 from __future__ import annotations
@@ -61,9 +62,9 @@ def write_data_layer(path: str) -> None:
     )
 
 
-def seed_payload(task: dict[str, Any], target_id: int, scene: dict[str, Any]) -> dict[str, Any]:
-    """The seed's example publish of particles01 of PinchIn from `scene`, with the paths
-    the seed's tools compute: beside the work file, under usd/<asset>/."""
+def original_payload(task: dict[str, Any], target_id: int, scene: dict[str, Any]) -> dict[str, Any]:
+    """The original API's example publish of particles01 of PinchIn from `scene`, with the
+    paths its tools compute: beside the work file, under usd/<asset>/."""
     folder = scene["path"].rsplit("/", 1)[0]
     version, iteration = scene["version"], scene["iteration"]
     numbers = f"v{version:03d}_i{iteration:03d}"
@@ -75,7 +76,8 @@ def seed_payload(task: dict[str, Any], target_id: int, scene: dict[str, Any]) ->
         "source_version": version,
         "source_iteration": iteration,
         "item_usd_path": f"{folder}/usd/{ASSET}/{PART}/data/{PART}_{numbers}.usd",
-        "asset_usd_path": f"{folder}/usd/{ASSET}/{ASSET}.usd",
+        # What the original clients send here: the part's stable layer.
+        "asset_usd_path": f"{folder}/usd/{ASSET}/{PART}/{PART}.usd",
         "status": "published",
         "metadata": {"asset_name": ASSET, "part_name": PART, "frame_range": [1001, 1100]},
     }
@@ -86,7 +88,7 @@ def run(base: str, token: str, task_id: int, target_id: int) -> dict[str, Any]:
     task = call(base, token, "GET", f"/api/tasks/{task_id}/")
     scene = call(base, token, "POST", "/api/scenes/", {"task_id": task_id, "scene_name": ASSET})
     print(f"saved     v{scene['version']:03d} i{scene['iteration']:03d}  {scene['path']}")
-    payload = seed_payload(task, target_id, scene)
+    payload = original_payload(task, target_id, scene)
     write_data_layer(payload["item_usd_path"])
     published: dict[str, Any] = call(base, token, "POST", "/api/publishes/", payload)
     return published

@@ -28,7 +28,7 @@ from pm_db.services.tokens import Caller
 from pm_db.usd import work_on_calling_thread
 from pm_db.web import install as web
 
-DESCRIPTION = """pm's REST service: the seed's `/api/...` routes over pm's service layer.
+DESCRIPTION = """pm's REST service: the original API's `/api/...` routes over pm's service layer.
 
 Every answer is `{"ok": true, "data": ...}` or `{"ok": false, "error": {"code", "message",
 "field"}}`. Send `Authorization: Bearer <token>` (tokens: `pm token create`); writes act

@@ -100,7 +100,7 @@ def artist_tasks(
 
 
 @router.get(
-    "/api/browse/tasks/{id}/",
+    "/api/browse/tasks/{id:int}/",
     response_model=Envelope[TaskRow],
     summary="One task with its project and target",
     operation_id="task_row",
@@ -115,7 +115,7 @@ def task_row(request: Request, id: Ident, who: Annotated[Caller, Depends(caller)
     response_model=Envelope[EventOut],
     summary="Record that a DCC was started for a task",
     operation_id="record_launch",
-    openapi_extra=body(LaunchIn),
+    openapi_extra=body(LaunchIn, defaulted=("artist",)),
 )
 def record_launch(
     request: Request,

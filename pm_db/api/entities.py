@@ -1,7 +1,9 @@
 """`/api/projects/`, `/api/sequences/`, `/api/shots/`, `/api/assets/`, `/api/artists/`,
-`/api/tasks/`: list, find, get (any token); create, update, delete (admin token).
+`/api/tasks/`: list, find, retrieve (any token); create, replace (PUT), change (PATCH),
+delete (admin token), as Django REST framework clients expect them.
 
 One set of routes per kind of pm_db.services.entities, which does the work and the checks.
+Lists filter by a parent's id (`?project_id=1`) or its code (`?project=FX3X`).
 """
 
 from __future__ import annotations
@@ -14,21 +16,23 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Request
 from starlette.responses import Response
 
+from pm_db import schemas
 from pm_db.api.auth import admin, caller
 from pm_db.api.envelope import ERROR_RESPONSES, Envelope, ok
-from pm_db.api.inputs import json_body
+from pm_db.api.inputs import Page, json_body, paging
 from pm_db.api.openapi import body
 from pm_db.api.state import database
 from pm_db.services import entities
 from pm_db.services.entities import Kind
 from pm_db.services.tokens import Caller
 
-MAX_ID = 2**62
+MAX_ID = schemas.MAX_ID
 Ident = Annotated[int, Path(ge=1, le=MAX_ID, description="record id")]
 OptionalId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
 OptionalText = Annotated[str | None, Query(min_length=1, max_length=64)]
-Limit = Annotated[int, Query(ge=1, le=100_000)]
-Offset = Annotated[int, Query(ge=0, le=MAX_ID)]
+CodeOrId = Annotated[
+    str | None, Query(min_length=1, max_length=64, description="a code (login), or an id")
+]
 LookupKey = Annotated[str, Query(min_length=1, max_length=200)]
 
 
@@ -37,6 +41,8 @@ def plural(kind: str) -> str:
 
 
 def _filter_type(name: str) -> Any:
+    if name in entities.CODE_FILTERS:
+        return CodeOrId
     if name.endswith("_id"):
         return OptionalId
     if name == "active":
@@ -72,12 +78,12 @@ def _routes(router: APIRouter, kind: Kind) -> None:
     def list_kind(
         request: Request,
         who: Annotated[Caller, Depends(caller)],
-        limit: Limit = 1000,
-        offset: Offset = 0,
+        page: Annotated[Page, Depends(paging(1000, entities.MAX_BATCH))],
         **filters: Any,
     ) -> Response:
         given = {k: v for k, v in filters.items() if v is not None}
-        return ok(entities.list_(database(request), name, limit=limit, offset=offset, **given))
+        db = database(request)
+        return ok(entities.list_(db, name, limit=page.limit, offset=page.offset, **given))
 
     # entities.find scopes by the kind's own columns only (a shot has no project_id).
     scopes = tuple(f for f in kind.filters if f.endswith("_id") and hasattr(kind.model, f))
@@ -107,6 +113,14 @@ def _routes(router: APIRouter, kind: Kind) -> None:
     ) -> Response:
         return ok(entities.update(database(request), name, id, data))
 
+    def replace_kind(
+        request: Request,
+        id: Ident,
+        who: Annotated[Caller, Depends(admin)],
+        data: Annotated[Any, Depends(json_body)],
+    ) -> Response:
+        return ok(entities.replace(database(request), name, id, data))
+
     def delete_kind(
         request: Request, id: Ident, who: Annotated[Caller, Depends(admin)]
     ) -> Response:
@@ -115,7 +129,7 @@ def _routes(router: APIRouter, kind: Kind) -> None:
 
     router.add_api_route(
         base,
-        _with_query(list_kind, kind.filters),
+        _with_query(list_kind, kind.filters + entities.code_filters(kind)),
         methods=["GET"],
         response_model=many,
         summary=f"List {plural(name)}",
@@ -132,7 +146,7 @@ def _routes(router: APIRouter, kind: Kind) -> None:
         operation_id=f"find_{name}",
     )
     router.add_api_route(
-        f"{base}{{id}}/",
+        f"{base}{{id:int}}/",
         get_kind,
         methods=["GET"],
         response_model=out,
@@ -152,7 +166,17 @@ def _routes(router: APIRouter, kind: Kind) -> None:
         openapi_extra=body(kind.create_schema),
     )
     router.add_api_route(
-        f"{base}{{id}}/",
+        f"{base}{{id:int}}/",
+        replace_kind,
+        methods=["PUT"],
+        response_model=out,
+        summary=f"Replace a {name} with a whole record (admin)",
+        tags=tags,
+        operation_id=f"replace_{name}",
+        openapi_extra=body(kind.create_schema),
+    )
+    router.add_api_route(
+        f"{base}{{id:int}}/",
         update_kind,
         methods=["PATCH"],
         response_model=out,
@@ -162,7 +186,7 @@ def _routes(router: APIRouter, kind: Kind) -> None:
         openapi_extra=body(kind.update_schema),
     )
     router.add_api_route(
-        f"{base}{{id}}/",
+        f"{base}{{id:int}}/",
         delete_kind,
         methods=["DELETE"],
         response_model=Envelope[dict[str, Any]],

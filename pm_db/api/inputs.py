@@ -1,18 +1,30 @@
-"""What the service accepts from the wire: a bounded JSON body, and text a database can
-store. The models in pm_db.schemas check the meaning; this module checks the transport."""
+"""What the service accepts from the wire: a bounded JSON body read by the one JSON reader
+(pm_db.schemas.load_json), query parameters the route declares, paging as Django REST
+framework clients send it, and no token in a URL. The models in pm_db.schemas check the
+meaning; this module checks the transport."""
 
-from __future__ import annotations
+# No `from __future__ import annotations` here: FastAPI evaluates the annotations of the
+# function `paging` returns, which name `paging`'s own arguments.
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any, Literal
+from urllib.parse import parse_qsl, urlencode
 
-import json
-from typing import Any
-
-from fastapi import Request
+from fastapi import Query, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 
 from pm_db.errors import ValidationError
+from pm_db.schemas import MAX_ID, check_json, check_text, load_json
 
-# The seed's payloads are a few kilobytes; metadata is bounded at 64 KiB.
+# The original API's payloads are a few kilobytes; metadata is bounded at 64 KiB.
 MAX_BODY_BYTES = 256 * 1024
-MAX_DEPTH = 32
+TOKEN_PARAMETERS = frozenset(
+    ("token", "access_token", "auth_token", "api_key", "apikey", "authorization")
+)
+"""Query parameters that would carry a token in the URL, where proxies and logs keep it."""
+# What `pm token create` hands out: pm_ and 43 URL-safe characters.
+TOKEN_SHAPE = re.compile(r"pm_[A-Za-z0-9_\-]{40,}")
 
 
 class MalformedBody(ValidationError):
@@ -33,32 +45,10 @@ class BodyTooLarge(ValidationError):
         super().__init__(f"is larger than {MAX_BODY_BYTES} bytes", field="body")
 
 
-def check_text(value: str, field: str) -> None:
-    """Refuse text no database can store: NUL characters (PostgreSQL refuses them) and
-    lone surrogates (not encodable as UTF-8). Raises ValidationError naming `field`."""
-    if "\x00" in value:
-        raise ValidationError("must not contain NUL characters", field=field)
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise ValidationError("is not valid Unicode text", field=field) from None
+class UnknownParameter(ValidationError):
+    """A query parameter the route does not take (HTTP 400): never silently ignored."""
 
-
-def check_json(value: Any, field: str = "", depth: int = 0) -> None:
-    """Every key and string inside `value` passes check_text; nesting is bounded. Raises
-    ValidationError naming the dotted path of the culprit."""
-    if depth > MAX_DEPTH:
-        raise ValidationError(f"nests deeper than {MAX_DEPTH} levels", field=field or "body")
-    if isinstance(value, str):
-        check_text(value, field or "body")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            path = f"{field}.{key}" if field else str(key)
-            check_text(key, path)
-            check_json(item, path, depth + 1)
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            check_json(item, f"{field}.{index}" if field else str(index), depth + 1)
+    http_status = 400
 
 
 async def json_body(request: Request) -> Any:
@@ -74,29 +64,99 @@ async def json_body(request: Request) -> Any:
         if size > MAX_BODY_BYTES:
             raise BodyTooLarge()
         chunks.append(chunk)
-    raw = b"".join(chunks)
-    if not raw.strip():
-        raise MalformedBody("is empty; send a JSON object")
     try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise MalformedBody("is not UTF-8 text") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise MalformedBody(f"is not valid JSON: {exc.msg} at line {exc.lineno}") from None
-    except RecursionError:
-        raise MalformedBody("nests too deeply") from None
+        data = load_json(b"".join(chunks), field="body")
+    except ValidationError as exc:
+        raise MalformedBody(exc.message) from None
+    # Before any route reads a field of it (the caller's `artist`, say).
     check_json(data)
     return data
 
 
-async def check_params(request: Request) -> None:
-    """Path and query parameters pass check_text; raises ValidationError naming one.
-    (Async only so that FastAPI runs it inline, not on a worker thread.)"""
+def _declared(route: APIRoute) -> frozenset[str]:
+    """The query parameters `route` declares (its dependencies' too), worked out once."""
+    known: frozenset[str] | None = getattr(route, "pm_query_params", None)
+    if known is None:
+        known = _query_params(route.dependant)
+        route.pm_query_params = known  # type: ignore[attr-defined]
+    return known
+
+
+def _query_params(top: Dependant) -> frozenset[str]:
+    names: set[str] = set()
+    pending: list[Dependant] = [top]
+    while pending:
+        dependant = pending.pop()
+        names.update(param.alias for param in dependant.query_params)
+        pending.extend(dependant.dependencies)
+    return frozenset(names)
+
+
+def token_in_url(query: str) -> str | None:
+    """The name of the query parameter that carries a token, if any."""
+    for name, value in parse_qsl(query, keep_blank_values=True):
+        if name.lower() in TOKEN_PARAMETERS or TOKEN_SHAPE.search(value):
+            return name
+    return None
+
+
+def redacted(query: str) -> str:
+    """`query` with every value replaced by ***: what may be logged of a refused URL."""
+    return urlencode([(name, "***") for name, _ in parse_qsl(query, keep_blank_values=True)])
+
+
+async def check_params(
+    request: Request,
+    format: Annotated[
+        Literal["json"] | None,
+        Query(description="Django REST framework's format parameter: pm answers JSON only"),
+    ] = None,
+) -> None:
+    """Every path and query parameter passes check_text, and every query parameter is one
+    the route declares. Raises ValidationError naming the parameter (HTTP 400 for one the
+    route does not know). (Async only so that FastAPI runs it inline, not on a worker
+    thread.)"""
     for name, value in request.path_params.items():
         if isinstance(value, str):
             check_text(value, name)
+    route = request.scope.get("route")
+    known = _declared(route) | {"format"} if isinstance(route, APIRoute) else frozenset()
     for name, value in request.query_params.multi_items():
         check_text(name, name)
         check_text(value, name)
+        if isinstance(route, APIRoute) and route.include_in_schema and name not in known:
+            takes = ", ".join(sorted(known - {"format"})) or "no parameters"
+            raise UnknownParameter(f"is not a parameter of this route (it takes {takes})", name)
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which rows of a listing to answer."""
+
+    limit: int
+    offset: int
+
+
+def paging(default: int, maximum: int) -> Any:
+    """A dependency reading `limit` and `offset`, or Django REST framework's `page` and
+    `page_size` (page 1 is the first), into a Page of at most `maximum` rows."""
+
+    def page_of(
+        limit: Annotated[int | None, Query(ge=1, le=maximum)] = None,
+        offset: Annotated[int | None, Query(ge=0, le=MAX_ID)] = None,
+        page: Annotated[int | None, Query(ge=1, le=MAX_ID, description="from 1")] = None,
+        page_size: Annotated[int | None, Query(ge=1, le=maximum)] = None,
+    ) -> Page:
+        if limit is not None and page_size is not None and limit != page_size:
+            raise ValidationError("is limit under another name; give one of them", "page_size")
+        size = page_size or limit or default
+        if page is None:
+            return Page(size, offset or 0)
+        if offset is not None:
+            raise ValidationError("counts from page; give page or offset, not both", "offset")
+        start = (page - 1) * size
+        if start > MAX_ID:
+            raise ValidationError(f"starts past row {MAX_ID}", field="page")
+        return Page(size, start)
+
+    return page_of

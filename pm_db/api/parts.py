@@ -59,7 +59,9 @@ def find_part(
     return ok(backend(request).get_part(part, project))
 
 
-@router.get("/{id}/", response_model=Envelope[PartOut], summary="One part", operation_id="get_part")
+@router.get(
+    "/{id:int}/", response_model=Envelope[PartOut], summary="One part", operation_id="get_part"
+)
 def get_part(request: Request, id: Ident, who: Annotated[Caller, Depends(caller)]) -> Response:
     return ok(backend(request).get_part(id))
 

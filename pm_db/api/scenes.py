@@ -1,6 +1,7 @@
 """`/api/scenes/`: save a work file (the next number and the path to write), list, find by
-path, get. A token saves as its own artist; `artist` may be left out and is then the
-token's."""
+path, retrieve, discard a save whose file was never written. A token saves as its own
+artist; `artist` may be left out and is then the token's. A saved scene is a record of a
+file: it is never replaced, changed or deleted (405; save a new iteration, or discard)."""
 
 from __future__ import annotations
 
@@ -13,14 +14,16 @@ from starlette.responses import Response
 from pm_db import schemas
 from pm_db.api.auth import acting_as, as_caller, bearer, caller, check_acts_as
 from pm_db.api.entities import Ident, OptionalId, OptionalText
-from pm_db.api.envelope import ERROR_RESPONSES, Envelope, ok
-from pm_db.api.inputs import json_body
+from pm_db.api.envelope import ERROR_RESPONSES, Envelope, NotAllowed, ok
+from pm_db.api.inputs import Page, json_body, paging
 from pm_db.api.openapi import body
 from pm_db.api.state import backend
+from pm_db.errors import ValidationError
 from pm_db.services import scenes
 from pm_db.services.tokens import Caller
 
 router = APIRouter(prefix="/api/scenes", tags=["scenes"], responses=ERROR_RESPONSES)
+MAX_SCENES = 10_000
 
 
 @router.post(
@@ -29,7 +32,7 @@ router = APIRouter(prefix="/api/scenes", tags=["scenes"], responses=ERROR_RESPON
     response_model=Envelope[schemas.SceneOut],
     summary="Save: record the next iteration (or version with version_up) and get its path",
     operation_id="save_scene",
-    openapi_extra=body(schemas.SaveRequest),
+    openapi_extra=body(schemas.SaveRequest, defaulted=("artist",)),
 )
 async def save_scene(
     request: Request,
@@ -51,15 +54,23 @@ async def save_scene(
 def list_scenes(
     request: Request,
     who: Annotated[Caller, Depends(caller)],
+    page: Annotated[Page, Depends(paging(200, MAX_SCENES))],
     task_id: OptionalId = None,
     artist: OptionalText = None,
     name: OptionalText = None,
-    limit: Annotated[int, Query(ge=1, le=10_000)] = 200,
 ) -> Response:
+    # Newest first: a page past the first reads the rows before it too, so the depth is
+    # bounded; a filter by task or name reaches older saves.
+    if page.offset + page.limit > MAX_SCENES:
+        raise ValidationError(f"reaches past the newest {MAX_SCENES} saves; filter", "offset")
     found = scenes.list_scenes(
-        backend(request).db, task_id=task_id, artist=artist, name=name, limit=limit
+        backend(request).db,
+        task_id=task_id,
+        artist=artist,
+        name=name,
+        limit=page.offset + page.limit,
     )
-    return ok(found)
+    return ok(found[page.offset :])
 
 
 @router.get(
@@ -77,7 +88,7 @@ def find_scene(
 
 
 @router.get(
-    "/{id}/",
+    "/{id:int}/",
     response_model=Envelope[schemas.SceneOut],
     summary="One saved scene",
     operation_id="get_scene",
@@ -93,7 +104,7 @@ class DiscardRequest(schemas.In):
 
 
 @router.post(
-    "/{id}/discard/",
+    "/{id:int}/discard/",
     response_model=Envelope[schemas.SceneOut],
     summary="Remove the record of a save whose file could not be written; its number stays used",
     operation_id="discard_scene",
@@ -109,3 +120,19 @@ def discard_scene(
     if not who.is_admin:
         check_acts_as(who, backend(request).get_scene(id).artist, "discard saves")
     return ok(backend(request).discard_scene(id, reason))
+
+
+def _never(what: str) -> Any:
+    def refuse() -> Response:
+        raise NotAllowed(
+            f"a saved scene is a record of a file and is never {what}; save a new iteration "
+            "(POST /api/scenes/), or discard a save whose file was never written "
+            "(POST /api/scenes/{id}/discard/)",
+            allow=("GET",),
+        )
+
+    return refuse
+
+
+for _method, _what in (("PUT", "replaced"), ("PATCH", "changed"), ("DELETE", "deleted")):
+    router.add_api_route("/{id:int}/", _never(_what), methods=[_method], include_in_schema=False)

@@ -4,7 +4,6 @@ service a command talks to, paging."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
 import sys
@@ -140,15 +139,22 @@ def missing_sqlite_file(url: str) -> str | None:
 
 
 def read_json(source: str) -> Any:
-    """JSON from a file path, or from stdin when `source` is '-'; raises ValidationError."""
+    """JSON from a file path, or from stdin when `source` is '-', read by the one JSON
+    reader every front end uses (pm_db.schemas.load_json); raises ValidationError."""
+    from pm_db.schemas import load_json
+
     try:
-        raw = sys.stdin.read() if source == "-" else Path(source).read_text(encoding="utf-8")
+        raw = _stdin_bytes() if source == "-" else Path(source).read_bytes()
     except OSError as exc:
         raise ValidationError(f"cannot read {source}: {exc.strerror}", field="payload") from exc
-    try:
-        return json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise ValidationError(f"is not valid JSON: {exc}", field="payload") from exc
+    return load_json(raw, field="payload")
+
+
+def _stdin_bytes() -> bytes | str:
+    """Standard input as bytes, or as text where it has no byte stream (an embedding
+    host's console replaces sys.stdin with a text object)."""
+    stream = getattr(sys.stdin, "buffer", None)
+    return stream.read() if stream is not None else sys.stdin.read()
 
 
 def whole_number(value: str) -> int:

@@ -51,10 +51,12 @@ def register(commands: Any) -> None:
     verbs = group(
         commands,
         "publish",
-        "publish a part: pm publish FILE|- (the seed's JSON payload), or "
+        "publish a part: pm publish FILE|- (the original API's JSON payload), or "
         "reserve/complete/fail/deprecate/show",
     )
-    payload = leaf(verbs, PAYLOAD_VERB, "publish the seed's JSON payload (pm publish FILE|-)")
+    payload = leaf(
+        verbs, PAYLOAD_VERB, "publish the original API's JSON payload (pm publish FILE|-)"
+    )
     payload.add_argument("payload", help="JSON file of the payload, or - for stdin")
     payload.set_defaults(run=_publish)
     reserve = leaf(verbs, "reserve", "reserve numbers and paths from a saved scene")
@@ -101,7 +103,7 @@ def with_payload_verb(argv: list[str]) -> list[str]:
 
 def _backend() -> Any:
     """The backend the environment selects: the REST service when PM_API_URL is set,
-    else the database. Publishes go through the full lifecycle either way (verify the
+    else the database. Publishes go through the full publish pipeline either way (verify the
     data layer, complete, update the part and asset layers)."""
     return backend()
 

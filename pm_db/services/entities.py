@@ -9,6 +9,7 @@ refers to cannot be deleted; a code that is part of saved files' paths cannot ch
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,7 +25,7 @@ from pm_db.errors import Conflict, NotFound, PmError, ValidationError
 from pm_db.models import Artist, Asset, Base, Event, Project, Scene, Shot, Task, utcnow
 from pm_db.services import events
 
-MAX_ID = 2**62
+MAX_ID = schemas.MAX_ID
 MAX_BATCH = 100_000
 CHUNK = 500  # ids per IN (...) list: far below every SQLite build's variable limit
 INSERT_CHUNK = 5_000  # rows per INSERT of an import, between two progress reports
@@ -109,6 +110,22 @@ KINDS: dict[str, Kind] = {
 }
 
 _BOOL_FILTERS = {"active"}
+
+CODE_FILTERS: dict[str, tuple[type[Base], str]] = {
+    "project": (Project, "code"),
+    "sequence": (models.Sequence, "code"),
+    "shot": (Shot, "code"),
+    "asset": (Asset, "code"),
+    "artist": (Artist, "login"),
+}
+"""Filters that name a parent by its code (login for artists) or by its id: `?project=FX3X`
+or `?project=1` mean `project_id` of that project."""
+_DIGITS = re.compile(r"[0-9]{1,19}")
+
+
+def code_filters(kind: Kind) -> tuple[str, ...]:
+    """The code filters `kind` takes: one per `<name>_id` filter of a CODE_FILTERS kind."""
+    return tuple(name for name in CODE_FILTERS if f"{name}_id" in kind.filters)
 
 
 def kind_of(name: str) -> Kind:
@@ -435,9 +452,7 @@ def find(db: Database, kind_name: str, key: str, **scope: Any) -> Any:
         wanted = key.strip().lower()
         # Logins are stored lower-case: comparing the column itself uses its unique index.
         condition = column == wanted if kind.name == "artist" else func.lower(column) == wanted
-        query = select(kind.model).where(condition)
-        for name, value in checked.items():
-            query = query.where(_condition(kind, name, value))
+        query = select(kind.model).where(condition, *_conditions(session, kind, checked))
         row = session.scalars(query.order_by(kind.model.__table__.c.id).limit(1)).first()
         if row is None:
             where = "".join(f", {k}={v}" for k, v in scope.items())
@@ -448,9 +463,13 @@ def find(db: Database, kind_name: str, key: str, **scope: Any) -> Any:
 
 
 def _check_filters(kind: Kind, filters: Mapping[str, Any]) -> dict[str, Any]:
-    unknown = set(filters) - set(kind.filters)
+    known = set(kind.filters) | set(code_filters(kind))
+    unknown = set(filters) - known
     if unknown:
-        raise ValidationError(f"cannot filter {kind.name}s by this", field=sorted(unknown)[0])
+        raise ValidationError(
+            f"cannot filter {kind.name}s by this (known: {', '.join(sorted(known))})",
+            field=sorted(unknown)[0],
+        )
     checked: dict[str, Any] = {}
     for name, value in filters.items():
         if value is None:
@@ -461,23 +480,70 @@ def _check_filters(kind: Kind, filters: Mapping[str, Any]) -> dict[str, Any]:
             raise ValidationError(f"must be true or false, got {value!r}", field=name)
         elif name not in _BOOL_FILTERS and not isinstance(value, str):
             raise ValidationError(f"must be text, got {type(value).__name__}", field=name)
+        elif isinstance(value, str):
+            schemas.check_text(value, name)
         checked[name] = value
     return checked
 
 
+def _parent_ids(session: Session, name: str, ref: str) -> list[int]:
+    """The ids a code filter means: the records whose code (login) is `ref` whatever its
+    case, or, if none has that code and `ref` is a number, the record with that id."""
+    model, column = CODE_FILTERS[name]
+    table = model.__table__
+    found = list(
+        session.scalars(select(table.c.id).where(func.lower(table.c[column]) == ref.lower()))
+    )
+    if not found and _DIGITS.fullmatch(ref) and int(ref) <= MAX_ID:
+        found = [int(ref)]
+    return found
+
+
+def _conditions(session: Session, kind: Kind, checked: Mapping[str, Any]) -> list[Any]:
+    """The WHERE conditions of checked filters, code filters resolved to ids."""
+    conditions = []
+    for name, value in checked.items():
+        if name in CODE_FILTERS:
+            conditions.append(_condition(kind, f"{name}_id", _parent_ids(session, name, value)))
+        else:
+            conditions.append(_condition(kind, name, value))
+    return conditions
+
+
 def _condition(kind: Kind, name: str, value: Any) -> Any:
-    """The WHERE condition of one filter (a shot's project goes through its sequence)."""
+    """The WHERE condition of one filter (a shot's project goes through its sequence);
+    a list `value` means any of them."""
     if kind.model is Shot and name == "project_id":
-        sequences = select(models.Sequence.id).where(models.Sequence.project_id == value)
-        return Shot.sequence_id.in_(sequences)
-    return getattr(kind.model, name) == value
+        project = models.Sequence.project_id
+        test = project.in_(value) if isinstance(value, list) else project == value
+        return Shot.sequence_id.in_(select(models.Sequence.id).where(test))
+    column = getattr(kind.model, name)
+    return column.in_(value) if isinstance(value, list) else column == value
+
+
+def resolve(db: Database, kind_name: str, ref: str | int) -> int:
+    """The id of the record of kind `kind_name` (project, sequence, shot, asset, artist)
+    that `ref` names: an id, or a code (login) whatever its case. Raises ValidationError,
+    NotFound naming the kind, Conflict if the code names several records."""
+    if kind_name not in CODE_FILTERS:
+        raise ValidationError(f"names no kind with codes (known: {', '.join(CODE_FILTERS)})")
+    if isinstance(ref, int):
+        return _check_id(ref, kind_name)
+    schemas.check_text(ref, kind_name)
+    ids = db.read(lambda session: _parent_ids(session, kind_name, ref.strip()))
+    if len(ids) > 1:
+        raise Conflict(f"{ref!r} names {len(ids)} {kind_name}s; give the id", field=kind_name)
+    if not ids or not db.read(lambda session: session.get(KINDS[kind_name].model, ids[0])):
+        raise NotFound(f"no {kind_name} {ref!r}", field=kind_name)
+    return ids[0]
 
 
 def list_(
     db: Database, kind_name: str, limit: int = 1000, offset: int = 0, **filters: Any
 ) -> list[Any]:
     """Entities of one kind in id order, filtered by the kind's filter fields (a shot's
-    project too). Raises ValidationError for an unknown filter or a bad value."""
+    project too) and its parents' codes (`project="FX3X"`, see CODE_FILTERS). Raises
+    ValidationError for an unknown filter or a bad value."""
     kind = kind_of(kind_name)
     checked = _check_filters(kind, filters)
     if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= MAX_BATCH:
@@ -487,8 +553,7 @@ def list_(
 
     def work(session: Session) -> list[schemas.Out]:
         query = select(kind.model).order_by(kind.model.__table__.c.id)
-        for name, value in checked.items():
-            query = query.where(_condition(kind, name, value))
+        query = query.where(*_conditions(session, kind, checked))
         rows = session.scalars(query.limit(limit).offset(offset))
         return [to_out(kind, row) for row in rows]
 
@@ -519,9 +584,47 @@ def update(db: Database, kind_name: str, ident: int, data: object) -> Any:
         # The update models allow null to mean "not given"; only some columns may be empty.
         if value is None and not columns[name].nullable:
             raise ValidationError("must not be null", field=name)
+    return _change(db, kind, ident, values, {})
+
+
+def replace(db: Database, kind_name: str, ident: int, data: object) -> Any:
+    """Replace one entity with a whole record (every field a create takes; one left out
+    takes its default, as HTTP PUT means). Fields that fix where the record lives (its
+    parent, a task's target and step, a project's code, a login) must keep their value.
+    Raises ValidationError, NotFound, Conflict as update does."""
+    kind = kind_of(kind_name)
+    ident = _check_id(ident)
+    payload = _payload(kind, kind.create_schema, data)
+    whole = payload.model_dump()
+    if isinstance(payload, schemas.TaskIn):
+        whole["name"] = payload.name or payload.step
+    changeable = set(kind.update_schema.model_fields)
+    values = {k: v for k, v in whole.items() if k in changeable}
+    fixed = {k: v for k, v in whole.items() if k not in changeable}
+    return _change(db, kind, ident, values, fixed)
+
+
+def _same(kept: object, given: object) -> bool:
+    if isinstance(kept, str) and isinstance(given, str):
+        return kept.lower() == given.lower()
+    return kept == given
+
+
+def _change(
+    db: Database, kind: Kind, ident: int, values: dict[str, Any], fixed: dict[str, Any]
+) -> Any:
+    """Apply `values` to one entity whose `fixed` fields must be as given; raises
+    ValidationError, NotFound, Conflict."""
 
     def work(session: Session) -> schemas.Out:
         row = _load(session, kind.model, ident, "id")
+        current = to_out(kind, row).model_dump()
+        for name, value in fixed.items():
+            if not _same(current[name], value):
+                raise ValidationError(
+                    f"is {current[name]!r} and cannot change (create a new {kind.name} instead)",
+                    field=name,
+                )
         changes = {k: v for k, v in values.items() if getattr(row, k) != v}
         if not changes:
             return to_out(kind, row)

@@ -474,7 +474,7 @@ def _scene_for(session: Session, scene_id: int) -> SourceScene:
 
 def check_publish_request(context: TaskContext, request: schemas.PublishIn) -> dict[str, Any]:
     """The template fields of a one-call publish's item path, after checking that the
-    request's target, numbers, names and asset path agree with it and with the task.
+    request's target, numbers, names and layer path agree with it and with the task.
     Raises ValidationError naming the field."""
     if request.target_type != context.target_type:
         raise ValidationError(
@@ -507,10 +507,17 @@ def check_publish_request(context: TaskContext, request: schemas.PublishIn) -> d
                 f"is {given!r} but the item path names {fields[field]!r}",
                 field=f"metadata.{key}",
             )
+    # The original clients send the part's stable layer here; pm's own tools sent the
+    # asset layer. Both name one asset and part, and only those two paths are accepted.
     given = relative_path(context.project, request.asset_usd_path, "asset_usd_path")
-    if given != context.relative("asset_layer", **_names(fields)):
-        expected = context.path("asset_layer", **_names(fields))
-        raise ValidationError(f"must be {expected!r} for this item path", field="asset_usd_path")
+    layers = ("part_layer", "asset_layer")
+    if given not in {context.relative(layer, **_names(fields)) for layer in layers}:
+        part_layer, asset_layer = (context.path(layer, **_names(fields)) for layer in layers)
+        raise ValidationError(
+            f"must be the part's layer {part_layer!r} (or the asset layer {asset_layer!r}) "
+            "for this item path",
+            field="asset_usd_path",
+        )
     return fields
 
 
@@ -594,7 +601,7 @@ class _Roots:
 def latest_per_part(
     db: Database, asset_name: str, project_id: int | None = None, task_id: int | None = None
 ) -> list[schemas.PublishOut]:
-    """The latest publish of every part of an asset, in one query (the seed's
+    """The latest publish of every part of an asset, in one query (project_manager's
     `latest_per_part=1`). Pending, failed and deprecated publishes are never latest."""
     query = latest_query(project_id is not None, task_id is not None)
     params = {"b_asset_name": asset_name, "b_project_id": project_id, "b_task_id": task_id}

@@ -8,7 +8,7 @@ checks the layer, marks it published, makes it latest and updates the part and a
 layers). A failure while
 rendering or verifying marks the publish failed with the reason, so the record never
 claims a file that was not written; a retry of the same request re-opens it. A failure
-inside complete leaves the record as pm's publish lifecycle decides (docs/publishing.md).
+inside complete leaves the record as pm's publish pipeline decides (docs/publishing.md).
 
 What renders:
 - a USD ROP in `/out` (type `usd`): rendered with `RopNode.render`, its `lopoutput` set
