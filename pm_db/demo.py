@@ -21,6 +21,7 @@ from typing import Any
 from pm_db import migrate, publishing
 from pm_db.db import open_database
 from pm_db.errors import ConfigError, NotFound
+from pm_db.numbers import label as numbers_label
 from pm_db.services import entities, publishes, scenes
 
 Say = Callable[[str], None]
@@ -96,7 +97,7 @@ def run(say: Say) -> dict[str, Any]:
         scene = scenes.save_scene(db, request)
         _write_stand_in_hip(scene.path)
         saved.append(scene.path)
-        say(f"saved     v{scene.version:03d} i{scene.iteration:03d}  {scene.path}")
+        say(f"saved     {numbers_label(scene.version, scene.iteration)}  {scene.path}")
 
     published = []
     for part in ("particles01", "debris01"):
@@ -106,14 +107,14 @@ def run(say: Say) -> dict[str, Any]:
         )
         published.append(done.item_usd_path)
         say(
-            f"published {done.part_name} v{done.version:03d} i{done.iteration:03d}  "
+            f"published {done.part_name} {numbers_label(done.version, done.iteration)}  "
             f"{done.item_usd_path}"
         )
 
     say("latest per part of PinchIn:")
     for latest in publishes.latest_per_part(db, "PinchIn", project_id=project.id):
         say(
-            f"  {latest.part_name:<12} v{latest.version:03d} i{latest.iteration:03d}  "
+            f"  {latest.part_name:<12} {numbers_label(latest.version, latest.iteration)}  "
             f"{latest.part_usd_path}"
         )
     _say_composed(done.asset_usd_path, say)
@@ -134,7 +135,7 @@ def _say_composed(asset_layer: str, say: Say) -> None:
     say(f"composed  {asset.layer}  (opened with pxr.Usd.Stage)")
     for part in asset.parts:
         say(
-            f"  {part.part:<12} v{part.version:03d} i{part.iteration:03d} ({part.state})  "
+            f"  {part.part:<12} {numbers_label(part.version, part.iteration)} ({part.state})  "
             f"prims {', '.join(part.prims)}  <- {os.path.relpath(part.data_layer, folder)}"
         )
     say(f"  stage prims: {', '.join(asset.prims)}")

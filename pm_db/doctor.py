@@ -35,6 +35,7 @@ from pm_db import layer_audit
 from pm_db.db import Database
 from pm_db.errors import NotFound, PmError
 from pm_db.models import Event, Part, PartPin, Project, Publish, Task, utcnow
+from pm_db.numbers import label as numbers_label
 from pm_db.services.context import absolute_path
 from pm_db.usd import layers
 from pm_db.usd.state import AssetKey, asset_state
@@ -70,7 +71,7 @@ class DoctorReport(BaseModel):
 def _label(publish: Publish) -> str:
     return (
         f"publish {publish.id} {publish.asset_name}/{publish.part_name} "
-        f"v{publish.version:03d} i{publish.iteration:03d}"
+        f"{numbers_label(publish.version, publish.iteration)}"
     )
 
 

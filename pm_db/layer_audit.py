@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from pm_db.services.context import root_for
+from pm_db.services.context import join_root, root_for
 
 USD_TEMP = re.compile(r"^(?P<stem>.+_v\d{3,}_i\d{3,})\.[A-Za-z0-9]{6}$")
 """A temporary file USD's safe output (TfSafeOutputFile) leaves beside `<stem>.usd`."""
@@ -218,4 +218,4 @@ def _sublayers(path: str) -> list[str] | None:
 
 
 def _under(root: str, relative: str) -> str:
-    return posixpath.normpath(f"{root.rstrip('/')}/{relative}")
+    return posixpath.normpath(join_root(root, relative))

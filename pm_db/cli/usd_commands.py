@@ -15,6 +15,7 @@ from typing import Any
 
 from pm_db.cli.common import backend, database, group, leaf, remote, whole_number
 from pm_db.cli.progress import Progress
+from pm_db.numbers import label as numbers_label
 
 PROBLEMS_EXIT = 1
 
@@ -142,7 +143,7 @@ def _asset_text(asset: Any) -> str:
     for part in asset.parts:
         data = os.path.relpath(part.data_layer, folder) if part.data_layer else "-"
         lines.append(
-            f"  {part.part:<{width}}  v{part.version:03d} i{part.iteration:03d}  "
+            f"  {part.part:<{width}}  {numbers_label(part.version, part.iteration)}  "
             f"{part.state:<6}  {data}  prims: {' '.join(part.prims) or '-'}"
         )
     if not asset.parts:
@@ -248,7 +249,7 @@ def _list_parts(args: argparse.Namespace) -> Any:
 
 
 def _numbers(ref: Any) -> str:
-    return "" if ref is None else f"v{ref.version:03d} i{ref.iteration:03d}"
+    return "" if ref is None else f"{numbers_label(ref.version, ref.iteration)}"
 
 
 def _part_row(part: Any) -> dict[str, Any]:

@@ -36,8 +36,9 @@ from pm_db.models import (
 from pm_db.models import (
     Sequence as SequenceRow,
 )
+from pm_db.numbers import label as numbers_label
 from pm_db.services import resolution
-from pm_db.services.context import absolute_path, root_for
+from pm_db.services.context import absolute_path, join_root, root_for
 from pm_db.views import BrowseNode, TaskRow
 
 PAGE = 200
@@ -49,7 +50,7 @@ NODE_KINDS = ("project", "sequence", "shot", "asset", "usd_asset", "part", "publ
 
 def numbers(version: int, iteration: int) -> str:
     """The version label artists read, `v003 i007`."""
-    return f"v{version:03d} i{iteration:03d}"
+    return numbers_label(version, iteration)
 
 
 def _absolute(project: Project, relative: str | None) -> str | None:
@@ -471,12 +472,12 @@ def _versions(session: Session, part_ids: list[int], limit: int, offset: int) ->
         .order_by(Publish.part_id, *order)
     )
     rows = session.execute(query).all()
-    projects = _project_roots(session, {row.project_id for row in rows})
+    projects = project_roots(session, {row.project_id for row in rows})
     pinned_ids = set(pins.values())
     return [_version_node(row, *projects[row.project_id], row.id in pinned_ids) for row in rows]
 
 
-def _project_roots(session: Session, project_ids: set[int]) -> dict[int, tuple[str, str | None]]:
+def project_roots(session: Session, project_ids: set[int]) -> dict[int, tuple[str, str | None]]:
     """(code, root on this platform or None) of each project."""
     found = {}
     for project in _projects(session, project_ids).values():
@@ -488,12 +489,13 @@ def _project_roots(session: Session, project_ids: set[int]) -> dict[int, tuple[s
     return found
 
 
-def _under(root: str | None, relative: str | None) -> str | None:
-    return f"{root}/{relative}" if root and relative else None
+def under(root: str | None, relative: str | None) -> str | None:
+    """A stored relative path under a project's root, if it has one on this platform."""
+    return join_root(root, relative) if root and relative else None
 
 
 def _version_node(row: Any, code: str, root: str | None, pinned: bool) -> BrowseNode:
-    data_path = _under(root, row.item_usd_path)
+    data_path = under(root, row.item_usd_path)
     label = numbers(row.version, row.iteration)
     # Built without validation: every value comes straight from the database.
     return BrowseNode.model_construct(
@@ -522,9 +524,9 @@ def _version_node(row: Any, code: str, root: str | None, pinned: bool) -> Browse
         scene_name=row.scene_name,
         scene_version=row.scene_version,
         scene_iteration=row.scene_iteration,
-        scene_path=_under(root, row.scene_path),
-        part_path=_under(root, row.part_usd_path),
-        asset_path=_under(root, row.asset_usd_path),
+        scene_path=under(root, row.scene_path),
+        part_path=under(root, row.part_usd_path),
+        asset_path=under(root, row.asset_usd_path),
         completed_at=row.completed_at,
         error=row.error,
         metadata=row.meta or {},

@@ -84,9 +84,25 @@ def relative_path(project: Rooted, path: str, field: str = "path") -> str:
     raise ValidationError(f"{path!r} is not inside the project's roots ({roots})", field=field)
 
 
+def join_root(root: str, relative: str) -> str:
+    """A stored project-relative path under a project root: the one place they are joined."""
+    return f"{root.rstrip('/')}/{relative}"
+
+
+def format_relative(template: Template, root: str, fields: dict[str, Any]) -> str:
+    """The project-relative path `template` gives for `fields` under `root`."""
+    return template.format({**fields, "root": root})[len(root.rstrip("/")) + 1 :]
+
+
+def parse_relative(template: Template, root: str, relative: str) -> dict[str, Any]:
+    """The fields of a project-relative path, read with `template` under `root` (any of
+    the project's roots: the relative part is the same under each). Raises ParseError."""
+    return dict(template.parse(join_root(root, relative)))
+
+
 def absolute_path(project: Rooted, relative: str, platform_name: str | None = None) -> str:
     """The absolute path of a stored relative path on `platform_name`."""
-    return f"{root_for(project, platform_name).rstrip('/')}/{relative}"
+    return join_root(root_for(project, platform_name), relative)
 
 
 @dataclass(frozen=True)
@@ -137,9 +153,7 @@ class TaskContext:
 
     def relative(self, template_name: str, **fields: Any) -> str:
         """The project-relative path of `template_name` for these fields."""
-        root = self.root
-        values = {**self.fields, "root": root, **fields}
-        return self.template(template_name).format(values)[len(root.rstrip("/")) + 1 :]
+        return format_relative(self.template(template_name), self.root, {**self.fields, **fields})
 
     def parse(self, template_name: str, path: str, field: str) -> dict[str, Any]:
         """The fields of an absolute path under any of the project's roots, checked against

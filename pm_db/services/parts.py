@@ -26,6 +26,7 @@ from pm_db.db import Database
 from pm_db.errors import Conflict, NotFound, ValidationError
 from pm_db.models import Part, PartPin, Project, Publish, SceneStream
 from pm_db.names import check_name
+from pm_db.numbers import label as numbers_label
 from pm_db.services import events, resolution
 from pm_db.services.context import absolute_path
 from pm_db.services.scenes import artist_by_login
@@ -330,7 +331,7 @@ def _check_data_layer(session: Session, part: Part, target: Publish, field: str)
     path = absolute_path(project, target.item_usd_path)
     if not os.path.isfile(path):
         raise Conflict(
-            f"{part.asset_name}/{part.name} v{target.version:03d} i{target.iteration:03d}: "
+            f"{part.asset_name}/{part.name} {numbers_label(target.version, target.iteration)}: "
             f"its data layer {path} is missing; restore the file, or pin another version",
             field=field,
         )
@@ -345,7 +346,7 @@ def _published(session: Session, part: Part) -> str:
     ).all()
     if not numbers:
         return "it has no published version"
-    return "published: " + ", ".join(f"v{v:03d} i{i:03d}" for v, i in numbers)
+    return "published: " + ", ".join(f"{numbers_label(v, i)}" for v, i in numbers)
 
 
 def unpin_part(db: Database, data: object) -> PartOut:

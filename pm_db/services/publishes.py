@@ -38,6 +38,7 @@ from pm_db.numbers import label as numbers_label
 from pm_db.services import events
 from pm_db.services.context import (
     TaskContext,
+    join_root,
     load_context,
     relative_path,
     root_for,
@@ -103,7 +104,6 @@ def publish_out(row: Row, root: str, login: str) -> schemas.PublishOut:
     """The output model of a `publishes` row, its paths made absolute under `root` (the
     project's root on this platform, see `root_for`). Built without re-validation: the row
     comes from pm's own schema, and listings build thousands of these."""
-    prefix = root.rstrip("/")
     return schemas.PublishOut.model_construct(
         publish_id=row["publish_id"],
         id=row["id"],
@@ -119,9 +119,9 @@ def publish_out(row: Row, root: str, login: str) -> schemas.PublishOut:
         source_iteration=row["iteration"],
         version=row["version"],
         iteration=row["iteration"],
-        item_usd_path=f"{prefix}/{row['item_usd_path']}",
-        part_usd_path=f"{prefix}/{row['part_usd_path']}",
-        asset_usd_path=f"{prefix}/{row['asset_usd_path']}",
+        item_usd_path=join_root(root, row["item_usd_path"]),
+        part_usd_path=join_root(root, row["part_usd_path"]),
+        asset_usd_path=join_root(root, row["asset_usd_path"]),
         status=row["status"],
         is_latest=row["is_latest"],
         metadata=row["metadata"],
@@ -496,8 +496,8 @@ def check_publish_request(context: TaskContext, request: schemas.PublishIn) -> d
     numbers = (fields["version"], fields["iteration"])
     if numbers != (request.source_version, request.source_iteration):
         raise ValidationError(
-            f"names v{numbers[0]:03d} i{numbers[1]:03d} but the source scene is "
-            f"v{request.source_version:03d} i{request.source_iteration:03d}",
+            f"names {numbers_label(numbers[0], numbers[1])} but the source scene is "
+            f"{numbers_label(request.source_version, request.source_iteration)}",
             field="item_usd_path",
         )
     for key, field in (("asset_name", "asset"), ("part_name", "part")):

@@ -14,7 +14,10 @@ from pm_db.services import events
 from pm_db.services.context import (
     Rooted,
     absolute_path,
+    format_relative,
     load_context,
+    parse_relative,
+    project_roots,
     relative_path,
     template_set,
 )
@@ -163,24 +166,22 @@ def find_scene_by_path(db: Database, path: str) -> schemas.SceneOut:
     return db.read(work)
 
 
-_PARSE_ROOT = "/pm-root"
-
-
 def _scene_at(session: Session, project: Project, relative: str) -> Scene | None:
     """The scene recorded at a project-relative path, or None."""
     templates = template_set(project.templates)
+    root = next(iter(project_roots(project).values()))
     for target_type in TARGET_TYPES:
         try:
-            fields = templates.get("scene_file", target_type).parse(f"{_PARSE_ROOT}/{relative}")
+            fields = parse_relative(templates.get("scene_file", target_type), root, relative)
         except ValidationError:
             continue
-        folder = templates.get("scene_folder", target_type).format(fields)
+        folder = format_relative(templates.get("scene_folder", target_type), root, fields)
         scene = session.scalars(
             select(Scene)
             .join(SceneStream, SceneStream.id == Scene.stream_id)
             .where(
                 SceneStream.project_id == project.id,
-                SceneStream.key == folder[len(_PARSE_ROOT) + 1 :].casefold(),
+                SceneStream.key == folder.casefold(),
                 Scene.version == fields["version"],
                 Scene.iteration == fields["iteration"],
                 func.lower(Scene.path) == relative.lower(),

@@ -16,6 +16,7 @@ import functools
 from datetime import timezone
 from typing import Any
 
+from pm_db.numbers import label as numbers_label
 from pm_db.usd.state import AssetState, PartState, Source
 
 NOTE = "Written by pm from its database; edits are overwritten (pm usd rebuild)."
@@ -75,7 +76,7 @@ def _part_layer(project: str, asset_name: str, part: PartState) -> bytes:
         return _export([], data, doc)
     data_layer = relative_to(part.layer, source.data_layer)
     data.update(provenance(source), data_layer=data_layer)
-    numbers = f"v{source.version:03d} i{source.iteration:03d}"
+    numbers = f"{numbers_label(source.version, source.iteration)}"
     pinned = " (pinned)" if source.pinned else ""
     doc = f"pm part layer {asset_name}/{part.name}: {numbers}{pinned}. {NOTE}"
     return _export([data_layer], data, doc)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from pm_db.errors import NotFound
 from pm_db.models import Artist, Part, Project, Publish, Scene, SceneStream
 from pm_db.services import resolution
-from pm_db.services.context import root_for
+from pm_db.services.context import join_root, root_for
 
 
 @dataclass(frozen=True, order=True)
@@ -86,7 +86,7 @@ class AssetState:
 
     def absolute(self, relative: str) -> str:
         """The absolute path of a project-relative path on this platform."""
-        return f"{self.root.rstrip('/')}/{relative}"
+        return join_root(self.root, relative)
 
 
 def asset_keys(

@@ -16,8 +16,7 @@ from pm_db.db import Database
 from pm_db.errors import NotFound, ValidationError
 from pm_db.models import Artist, Asset, Part, Project, Publish, Scene, Shot, Task
 from pm_db.models import Sequence as SequenceRow
-from pm_db.services.browse import numbers, parse_key
-from pm_db.services.context import root_for
+from pm_db.services.browse import numbers, parse_key, project_roots, under
 from pm_db.services.events import first_id_at
 
 PAGE = 50
@@ -93,21 +92,6 @@ class SceneRow:
     host: str | None
     software: str
     created_at: datetime
-
-
-def _roots(session: Session, project_ids: set[int]) -> dict[int, tuple[str, str | None]]:
-    found: dict[int, tuple[str, str | None]] = {}
-    for project in session.scalars(select(Project).where(Project.id.in_(project_ids))):
-        try:
-            root: str | None = root_for(project).rstrip("/")
-        except ValidationError:
-            root = None
-        found[project.id] = (project.code, root)
-    return found
-
-
-def _under(root: str | None, relative: str | None) -> str | None:
-    return f"{root}/{relative}" if root and relative else None
 
 
 # Trails -----------------------------------------------------------------------------
@@ -219,7 +203,7 @@ def _publish_query() -> Any:
 
 def _publish_rows(session: Session, query: Any) -> list[PublishRow]:
     rows = session.execute(query).all()
-    roots = _roots(session, {row.project_id for row in rows})
+    roots = project_roots(session, {row.project_id for row in rows})
     found = []
     for publish, login, project_id, scene_name, scene_v, scene_i, scene_path in rows:
         code, root = roots[project_id]
@@ -238,10 +222,10 @@ def _publish_rows(session: Session, query: Any) -> list[PublishRow]:
                 task_id=publish.task_id,
                 scene_id=publish.scene_id,
                 scene_name=f"{scene_name} {numbers(scene_v, scene_i)}",
-                scene_path=_under(root, scene_path),
-                data_path=_under(root, publish.item_usd_path),
-                part_path=_under(root, publish.part_usd_path),
-                asset_path=_under(root, publish.asset_usd_path),
+                scene_path=under(root, scene_path),
+                data_path=under(root, publish.item_usd_path),
+                part_path=under(root, publish.part_usd_path),
+                asset_path=under(root, publish.asset_usd_path),
                 created_at=publish.created_at,
                 completed_at=publish.completed_at,
                 error=publish.error,
@@ -476,7 +460,7 @@ def scene(db: Database, scene_id: int) -> SceneRow:
 
 def _scene_rows(session: Session, query: Any) -> list[SceneRow]:
     rows = session.execute(query).all()
-    roots = _roots(session, {row.project_id for row in rows})
+    roots = project_roots(session, {row.project_id for row in rows})
     return [
         SceneRow(
             id=saved.id,
@@ -485,7 +469,7 @@ def _scene_rows(session: Session, query: Any) -> list[SceneRow]:
             version=numbers(saved.version, saved.iteration),
             artist=login,
             task_id=saved.task_id,
-            path=_under(roots[project_id][1], saved.path),
+            path=under(roots[project_id][1], saved.path),
             host=saved.host,
             software=saved.software,
             created_at=saved.created_at,

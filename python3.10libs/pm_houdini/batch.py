@@ -34,6 +34,7 @@ import hou
 
 from pm_db.errors import NotFound, PmError, ValidationError
 from pm_db.names import check_name
+from pm_db.numbers import label as numbers_label
 from pm_houdini import context as pm_context
 from pm_houdini import publish as pm_publish
 from pm_houdini.batch_args import build_parser
@@ -244,7 +245,7 @@ def _print(statuses: Sequence[JobStatus], as_json: bool, exit_code: int) -> None
             p = status.publish
             print(
                 f"{status.status:<18} {status.id}  {p['asset_name']}/{p['part_name']} "
-                f"v{p['version']:03d} i{p['iteration']:03d}  {p['item_usd_path']}"
+                f"{numbers_label(p['version'], p['iteration'])}  {p['item_usd_path']}"
             )
         else:
             error = status.error or {}

@@ -21,6 +21,7 @@ import hou
 
 from pm_db.errors import ConfigError, NotFound, ValidationError
 from pm_db.names import check_login
+from pm_db.numbers import label as numbers_label
 
 if TYPE_CHECKING:
     from pm_db.backend import Backend
@@ -50,7 +51,7 @@ class HoudiniContext:
         if self.scene is None:
             return f"task {self.task_id} ({self.artist})"
         scene = self.scene
-        return f"{scene.name} v{scene.version:03d} i{scene.iteration:03d} ({scene.artist})"
+        return f"{scene.name} {numbers_label(scene.version, scene.iteration)} ({scene.artist})"
 
 
 def backend() -> Backend:

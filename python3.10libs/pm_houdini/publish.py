@@ -30,6 +30,7 @@ import hou
 
 from pm_db.errors import NotFound, PmError, ValidationError
 from pm_db.names import check_name
+from pm_db.numbers import label as numbers_label
 from pm_houdini import context as pm_context
 from pm_houdini import savepaths
 from pm_houdini.errors import Interrupted, WriteFailed, describe
@@ -69,7 +70,7 @@ class PublishResult:
         p = self.publish
         state = "was already published" if self.already_published else "published"
         return (
-            f"{p.asset_name}/{p.part_name} v{p.version:03d} i{p.iteration:03d} {state}: "
+            f"{p.asset_name}/{p.part_name} {numbers_label(p.version, p.iteration)} {state}: "
             f"{p.item_usd_path}"
         )
 

@@ -23,6 +23,7 @@ import hou
 
 from pm_db.errors import PermissionDenied, ValidationError
 from pm_db.names import check_name
+from pm_db.numbers import label as numbers_label
 from pm_houdini import context as pm_context
 from pm_houdini.errors import WriteFailed, describe
 
@@ -56,7 +57,7 @@ def scene_extension(hip_path: str | None = None) -> str:
 
 def label(scene: SceneOut) -> str:
     """`PinchIn v003 i008`."""
-    return f"{scene.name} v{scene.version:03d} i{scene.iteration:03d}"
+    return f"{scene.name} {numbers_label(scene.version, scene.iteration)}"
 
 
 def save_scene(

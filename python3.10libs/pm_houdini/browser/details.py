@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING
 
+from pm_db.numbers import label as numbers_label
 from pm_houdini.browser import style
 from pm_houdini.browser.model import Node, plural, when
 from pm_houdini.qt import QtCore, QtGui, QtWidgets, Signal
@@ -212,7 +213,8 @@ class DetailsPane(QtWidgets.QWidget):
         self._path("Data layer", item.path, node.missing)
         self._path("Part layer", item.part_path)
         self._path("Asset layer", item.asset_path)
-        scene = f"{item.scene_name} v{item.scene_version:03d} i{item.scene_iteration:03d}"
+        assert item.scene_version is not None and item.scene_iteration is not None
+        scene = f"{item.scene_name} {numbers_label(item.scene_version, item.scene_iteration)}"
         self._text("Source scene", scene)
         self._path("Scene file", item.scene_path)
         self._text("Artist", item.artist or "")
