@@ -23,7 +23,7 @@ from bench.contention import prepare
 from pm_db import migrate, publishing
 from pm_db.db import Database
 from pm_db.models import Part, Publish, Scene, SceneStream, utcnow
-from pm_db.services import publishes, scenes
+from pm_db.services import publish_reads, scenes
 
 PARTS_PER_ASSET = 5
 VERSIONS_PER_PART = 20
@@ -147,7 +147,7 @@ def _insert_publishes(db: Database, rows: list[dict[str, Any]]) -> None:
 
 def query_plan(db: Database, asset_name: str) -> str:
     """The database's plan for the latest_per_part query."""
-    query = publishes.latest_query().params(b_asset_name=asset_name)
+    query = publish_reads.latest_query().params(b_asset_name=asset_name)
     compiled = query.compile(db.engine, compile_kwargs={"literal_binds": True})
     prefix = "EXPLAIN QUERY PLAN " if db.is_sqlite else "EXPLAIN "
     with db.engine.connect() as conn:
@@ -167,11 +167,11 @@ def run(label: str, url: str, rows: int, count: int) -> None:
         )
         started = time.perf_counter()
         bulk_load(db, task_id, rows)
-        total = publishes.count_publishes(db)
+        total = publish_reads.count_publishes(db)
         print(f"{label}: loaded {total} publishes in {time.perf_counter() - started:.0f} s")
         asset = f"asset_{rows // (PARTS_PER_ASSET * VERSIONS_PER_PART) // 2:05d}"
-        latest = _timed(lambda: publishes.latest_per_part(db, asset), 300)
-        found = len(publishes.latest_per_part(db, asset))
+        latest = _timed(lambda: publish_reads.latest_per_part(db, asset), 300)
+        found = len(publish_reads.latest_per_part(db, asset))
         print(
             f"{label}: latest_per_part({asset}) -> {found} parts: median "
             f"{statistics.median(latest):.3f} ms, p95 {sorted(latest)[284]:.3f} ms"

@@ -153,27 +153,27 @@ class LocalBackend:
         return publishing.deprecate(self.db, None, schemas.check_ref(ref, "publish_id"))
 
     def get_publish(self, ref: int | str) -> schemas.PublishOut:
-        from pm_db.services import publishes
+        from pm_db.services import publish_reads
 
-        return publishes.get_publish(self.db, schemas.check_ref(ref, "publish_id"))
+        return publish_reads.get_publish(self.db, schemas.check_ref(ref, "publish_id"))
 
     def latest_per_part(
         self, asset_name: str, project_id: int | None = None, task_id: int | None = None
     ) -> list[schemas.PublishOut]:
-        from pm_db.services import publishes
+        from pm_db.services import publish_reads
 
         for name, value in (("project_id", project_id), ("task_id", task_id)):
             if value is not None:
                 schemas.check_id(value, name)
-        return publishes.latest_per_part(self.db, asset_name, project_id, task_id)
+        return publish_reads.latest_per_part(self.db, asset_name, project_id, task_id)
 
     def list_publishes(self, **filters: Any) -> list[schemas.PublishOut]:
-        from pm_db.services import publishes
+        from pm_db.services import publish_reads
 
         for name, value in filters.items():
             if name.endswith("_id") and value is not None:
                 schemas.check_id(value, name)
-        return publishes.list_publishes(self.db, **filters)
+        return publish_reads.list_publishes(self.db, **filters)
 
     def get_part(self, ref: int | str, project: str | None = None) -> PartOut:
         from pm_db.services import parts

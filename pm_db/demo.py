@@ -22,7 +22,7 @@ from pm_db import migrate, publishing
 from pm_db.db import open_database
 from pm_db.errors import ConfigError, NotFound
 from pm_db.numbers import label as numbers_label
-from pm_db.services import entities, publishes, scenes
+from pm_db.services import entities, publish_reads, scenes
 
 Say = Callable[[str], None]
 
@@ -112,7 +112,7 @@ def run(say: Say) -> dict[str, Any]:
         )
 
     say("latest per part of PinchIn:")
-    for latest in publishes.latest_per_part(db, "PinchIn", project_id=project.id):
+    for latest in publish_reads.latest_per_part(db, "PinchIn", project_id=project.id):
         say(
             f"  {latest.part_name:<12} {numbers_label(latest.version, latest.iteration)}  "
             f"{latest.part_usd_path}"

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from pm_db.api.app import create_app
 from pm_db.db import Database
-from pm_db.services import publishes, scenes
+from pm_db.services import publish_reads, scenes
 from tests.helpers import row_counts
 from tests.test_api_support import auth, original_payload, token_for, write_data_layer
 
@@ -271,7 +271,7 @@ def test_original_publish_returns_the_original_fields(
     assert published["metadata"]["frame_range"] == [1001, 1100]
     again = data(client.post("/api/publishes/", json=payload, headers=artist), 201)
     assert again["publish_id"] == published["publish_id"]
-    assert len(publishes.list_publishes(studio.db)) == 1
+    assert len(publish_reads.list_publishes(studio.db)) == 1
 
 
 def test_reserve_complete_fail_deprecate_get_and_list(

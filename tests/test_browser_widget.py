@@ -20,7 +20,7 @@ from pm_houdini.browser.model import NAME, STATUS
 from pm_db import migrate
 from pm_db.backend import LocalBackend
 from pm_db.db import Database
-from pm_db.services import entities, publishes
+from pm_db.services import entities, publish_reads
 from tests.conftest import Studio
 from tests.test_browser_support import publish, save, shot_history
 
@@ -223,12 +223,12 @@ def test_deprecate_asks_first_then_calls_the_service(
     browser.run_action("deprecate")
     settle(qtbot, browser)
     latest_id = int(shot["latest"].split(":")[1])
-    assert publishes.get_publish(studio.db, latest_id).status == "published"
+    assert publish_reads.get_publish(studio.db, latest_id).status == "published"
     assert "particles01 v001 i003" in asked[0]
     answer = True
     browser.run_action("deprecate")
     settle(qtbot, browser)
-    assert publishes.get_publish(studio.db, latest_id).status == "deprecated"
+    assert publish_reads.get_publish(studio.db, latest_id).status == "deprecated"
     assert (4, "particles01", "latest v001 i002") in rows(browser)
     assert (5, "v001 i003", "deprecated") in rows(browser)
     assert (5, "v001 i002", "published · latest") in rows(browser)
@@ -305,7 +305,7 @@ def test_a_deleted_file_is_marked(
     qtbot: Any, studio: Studio, shot: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(lop, "available", lambda: True)
-    middle = publishes.get_publish(studio.db, int(shot["latest"].split(":")[1]) - 2)
+    middle = publish_reads.get_publish(studio.db, int(shot["latest"].split(":")[1]) - 2)
     Path(middle.item_usd_path).unlink()
     browser = open_browser(qtbot, local(studio))
     open_keys(qtbot, browser, shot["sequence"], shot["shot"], shot["usd"], shot["part"])
@@ -443,7 +443,7 @@ def test_a_version_whose_data_layer_is_missing_cannot_be_pinned(
 ) -> None:
     backend = LocalBackend(db=studio.db)
     oldest_id = int(shot["oldest"].split(":")[1])
-    os.remove(publishes.get_publish(studio.db, oldest_id).item_usd_path)
+    os.remove(publish_reads.get_publish(studio.db, oldest_id).item_usd_path)
     browser = open_browser(qtbot, lambda: backend)
     open_keys(qtbot, browser, shot["sequence"], shot["shot"], shot["usd"], shot["part"])
     select(qtbot, browser, shot["oldest"])

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from bench.contention import contend, prepare
 from pm_db.db import Database
 from pm_db.models import Publish
-from pm_db.services import publishes, scenes
+from pm_db.services import publish_reads, scenes
 
 PROCESSES = 8
 OPERATIONS = 30
@@ -38,9 +38,9 @@ def test_contending_processes_never_share_a_number(db: Database, tmp_path: Path)
         assert sorted(iterations) == list(range(1, len(iterations) + 1))
     assert sorted(versions) == list(range(1, len(versions) + 1))
 
-    history = publishes.list_publishes(db, asset_name="PinchIn", limit=10_000)
+    history = publish_reads.list_publishes(db, asset_name="PinchIn", limit=10_000)
     assert len(history) == PROCESSES * OPERATIONS
-    latest = publishes.latest_per_part(db, "PinchIn")
+    latest = publish_reads.latest_per_part(db, "PinchIn")
     last_completed = db.read(
         lambda s: s.scalar(select(Publish.id).order_by(Publish.published_seq.desc()).limit(1))
     )

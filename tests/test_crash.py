@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from pm_db import faults
-from pm_db.services import publishes
+from pm_db.services import publish_reads
 from pm_db.usd import layers
 from tests.helpers import Studio, cli_document
 from tests.test_usd_support import (
@@ -71,7 +71,7 @@ def test_a_publish_killed_at_any_step_is_repaired_by_doctor(studio: Studio, faul
 
     assert _publish_in_a_process(studio, scene.id, part, fault) == -signal.SIGKILL
 
-    (crashed,) = publishes.list_publishes(studio.db, scene_id=scene.id)
+    (crashed,) = publish_reads.list_publishes(studio.db, scene_id=scene.id)
     completed = fault in COMPLETED_BEFORE
     assert crashed.status == ("published" if completed else "pending")
 
@@ -83,14 +83,14 @@ def test_a_publish_killed_at_any_step_is_repaired_by_doctor(studio: Studio, faul
 
     # Nothing published earlier was lost, and its files are untouched.
     for before in (earlier, other):
-        assert publishes.get_publish(studio.db, before.id).status == "published"
+        assert publish_reads.get_publish(studio.db, before.id).status == "published"
     assert snapshot(earlier.item_usd_path, other.item_usd_path) == kept
     # The crashed publish is either complete and latest, or failed and repairable.
-    after = publishes.get_publish(studio.db, crashed.id)
+    after = publish_reads.get_publish(studio.db, crashed.id)
     assert after.status == ("published" if completed else "failed")
     assert after.is_latest == completed
     replaced = completed and part == "particles01"
-    assert publishes.get_publish(studio.db, earlier.id).is_latest != replaced
+    assert publish_reads.get_publish(studio.db, earlier.id).is_latest != replaced
     # Its data layer, if written, is still there: doctor never deletes a data file.
     assert Path(crashed.item_usd_path).exists() == (fault != "reserve")
     # The layers are exactly what the database gives, and compose.
@@ -102,6 +102,6 @@ def test_a_publish_killed_at_any_step_is_repaired_by_doctor(studio: Studio, faul
 
     # A failed publish is repaired by simply publishing again from the same scene.
     assert _publish_in_a_process(studio, scene.id, part, None) == 0
-    final = publishes.get_publish(studio.db, crashed.id)
+    final = publish_reads.get_publish(studio.db, crashed.id)
     assert (final.status, final.is_latest) == ("published", True)
     assert composed_parts(earlier.asset_usd_path) == published

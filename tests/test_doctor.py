@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from pm_db import publishing
-from pm_db.services import parts, publishes
+from pm_db.services import parts, publish_reads
 from tests.helpers import Studio
 from tests.test_usd_support import (
     composed_parts,
@@ -124,15 +124,15 @@ def test_a_stale_reservation_is_failed_and_its_file_kept(
     assert doctor(capsys)[1]["problems"] == []
     code, report = doctor(capsys, "--stale-after", "0")
     assert code == 1 and kinds(report) == ["stale_reservation"]
-    assert publishes.get_publish(studio.db, pending.id).status == "pending"
+    assert publish_reads.get_publish(studio.db, pending.id).status == "pending"
 
     code, report = doctor(capsys, "--repair", "--stale-after", "0")
 
     assert code == 0 and report["problems"][0]["repaired"] is True
-    failed = publishes.get_publish(studio.db, pending.id)
+    failed = publish_reads.get_publish(studio.db, pending.id)
     assert failed.status == "failed" and "pm doctor" in (failed.error or "")
     assert Path(pending.item_usd_path).exists()
-    assert publishes.get_publish(studio.db, done.id).is_latest
+    assert publish_reads.get_publish(studio.db, done.id).is_latest
     retried = publishing.complete(
         studio.db,
         None,

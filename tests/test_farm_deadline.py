@@ -20,7 +20,7 @@ from tests.fake_hou import support
 from tests.farm_support import deadline_calls, farm_env, farm_scene, info_file, stand_in_bin
 
 # isort: split
-from pm_db.services import publishes
+from pm_db.services import publish_reads
 
 houdini = support.houdini
 launched = support.launched
@@ -250,7 +250,7 @@ def test_bad_input_is_named_before_anything_is_submitted(
         done.stderr
     )
     assert deadline_calls(log) == []
-    assert publishes.list_publishes(launched.db) == []
+    assert publish_reads.list_publishes(launched.db) == []
 
 
 def test_conflicting_options_are_named_before_hython_runs(

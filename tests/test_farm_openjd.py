@@ -21,7 +21,7 @@ from tests.farm_support import farm_env, farm_scene, stand_in_bin
 # isort: split
 from pm_db.errors import ValidationError
 from pm_db.farm import openjd
-from pm_db.services import publishes
+from pm_db.services import publish_reads
 
 houdini = support.houdini
 launched = support.launched
@@ -58,7 +58,7 @@ def test_the_template_validates_and_runs_render_then_publish_with_openjd(
     ran = openjd_cli(*run, env=env, cwd=tmp_path)
     assert ran.returncode == 0, ran.stdout + ran.stderr
     assert cache.is_file()  # the render step ran first
-    [publish] = publishes.list_publishes(launched.db)
+    [publish] = publish_reads.list_publishes(launched.db)
     assert (publish.part_name, publish.status) == ("particles01", "published")
     assert Path(publish.item_usd_path).is_file()
 
@@ -66,7 +66,7 @@ def test_the_template_validates_and_runs_render_then_publish_with_openjd(
     again = openjd_cli(*run, env=env, cwd=tmp_path)
     assert again.returncode == 0, again.stdout + again.stderr
     assert "already_published" in again.stdout
-    assert [p.publish_id for p in publishes.list_publishes(launched.db)] == [publish.publish_id]
+    assert [p.publish_id for p in publish_reads.list_publishes(launched.db)] == [publish.publish_id]
 
 
 def test_a_failing_publish_fails_the_openjd_run(
@@ -83,7 +83,7 @@ def test_a_failing_publish_fails_the_openjd_run(
     shutil.move(hip, hip + ".moved")  # the farm finds no hip file: the batch exits 3
     ran = openjd_cli("run", json.loads(done.stdout)["template"], env=env, cwd=tmp_path)
     assert ran.returncode != 0
-    assert publishes.list_publishes(launched.db) == []
+    assert publish_reads.list_publishes(launched.db) == []
 
 
 def test_validate_refuses_a_template_openjd_model_refuses() -> None:

@@ -20,7 +20,7 @@ from pm_houdini import save as pm_save
 from pm_houdini import tops
 
 from pm_db.errors import PmError, ValidationError
-from pm_db.services import publishes
+from pm_db.services import publish_reads
 
 houdini = support.houdini
 launched = support.launched
@@ -108,7 +108,7 @@ def test_each_work_item_publishes_its_output_once_even_when_cooked_again(
     assert [p.publish_id for p in again] == [p.publish_id for p in first]
     assert [Path(p.item_usd_path).stat().st_mtime_ns for p in again] == written
     assert cooked_again[1].stringAttribValue("pm_publish_id") == first[1].publish_id
-    assert len(publishes.list_publishes(launched.db)) == 2
+    assert len(publish_reads.list_publishes(launched.db)) == 2
 
 
 def test_a_bad_output_fails_the_publish_and_the_next_cook_reopens_it(
@@ -121,7 +121,7 @@ def test_a_bad_output_fails_the_publish_and_the_next_cook_reopens_it(
     item = work_item(0, str(broken))
     with pytest.raises(PmError):
         tops.publish_work_item(item, hip=hip, asset="Rocks", part="rock")
-    [failed] = publishes.list_publishes(launched.db)
+    [failed] = publish_reads.list_publishes(launched.db)
     assert failed.status == "failed"
     assert item.stringAttribValue("pm_publish_id") is None
 
@@ -150,4 +150,4 @@ def test_bad_work_items_are_named_and_record_nothing(
     with pytest.raises(ValidationError) as error:
         tops.publish_work_item(work_item(4, two[0]), part="rock")
     assert error.value.field == "hip"
-    assert publishes.list_publishes(launched.db) == []
+    assert publish_reads.list_publishes(launched.db) == []

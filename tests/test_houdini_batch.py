@@ -23,7 +23,7 @@ from pm_houdini import batch
 from pm_houdini import save as pm_save
 
 from pm_db.errors import ValidationError
-from pm_db.services import publishes
+from pm_db.services import publish_reads
 
 houdini = support.houdini
 launched = support.launched
@@ -43,7 +43,7 @@ def saved_scene(hou: types.ModuleType, parts: tuple[str, ...] = ("particles01",)
 
 
 def publish_rows(studio: Any) -> list[tuple[str, int, int, str, int]]:
-    rows = publishes.list_publishes(studio.db)
+    rows = publish_reads.list_publishes(studio.db)
     return sorted((p.part_name, p.version, p.iteration, p.status, p.id) for p in rows)
 
 
@@ -158,7 +158,7 @@ def test_a_failing_rop_exits_8_and_the_retry_reopens_the_same_publish(
     code, report, stderr = run(tmp_path, *args)
     assert code == 0, stderr
     assert publish_rows(launched) == [("particles01", 1, 1, "published", first_id)]
-    assert publishes.get_publish(launched.db, first_id).error is None
+    assert publish_reads.get_publish(launched.db, first_id).error is None
 
 
 def test_a_hip_that_pm_did_not_save_exits_3_and_records_nothing(

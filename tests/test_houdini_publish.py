@@ -21,7 +21,7 @@ from pm_houdini import shelf
 from pm_houdini.errors import Interrupted, WriteFailed
 
 from pm_db.errors import NotFound, ValidationError
-from pm_db.services import publishes, scenes
+from pm_db.services import publish_reads, scenes
 
 houdini = support.houdini
 launched = support.launched
@@ -29,7 +29,7 @@ ReadOnly = support.ReadOnly
 
 
 def publish_rows(studio: Any) -> list[tuple[str, str, int, int, str]]:
-    rows = publishes.list_publishes(studio.db)
+    rows = publish_reads.list_publishes(studio.db)
     return sorted((p.asset_name, p.part_name, p.version, p.iteration, p.status) for p in rows)
 
 
@@ -62,7 +62,7 @@ def test_the_hda_publish_button_saves_then_publishes_a_part(
     node.parm("publish").pressButton()
 
     assert publish_rows(launched) == [("PinchIn", "particles01", 1, 2, "published")]
-    published = publishes.list_publishes(launched.db)[0]
+    published = publish_reads.list_publishes(launched.db)[0]
     assert Path(published.item_usd_path).name == "particles01_v001_i002.usd"
     assert published.is_latest and published.metadata["node"] == "/stage/particles01"
     assert published.metadata["tool"] == "hda"
@@ -83,7 +83,7 @@ def test_publishing_again_takes_a_new_iteration_and_becomes_latest(
     node = part_network(houdini)
     node.parm("publish").pressButton()
     node.parm("publish").pressButton()
-    rows = publishes.list_publishes(launched.db, part_name="particles01")
+    rows = publish_reads.list_publishes(launched.db, part_name="particles01")
     assert [(p.iteration, p.is_latest) for p in rows] == [(3, True), (2, False)]
     assert scene_count(launched) == 3
 
@@ -236,7 +236,7 @@ def test_a_failing_rop_leaves_a_failed_record_with_the_reason(
     outcome = run_one(houdini, node)
     assert isinstance(outcome.error, WriteFailed)
     assert "cook error" in outcome.error.message
-    [failed] = publishes.list_publishes(launched.db)
+    [failed] = publish_reads.list_publishes(launched.db)
     assert failed.status == "failed" and not failed.is_latest
     assert "cook error" in (failed.error or "")
     assert not Path(failed.item_usd_path).exists()
@@ -269,7 +269,7 @@ def test_esc_interrupts_and_marks_the_publish_failed(
     houdini._session.interrupt_at = 1
     outcome = run_one(houdini, node)
     assert isinstance(outcome.error, Interrupted)
-    [failed] = publishes.list_publishes(launched.db)
+    [failed] = publish_reads.list_publishes(launched.db)
     assert failed.status == "failed" and "interrupted" in (failed.error or "")
     operation = houdini._session.operations[0]
     assert operation["dialog"] and operation["closed"]
@@ -283,7 +283,7 @@ def test_a_read_only_publish_folder_fails_cleanly(launched: Any, houdini: types.
     with ReadOnly(usd_folder):
         outcome = run_one(houdini, node)
     assert isinstance(outcome.error, WriteFailed)
-    [failed] = publishes.list_publishes(launched.db)
+    [failed] = publish_reads.list_publishes(launched.db)
     assert failed.status == "failed" and failed.error
     assert not Path(failed.item_usd_path).exists()
 

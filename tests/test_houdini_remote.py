@@ -18,7 +18,7 @@ from pm_houdini import context as pm_context
 from pm_houdini import shelf
 
 from pm_db.remote import RemoteBackend
-from pm_db.services import publishes, scenes
+from pm_db.services import publish_reads, scenes
 from tests.test_api_support import live_server, token_for
 
 houdini = support.houdini
@@ -47,7 +47,7 @@ def test_save_and_publish_through_the_rest_service(
         node.parm("publish").pressButton()
 
     assert "published" in session.messages[-1]["text"], session.messages[-1]
-    [published] = publishes.list_publishes(launched.db)
+    [published] = publish_reads.list_publishes(launched.db)
     assert (published.part_name, published.version, published.iteration) == ("particles01", 1, 2)
     assert published.status == "published" and published.is_latest
     assert Path(published.item_usd_path).is_file()

@@ -25,7 +25,7 @@ from pm_houdini import savepaths
 
 from pm_db import publishing
 from pm_db.errors import ValidationError
-from pm_db.services import publishes
+from pm_db.services import publish_reads
 
 houdini = support.houdini
 launched = support.launched
@@ -149,7 +149,7 @@ def test_a_layer_pm_cannot_move_is_refused_naming_node_and_layer(
     with pytest.raises(ValidationError, match=r"particles\.usd") as caught:
         publish(node)
     assert "/stage/sim" in caught.value.message and caught.value.field == "node"
-    [record] = publishes.list_publishes(launched.db)
+    [record] = publish_reads.list_publishes(launched.db)
     assert record.status == "failed"
     assert not Path(record.item_usd_path).exists()
     assert not (Path(houdini.hipFile.path()).parent / "geo").exists()
@@ -179,4 +179,4 @@ def test_a_dependency_on_a_published_version_passes_on_a_deprecated_one_fails(
     refused = depending("smoke01")
     with pytest.raises(ValidationError, match="not a published file"):
         publishing.complete(launched.db, None, refused.id)
-    assert publishes.get_publish(launched.db, refused.id).status == "failed"
+    assert publish_reads.get_publish(launched.db, refused.id).status == "failed"

@@ -12,7 +12,7 @@ import pytest
 from pm_db import publishing
 from pm_db.backend import LocalBackend
 from pm_db.errors import Conflict, PermissionDenied, PmError, ValidationError
-from pm_db.services import publishes
+from pm_db.services import publish_reads
 from tests.helpers import Studio, original_payload, row_counts
 from tests.test_usd_support import (
     composed_parts,
@@ -81,10 +81,10 @@ def test_a_bad_data_layer_fails_the_publish_and_leaves_latest_alone(
 
     assert caught.value.field == "item_usd_path"
     assert message in caught.value.message
-    history = publishes.list_publishes(studio.db, part_name="particles01")
+    history = publish_reads.list_publishes(studio.db, part_name="particles01")
     assert [p.status for p in history] == ["failed", "published"]
     assert message in (history[0].error or "")
-    assert publishes.get_publish(studio.db, good.id).is_latest
+    assert publish_reads.get_publish(studio.db, good.id).is_latest
     assert snapshot(good.part_usd_path, good.asset_usd_path) == layers_before
 
 
@@ -99,7 +99,7 @@ def test_a_failed_publish_can_be_retried_with_the_same_numbers(studio: Studio) -
     )
 
     assert (done.status, done.version, done.iteration, done.is_latest) == ("published", 1, 1, True)
-    assert len(publishes.list_publishes(studio.db, part_name="particles01")) == 1
+    assert len(publish_reads.list_publishes(studio.db, part_name="particles01")) == 1
     assert composed_parts(done.asset_usd_path) == {"particles01": (1, 1)}
 
 
@@ -113,7 +113,7 @@ def test_a_writer_that_raises_marks_the_publish_failed(studio: Studio) -> None:
     with pytest.raises(RuntimeError):
         publishing.publish(studio.db, None, request, rop_error)
 
-    (failed,) = publishes.list_publishes(studio.db, part_name="particles01")
+    (failed,) = publish_reads.list_publishes(studio.db, part_name="particles01")
     assert failed.status == "failed"
     assert "cook error" in (failed.error or "")
     assert not Path(failed.part_usd_path).exists()
@@ -132,7 +132,7 @@ def test_a_data_layer_linked_from_outside_the_root_is_refused(
         publishing.complete(studio.db, None, pending.id)
 
     assert "outside the project root" in caught.value.message
-    assert publishes.get_publish(studio.db, pending.id).status == "failed"
+    assert publish_reads.get_publish(studio.db, pending.id).status == "failed"
 
 
 def test_a_read_only_layer_refuses_completion_and_changes_nothing(studio: Studio) -> None:
@@ -149,8 +149,8 @@ def test_a_read_only_layer_refuses_completion_and_changes_nothing(studio: Studio
     assert caught.value.field == "asset_usd_path"
     assert "read-only" in caught.value.message
     assert row_counts(studio.db) == counts
-    assert publishes.get_publish(studio.db, pending.id).status == "pending"
-    assert publishes.get_publish(studio.db, first.id).is_latest
+    assert publish_reads.get_publish(studio.db, pending.id).status == "pending"
+    assert publish_reads.get_publish(studio.db, first.id).is_latest
     assert snapshot(first.part_usd_path, first.asset_usd_path) == before
     assert not [p for p in Path(first.asset_usd_path).parent.iterdir() if p.name.startswith(".")]
 
@@ -263,7 +263,7 @@ def test_deprecate_with_a_read_only_layer_changes_nothing(studio: Studio) -> Non
     os.chmod(second.part_usd_path, 0o444)
     with pytest.raises(PermissionDenied):
         publishing.deprecate(studio.db, None, second.id)
-    assert publishes.get_publish(studio.db, second.id).status == "published"
+    assert publish_reads.get_publish(studio.db, second.id).status == "published"
 
 
 def test_a_layer_write_failure_after_completion_says_how_to_repair(studio: Studio) -> None:
@@ -283,4 +283,4 @@ def test_a_layer_write_failure_after_completion_says_how_to_repair(studio: Studi
         publishing.update_layers(studio.db, done)
 
     assert "pm usd rebuild --asset PinchIn" in caught.value.message
-    assert publishes.get_publish(studio.db, done.id).is_latest
+    assert publish_reads.get_publish(studio.db, done.id).is_latest

@@ -10,7 +10,7 @@ import pytest
 from pm_db import publishing
 from pm_db.backend import LocalBackend
 from pm_db.errors import Conflict, NotFound, PermissionDenied, ValidationError
-from pm_db.services import events, parts, publishes
+from pm_db.services import events, parts, publish_reads
 from tests.helpers import Studio, row_counts
 from tests.test_usd_support import (
     composed_parts,
@@ -130,7 +130,7 @@ def test_withdraw_takes_a_part_out_of_its_asset_and_restore_brings_it_back(
 ) -> None:
     particles = publish(studio, "particles01")
     debris = publish(studio, "debris01")
-    history = publishes.list_publishes(studio.db, asset_name="PinchIn")
+    history = publish_reads.list_publishes(studio.db, asset_name="PinchIn")
 
     withdrawn = parts.withdraw_part(studio.db, {"part": "PinchIn/debris01", "artist": "jdoe"})
 
@@ -138,7 +138,7 @@ def test_withdraw_takes_a_part_out_of_its_asset_and_restore_brings_it_back(
     assert composed_parts(particles.asset_usd_path) == {"particles01": (1, 1)}
     assert list(provenance(particles.asset_usd_path)["withdrawn"]) == ["debris01"]
     assert sublayers(debris.part_usd_path) == ["./data/debris01_v001_i002.usd"]
-    assert publishes.list_publishes(studio.db, asset_name="PinchIn") == history
+    assert publish_reads.list_publishes(studio.db, asset_name="PinchIn") == history
     # A new publish of a withdrawn part does not bring it back on its own.
     publish(studio, "debris01")
     assert composed_parts(particles.asset_usd_path) == {"particles01": (1, 1)}

@@ -18,6 +18,7 @@ import pytest
 from sqlalchemy import text
 
 from pm_db import doctor, publishing
+from pm_db.services import publish_reads
 from tests.helpers import Studio, original_payload
 from tests.test_publish_retries import composed_parts, part_points_at
 from tests.test_usd_support import REPO, process_env, save, write_data_layer
@@ -121,7 +122,7 @@ def test_a_storm_of_publishes_and_retries_never_drops_a_part(
     for part_id, seq in seqs:
         by_part.setdefault(part_id, []).append(seq)
     assert all(s == list(range(1, len(s) + 1)) for s in by_part.values()), "a gap"
-    latest = publishing.publishes.latest_per_part(studio.db, "PinchIn")
+    latest = publish_reads.latest_per_part(studio.db, "PinchIn")
     assert {p.part_name for p in latest} == set(PARTS)
     for publish in latest:
         assert part_points_at(publish.part_usd_path) == [publish.item_usd_path]

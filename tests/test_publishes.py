@@ -8,7 +8,7 @@ import pytest
 
 from pm_db import publishing
 from pm_db.errors import Conflict, NotFound, ValidationError
-from pm_db.services import publishes, scenes
+from pm_db.services import publish_reads, scenes
 from tests.helpers import Studio, original_payload, record_one_call, row_counts
 
 
@@ -82,11 +82,11 @@ def test_two_step_reserve_complete(studio: Studio) -> None:
     reserved = reserve(studio, scene)
     assert reserved.status == "pending" and not reserved.is_latest
     assert reserve(studio, scene).id == reserved.id
-    assert publishes.latest_per_part(studio.db, "PinchIn") == []
+    assert publish_reads.latest_per_part(studio.db, "PinchIn") == []
     done = publishing.record_completion(studio.db, reserved.publish_id)
     assert done.status == "published" and done.is_latest
     assert publishing.record_completion(studio.db, reserved.id).id == reserved.id
-    assert [p.id for p in publishes.latest_per_part(studio.db, "PinchIn")] == [reserved.id]
+    assert [p.id for p in publish_reads.latest_per_part(studio.db, "PinchIn")] == [reserved.id]
 
 
 def test_failed_publish_leaves_latest_and_can_be_retried(studio: Studio) -> None:
@@ -95,7 +95,7 @@ def test_failed_publish_leaves_latest_and_can_be_retried(studio: Studio) -> None
     reserved = reserve(studio, scene)
     failed = publishing.fail(studio.db, None, reserved.id, "ROP error: disk full")
     assert failed.status == "failed" and failed.error == "ROP error: disk full"
-    assert [p.id for p in publishes.latest_per_part(studio.db, "PinchIn")] == [good.id]
+    assert [p.id for p in publish_reads.latest_per_part(studio.db, "PinchIn")] == [good.id]
     with pytest.raises(Conflict):
         publishing.record_completion(studio.db, reserved.id)
     retried = reserve(studio, scene)
@@ -108,7 +108,7 @@ def test_latest_is_the_last_to_complete_in_database_order(studio: Studio) -> Non
     late = reserve(studio, save(studio))
     publishing.record_completion(studio.db, late.id)
     publishing.record_completion(studio.db, early.id)
-    latest = publishes.latest_per_part(studio.db, "PinchIn")
+    latest = publish_reads.latest_per_part(studio.db, "PinchIn")
     assert [(p.id, p.iteration) for p in latest] == [(early.id, 1)]
 
 
@@ -117,9 +117,9 @@ def test_deprecating_the_latest_restores_the_previous(studio: Studio) -> None:
     second = publish(studio, save(studio))
     deprecated = publishing.deprecate(studio.db, None, second.id)
     assert deprecated.status == "deprecated" and not deprecated.is_latest
-    assert [p.id for p in publishes.latest_per_part(studio.db, "PinchIn")] == [first.id]
+    assert [p.id for p in publish_reads.latest_per_part(studio.db, "PinchIn")] == [first.id]
     publishing.deprecate(studio.db, None, first.id)
-    assert publishes.latest_per_part(studio.db, "PinchIn") == []
+    assert publish_reads.latest_per_part(studio.db, "PinchIn") == []
     with pytest.raises(Conflict) as caught:
         publishing.record_completion(studio.db, first.id)
     assert caught.value.field == "status"
@@ -147,14 +147,14 @@ def test_latest_per_part_gives_one_publish_per_part(studio: Studio) -> None:
             **_paths(other, "Splash", "drops"),
         },
     )
-    latest = publishes.latest_per_part(studio.db, "PinchIn")
+    latest = publish_reads.latest_per_part(studio.db, "PinchIn")
     assert [(p.part_name, p.iteration) for p in latest] == [
         ("debris", 3),
         ("particles01", 3),
         ("smoke", 3),
     ]
-    assert [p.part_name for p in publishes.latest_per_part(studio.db, "Splash")] == ["drops"]
-    assert publishes.latest_per_part(studio.db, "PinchIn", task_id=studio.asset_task_id) == []
+    assert [p.part_name for p in publish_reads.latest_per_part(studio.db, "Splash")] == ["drops"]
+    assert publish_reads.latest_per_part(studio.db, "PinchIn", task_id=studio.asset_task_id) == []
 
 
 def _paths(scene: Any, asset: str, part: str) -> dict[str, str]:
@@ -164,14 +164,15 @@ def _paths(scene: Any, asset: str, part: str) -> dict[str, str]:
 
 def test_history_newest_first_with_filters(studio: Studio) -> None:
     ids = [publish(studio, save(studio)).id for _ in range(3)]
-    history = publishes.list_publishes(studio.db, asset_name="PinchIn", part_name="particles01")
+    history = publish_reads.list_publishes(studio.db, asset_name="PinchIn", part_name="particles01")
     assert [p.id for p in history] == ids[::-1]
     assert (
-        publishes.list_publishes(studio.db, task_id=studio.shot_task_id, limit=1)[0].id == ids[-1]
+        publish_reads.list_publishes(studio.db, task_id=studio.shot_task_id, limit=1)[0].id
+        == ids[-1]
     )
-    assert publishes.list_publishes(studio.db, status="pending") == []
+    assert publish_reads.list_publishes(studio.db, status="pending") == []
     with pytest.raises(ValidationError) as caught:
-        publishes.list_publishes(studio.db, status="bogus")
+        publish_reads.list_publishes(studio.db, status="bogus")
     assert caught.value.field == "status"
 
 
@@ -274,8 +275,8 @@ def test_windows_paths_are_accepted_for_a_linux_saved_scene(studio: Studio) -> N
 
 def test_get_publish_by_id_or_uuid(studio: Studio) -> None:
     result = publish(studio, save(studio))
-    assert publishes.get_publish(studio.db, result.publish_id).id == result.id
-    assert publishes.get_publish(studio.db, result.id).publish_id == result.publish_id
+    assert publish_reads.get_publish(studio.db, result.publish_id).id == result.id
+    assert publish_reads.get_publish(studio.db, result.id).publish_id == result.publish_id
     with pytest.raises(NotFound) as caught:
-        publishes.get_publish(studio.db, "no-such-publish")
+        publish_reads.get_publish(studio.db, "no-such-publish")
     assert caught.value.field == "publish_id"

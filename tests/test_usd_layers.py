@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from pm_db.errors import PermissionDenied, PmError
-from pm_db.services import entities, parts, publishes
+from pm_db.services import entities, parts, publish_reads
 from pm_db.usd import files, layers
 from tests.helpers import Studio
 from tests.test_usd_support import (
@@ -144,7 +144,7 @@ def test_assets_of_two_scene_folders_have_their_own_layers(studio: Studio) -> No
     assert one.asset_usd_path != other.asset_usd_path
     assert composed_parts(one.asset_usd_path) == {"particles01": (1, 1)}
     assert composed_parts(other.asset_usd_path) == {"particles01": (1, 1)}
-    assert len(publishes.latest_per_part(studio.db, "PinchIn")) == 2
+    assert len(publish_reads.latest_per_part(studio.db, "PinchIn")) == 2
     assert layers.rebuild(studio.db, asset_name="PinchIn").assets == 2
 
 

@@ -38,7 +38,7 @@ def upgrade(args: argparse.Namespace) -> dict[str, Any]:
 def info(args: argparse.Namespace) -> dict[str, Any]:
     from pm_db import migrate
     from pm_db.config import load_settings
-    from pm_db.services import admin, entities, publishes
+    from pm_db.services import admin, entities, publish_reads
 
     settings = load_settings()
     result: dict[str, Any] = {
@@ -65,7 +65,7 @@ def info(args: argparse.Namespace) -> dict[str, Any]:
         result["hint"] = f"schema at {revision}, this pm expects {head}: run `pm db upgrade`"
         return result
     result["production"] = admin.is_production(handle)
-    result["counts"] = {**entities.counts(handle), "publish": publishes.count_publishes(handle)}
+    result["counts"] = {**entities.counts(handle), "publish": publish_reads.count_publishes(handle)}
     return result
 
 

@@ -22,6 +22,8 @@ MODULES = (
     "pm_db.services.browse",
     "pm_db.services.scenes",
     "pm_db.services.publishes",
+    "pm_db.services.publish_reads",
+    "pm_db.publishing",
 )
 
 
