@@ -304,6 +304,7 @@ def _asset_problems(
 
 _AUDIT_REPAIRS = {
     "layer_missing": "write it",
+    "layer_unreadable": "rewrite it",
     "part_layer_wrong": "rewrite it",
     "asset_part_missing": "rewrite it",
     "asset_part_extra": "rewrite it",

@@ -155,8 +155,9 @@ def audit(asset: ExpectedAsset, pending_stems: set[str]) -> list[Finding]:
         found.extend(_audit_part(asset, part))
         found.extend(_usd_leftovers(part, pending_stems))
     sublayers = _sublayers(asset.layer)
-    if sublayers is None:
-        found.append(Finding("layer_missing", asset.layer, f"asset layer {asset.asset} is missing"))
+    if isinstance(sublayers, Finding):
+        message = f"asset layer {asset.asset} {sublayers.message}"
+        found.append(Finding(sublayers.kind, asset.layer, message))
         return found
     names = {p.layer: p.name for p in asset.parts}
     for missing in sorted(asset.composed - set(sublayers)):
@@ -170,10 +171,10 @@ def audit(asset: ExpectedAsset, pending_stems: set[str]) -> list[Finding]:
 
 
 def _audit_part(asset: ExpectedAsset, part: ExpectedPart) -> list[Finding]:
-    sublayers = _sublayers(part.layer)
     what = f"part layer {asset.asset}/{part.name}"
-    if sublayers is None:
-        return [Finding("layer_missing", part.layer, f"{what} is missing")]
+    sublayers = _sublayers(part.layer)
+    if isinstance(sublayers, Finding):
+        return [Finding(sublayers.kind, part.layer, f"{what} {sublayers.message}")]
     wanted = [] if part.points_at is None else [part.points_at]
     if sublayers != wanted:
         said = sublayers[0] if sublayers else "nothing"
@@ -200,19 +201,20 @@ def _usd_leftovers(part: ExpectedPart, pending_stems: set[str]) -> list[Finding]
     return found
 
 
-def _sublayers(path: str) -> list[str] | None:
-    """The absolute sublayer paths of the layer at `path`, or None if there is no layer
-    there (or it cannot be read as one)."""
+def _sublayers(path: str) -> list[str] | Finding:
+    """The absolute sublayer paths of the layer at `path`, or why there are none: no file
+    (`layer_missing`), or one USD cannot read (`layer_unreadable`: empty, damaged)."""
     if not os.path.isfile(path):
-        return None
+        return Finding("layer_missing", path, "is missing")
     from pxr import Sdf, Tf
 
+    unreadable = Finding("layer_unreadable", path, "is not a USD layer (empty or damaged)")
     try:
         layer = Sdf.Layer.OpenAsAnonymous(path)
     except Tf.ErrorException:
-        return None
+        return unreadable
     if layer is None:
-        return None
+        return unreadable
     folder = posixpath.dirname(path)
     return [posixpath.normpath(posixpath.join(folder, sub)) for sub in layer.subLayerPaths]
 

@@ -267,7 +267,7 @@ def test_ids_beyond_64_bits_are_422_naming_the_field(
 def test_the_remote_backend_gets_the_same_answers(studio: Studio) -> None:
     before = row_counts(studio.db)
     with live_server(studio.db) as url:
-        remote = RemoteBackend(url, token_for(studio.db, "jdoe"), retries=0)
+        remote = RemoteBackend(url, token_for(studio.db, "jdoe"), retry_window=0)
         after_token = row_counts(studio.db)
         backend_refuses("task_id", remote.save_scene, save(studio, task_id=LONG_ID))
         backend_refuses("scene_name", remote.save_scene, save(studio, scene_name="aux"))

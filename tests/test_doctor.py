@@ -82,7 +82,7 @@ def test_stale_missing_and_leftover_layers_are_rewritten_by_repair(
 
     code, report = doctor(capsys)
     assert code == 1
-    assert kinds(report) == ["layer_missing", "layer_stale", "temp_file"]
+    assert kinds(report) == ["layer_missing", "part_layer_wrong", "temp_file"]
     assert not any(p["repaired"] for p in report["problems"])
     assert leftover.exists()
 
@@ -107,7 +107,7 @@ def test_layers_a_power_loss_emptied_are_found_and_rewritten(
 
     code, report = doctor(capsys)
     assert code == 1
-    assert kinds(report) == ["layer_stale", "layer_stale"]
+    assert kinds(report) == ["layer_unreadable", "layer_unreadable"]
 
     code, report = doctor(capsys, "--repair")
     assert code == 0
@@ -173,7 +173,7 @@ def test_a_read_only_stale_layer_is_reported_not_forced(
 
     assert code == 1
     (problem,) = report["problems"]
-    assert problem["kind"] == "layer_stale" and problem["repaired"] is False
+    assert problem["kind"] == "part_layer_wrong" and problem["repaired"] is False
     assert "read-only" in problem["error"]
     assert Path(done.part_usd_path).read_text() == "#usda 1.0\n"
 
@@ -217,10 +217,10 @@ def test_doctor_and_usd_show_read_well_on_a_terminal(
 
     assert main(["doctor"]) == 1
     out = capsys.readouterr().out
-    assert out.startswith("layer_stale: asset FX3X PinchIn")
+    assert out.startswith("part_layer_wrong: asset FX3X PinchIn")
     assert "--repair would rewrite it" in out
     assert "pm doctor: problems remain; 1 problem(s), 0 repaired" in out
-    assert out.rstrip().endswith("layer_stale: 1 found, 0 repaired, 1 left")
+    assert out.rstrip().endswith("part_layer_wrong: 1 found, 0 repaired, 1 left")
 
     assert main(["doctor", "--repair"]) == 0
     assert "repaired: rewrite it" in capsys.readouterr().out

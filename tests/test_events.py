@@ -22,6 +22,7 @@ from pm_db.models import Event
 from pm_db.services import events
 from pm_db.services.events import EventFilter, read_events
 from tests.conftest import Studio
+from tests.helpers import cli_document
 from tests.test_api_support import auth, token_for
 from tests.test_browser_support import save, shot_history
 
@@ -145,7 +146,7 @@ def test_pm_events_prints_one_json_document(
     logged: Studio, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["events", "--kind", "scene.saved", "--json"]) == 0
-    document = json.loads(capsys.readouterr().out)
+    document = cli_document(capsys.readouterr().out)
     assert [e["kind"] for e in document] == ["scene.saved"] * 3
     assert main(["events", "--limit", "2"]) == 0
     assert "kind" in capsys.readouterr().out

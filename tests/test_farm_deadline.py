@@ -18,6 +18,7 @@ from sqlalchemy import text
 
 from tests.fake_hou import support
 from tests.farm_support import deadline_calls, farm_env, farm_scene, info_file, stand_in_bin
+from tests.helpers import cli_document
 
 # isort: split
 from pm_db.services import publish_reads
@@ -95,7 +96,7 @@ def run_as_commandline_plugin(plugin: dict[str, str], job: dict[str, str]) -> An
         text=True,
         timeout=300,
     )
-    return done.returncode, json.loads(done.stdout), done.stderr
+    return done.returncode, cli_document(done.stdout), done.stderr
 
 
 def test_dry_run_writes_documented_files_and_the_publish_job_is_safe_to_requeue(
@@ -111,7 +112,7 @@ def test_dry_run_writes_documented_files_and_the_publish_job_is_safe_to_requeue(
     )
     assert done.returncode == 0, done.stderr
     assert deadline_calls(log) == []  # a dry run submits nothing
-    record = json.loads(done.stdout)
+    record = cli_document(done.stdout)
     assert record["dry_run"] is True
     assert [job["kind"] for job in record["jobs"]] == ["render", "publish"]
     assert record["jobs"][1]["depends_on"] == [record["jobs"][0]["key"]]
@@ -137,7 +138,7 @@ def test_dry_run_writes_documented_files_and_the_publish_job_is_safe_to_requeue(
     again = pm_farm(*args, "--dry-run", "--json", env=env, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     workdir = Path(os.environ["PM_HOME"]) / "farm" / Path(hip).stem
-    assert json.loads(again.stdout)["workdir"] == str(workdir)
+    assert cli_document(again.stdout)["workdir"] == str(workdir)
     [_render, (publish_again, _plugin)] = [check_keys(f) for f in job_files(workdir)]
     assert publish_again["ExtraInfoKeyValue0"] == publish_job["ExtraInfoKeyValue0"]
 
@@ -176,7 +177,7 @@ def test_submit_calls_deadlinecommand_as_documented_render_first_then_dependent_
     jobs = [check_keys(call["files"]) for call in calls]
     (render, _), *published = jobs
     assert (render["Plugin"], render["Frames"], render["ChunkSize"]) == ("Houdini", "1-2", "1")
-    record = json.loads(done.stdout)
+    record = cli_document(done.stdout)
     render_id = record["jobs"][0]["job_id"]
     assert render_id and all(job["job_id"] for job in record["jobs"])
     for job, plugin in published:
@@ -273,7 +274,7 @@ def test_conflicting_options_are_named_before_hython_runs(
         code = main(["farm", "submit", *arguments, "--hython", hython, "--dry-run", "--json"])
         out, _err = capsys.readouterr()
         assert code == 2, arguments
-        assert json.loads(out)["error"]["field"] == field, (arguments, out)
+        assert cli_document(out)["error"]["field"] == field, (arguments, out)
 
 
 def test_a_pm_job_file_becomes_one_publish_job_per_job_and_is_checked_by_the_batch_parser(
@@ -295,7 +296,7 @@ def test_a_pm_job_file_becomes_one_publish_job_per_job_and_is_checked_by_the_bat
     )  # fmt: skip
     done = pm_farm("submit", "--jobs", str(jobs), "--dry-run", "--json", env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    folder = Path(json.loads(done.stdout)["workdir"])
+    folder = Path(cli_document(done.stdout)["workdir"])
     assert folder.name == "jobs"
     published = [check_keys(files) for files in job_files(folder)]
     words = [shlex.split(plugin["Arguments"]) for _job, plugin in published]

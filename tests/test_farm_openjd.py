@@ -5,7 +5,6 @@ the stand-in hython (this Python with the fake hou), on SQLite and PostgreSQL.""
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
 import sys
@@ -17,6 +16,7 @@ import pytest
 
 from tests.fake_hou import support
 from tests.farm_support import farm_env, farm_scene, stand_in_bin
+from tests.helpers import cli_document
 
 # isort: split
 from pm_db.errors import ValidationError
@@ -46,7 +46,7 @@ def test_the_template_validates_and_runs_render_then_publish_with_openjd(
         env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    answer = json.loads(done.stdout)
+    answer = cli_document(done.stdout)
     template = Path(answer["template"])
     assert answer["steps"] == ["render out_cache", "publish PinchIn-particles01"]
 
@@ -81,7 +81,7 @@ def test_a_failing_publish_fails_the_openjd_run(
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     shutil.move(hip, hip + ".moved")  # the farm finds no hip file: the batch exits 3
-    ran = openjd_cli("run", json.loads(done.stdout)["template"], env=env, cwd=tmp_path)
+    ran = openjd_cli("run", cli_document(done.stdout)["template"], env=env, cwd=tmp_path)
     assert ran.returncode != 0
     assert publish_reads.list_publishes(launched.db) == []
 

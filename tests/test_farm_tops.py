@@ -92,7 +92,7 @@ def test_each_work_item_publishes_its_output_once_even_when_cooked_again(
     first = [tops.publish_work_item(item, hip=hip, asset="Rocks") for item in items]
     for item, publish in zip(items, first, strict=True):
         assert publish.status == "published"
-        assert item.stringAttribValue("pm_publish_id") == publish.publish_id
+        assert item.intAttribValue("pm_publish_id") == publish.publish_id
         assert item.stringAttribValue("pm_item_usd_path") == publish.item_usd_path
         assert item.intAttribValue("pm_version") == 1 and item.intAttribValue("pm_iteration") == 1
         copied = Usd.Stage.Open(publish.item_usd_path)

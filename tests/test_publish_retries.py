@@ -18,7 +18,7 @@ from pm_db import doctor, publishing
 from pm_db.api.app import create_app
 from pm_db.backend import LocalBackend
 from pm_db.cli import main
-from tests.helpers import Studio, original_payload
+from tests.helpers import Studio, cli_document, original_payload
 from tests.test_api_support import auth, token_for
 from tests.test_usd_support import save, write_data_layer
 
@@ -97,7 +97,7 @@ def send(
             code = main(["publish", str(path), "--json"])
             out = capsys.readouterr().out
             assert code == 0, out
-            answer: dict[str, Any] = json.loads(out)
+            answer: dict[str, Any] = cli_document(out)
             return answer
 
         yield run

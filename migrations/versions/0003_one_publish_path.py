@@ -50,7 +50,6 @@ def downgrade() -> None:
     op.drop_index("ix_publishes_part_completed", table_name="publishes")
     with op.batch_alter_table("parts") as batch:
         batch.add_column(sa.Column("publish_seq", sa.Integer(), nullable=False, server_default="0"))
-    _restore_part_names_index()
     op.execute(
         "UPDATE parts SET publish_seq = COALESCE((SELECT MAX(published_seq) FROM publishes "
         "WHERE publishes.part_id = parts.id), 0)"
