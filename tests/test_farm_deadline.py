@@ -96,7 +96,7 @@ def run_as_commandline_plugin(plugin: dict[str, str], job: dict[str, str]) -> An
         text=True,
         timeout=300,
     )
-    return done.returncode, cli_document(done.stdout), done.stderr
+    return done.returncode, json.loads(done.stdout), done.stderr
 
 
 def test_dry_run_writes_documented_files_and_the_publish_job_is_safe_to_requeue(

@@ -107,7 +107,7 @@ def test_each_work_item_publishes_its_output_once_even_when_cooked_again(
     again = [tops.publish_work_item(item, hip=hip, asset="Rocks") for item in cooked_again]
     assert [p.publish_id for p in again] == [p.publish_id for p in first]
     assert [Path(p.item_usd_path).stat().st_mtime_ns for p in again] == written
-    assert cooked_again[1].stringAttribValue("pm_publish_id") == first[1].publish_id
+    assert cooked_again[1].intAttribValue("pm_publish_id") == first[1].publish_id
     assert len(publish_reads.list_publishes(launched.db)) == 2
 
 
@@ -123,7 +123,7 @@ def test_a_bad_output_fails_the_publish_and_the_next_cook_reopens_it(
         tops.publish_work_item(item, hip=hip, asset="Rocks", part="rock")
     [failed] = publish_reads.list_publishes(launched.db)
     assert failed.status == "failed"
-    assert item.stringAttribValue("pm_publish_id") is None
+    assert item.intAttribValue("pm_publish_id") is None
 
     usd_file(broken.with_suffix(".usda"), "/rock")
     broken.unlink()
