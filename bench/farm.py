@@ -91,11 +91,16 @@ class Cluster:
         )  # fmt: skip
 
     def create_database(self) -> None:
-        import psycopg
+        import psycopg2
 
         admin = self.url.rsplit("/", 1)[0] + "/postgres"
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute("CREATE DATABASE pm_farm")
+        conn = psycopg2.connect(admin)
+        try:
+            conn.autocommit = True
+            with conn.cursor() as cursor:
+                cursor.execute("CREATE DATABASE pm_farm")
+        finally:
+            conn.close()
 
     def remove(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):
@@ -125,7 +130,7 @@ class ConnectionWatch(threading.Thread):
         self.stop = threading.Event()
 
     def run(self) -> None:
-        import psycopg
+        import psycopg2
 
         query = (
             "SELECT count(*) FROM pg_stat_activity "
@@ -133,13 +138,22 @@ class ConnectionWatch(threading.Thread):
         )
         while not self.stop.is_set():
             try:
-                with psycopg.connect(self.url, autocommit=True, connect_timeout=2) as conn:
+                conn = psycopg2.connect(self.url, connect_timeout=2)
+            except psycopg2.OperationalError:
+                self.stop.wait(0.2)
+                continue
+            try:
+                conn.autocommit = True
+                with conn.cursor() as cursor:
                     while not self.stop.wait(0.2):
-                        row = conn.execute(query).fetchone()
+                        cursor.execute(query)
+                        row = cursor.fetchone()
                         self.most = max(self.most, int(row[0]) if row else 0)
                         self.samples += 1
-            except psycopg.OperationalError:
+            except psycopg2.OperationalError:
                 self.stop.wait(0.2)
+            finally:
+                conn.close()
 
 
 async def send(
