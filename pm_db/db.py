@@ -75,8 +75,10 @@ def _prepare_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
+        # On the driver's connection: every transaction begins here, and a statement
+        # through SQLAlchemy costs more than SQLite takes to run it.
         write = conn.get_execution_options().get("pm_write", False)
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
 
 
 class Database:
@@ -118,7 +120,7 @@ class Database:
             bind=self.engine.execution_options(pm_write=True), expire_on_commit=False
         )
         self._reader = sessionmaker(bind=self.engine, expire_on_commit=False)
-        # Single statements (`rows`, `read_one`, `call`) run in autocommit on PostgreSQL, on
+        # Single statements (`rows`) and `read_each` run in autocommit on PostgreSQL, on
         # a pool of their own: a single statement is its own snapshot and its own
         # transaction, and BEGIN and COMMIT or ROLLBACK would cost two round trips. SQLite
         # has no round trips; there they take the ordinary paths.
@@ -160,9 +162,10 @@ class Database:
 
         return self._retrying(fetch)
 
-    def read_one(self, work: Callable[[Session], T]) -> T:
-        """Run `work`, which reads with ONE statement, without a transaction of its own on
-        PostgreSQL (on SQLite: `read`). Raises Unavailable."""
+    def read_each(self, work: Callable[[Session], T]) -> T:
+        """Run `work`, whose statements need not share one snapshot (each sees the newest
+        committed data), without a transaction of its own on PostgreSQL: no BEGIN and
+        ROLLBACK round trips (on SQLite: `read`). Raises Unavailable."""
         return self._retrying(lambda: self._in_session(self._one_reader, work, commit=False))
 
     @staticmethod

@@ -26,6 +26,11 @@ and numbers) returns the first record and changes no counter, only bringing the 
 up to date. Each step leaves a state `pm doctor` reports and repairs if the process dies
 right after it (docs/publishing.md).
 
+A plan (what a request asks for, read before anything is written) is read apart from the
+write that records it, each of its reads seeing the newest data (`Database.read_each`):
+the write locks the part and finds a repeated request itself, so nothing it relies on
+needs the plan's reads to share a snapshot.
+
 `caller` is who asks: None for a tool holding the database's own credentials, which may
 act for anyone; a REST token's caller acts only for its own artist unless it is an admin's.
 """
@@ -63,7 +68,7 @@ def reserve(db: Database, caller: Caller | None, data: object) -> schemas.Publis
         _authorize(caller, plan.scene.login, "publish from scenes")
         return plan
 
-    return _reserve(db, db.read(plan_for))
+    return _reserve(db, db.read_each(plan_for))
 
 
 def _reserve(db: Database, plan: publishes.Plan) -> schemas.PublishOut:
@@ -167,7 +172,7 @@ def publish_written(db: Database, caller: Caller | None, data: object) -> schema
     plan = plan_written(db, caller, data)
     if plan.status == "pending":
         return _reserve(db, plan)
-    item, part_layer, asset_layer = publishes.paths(plan)
+    item, part_layer, asset_layer = plan.paths()
     _check_written(item)
     _verify_files(db, item, plan.context.task.id)
     check_layers_writable(part_layer, asset_layer)
@@ -186,12 +191,13 @@ def plan_written(db: Database, caller: Caller | None, data: object) -> publishes
         _authorize(caller, plan.scene.login, "publish from scenes")
         return plan
 
-    return db.read(work)
+    return db.read_each(work)
 
 
 def record_written(db: Database, plan: publishes.Plan) -> schemas.PublishOut:
     """Steps 1 and 4 of a verified one-call publish in one transaction: reserved and
-    published at once, or the first record of an equal request. Raises Conflict."""
+    published at once, or the first record of an equal request (a pending one completed).
+    Raises Conflict."""
 
     def work(session: Session) -> schemas.PublishOut:
         return plan.output(publishes.mark_published(session, publishes.reserve(session, plan)))

@@ -17,6 +17,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, cast
 
 from sqlalchemy import (
@@ -186,6 +187,24 @@ class Plan:
             "part": self.part_name,
         }
 
+    @cached_property
+    def relative_paths(self) -> tuple[str, str, str]:
+        """(data layer, part layer, asset layer), project-relative, from the task's
+        templates."""
+        names, scene = self.names, self.scene
+        numbers = {"version": scene.version, "iteration": scene.iteration}
+        return (
+            self.context.relative("part_data", **names, **numbers),
+            self.context.relative("part_layer", **names),
+            self.context.relative("asset_layer", **names),
+        )
+
+    def paths(self) -> tuple[str, str, str]:
+        """(data layer, part layer, asset layer), absolute on this platform."""
+        root = self.context.root
+        item, part_layer, asset_layer = self.relative_paths
+        return join_root(root, item), join_root(root, part_layer), join_root(root, asset_layer)
+
     def output(self, row: Row) -> schemas.PublishOut:
         """The output model of this plan's publish record."""
         return publish_out(row, self.context.root, self.scene.login)
@@ -223,27 +242,27 @@ def plan_from_paths(session: Session, request: schemas.PublishIn) -> Plan:
 
 
 def reserve(session: Session, plan: Plan) -> Row:
-    """Step 1, in the caller's transaction: the pending publish `plan` names, with its
-    numbers (the scene's) and paths, or the first record of an equal request (a failed one
-    re-opened for its retry). Locks the part; takes no number. Raises Conflict."""
+    """Step 1, in the caller's transaction: the publish `plan` names, with its numbers (the
+    scene's) and paths, or the first record of an equal request (a failed one re-opened
+    for its retry). A new publish is pending, or, for a verified one-call publish (the
+    plan's status is published), completed at once: steps 1 and 4 in one insert. Locks the
+    part; takes no number for a repeated request. Raises Conflict."""
     scene = plan.scene
-    part = part_for(session, scene.stream_id, plan.asset_name, plan.part_name)
+    part_id = part_for(session, scene.stream_id, plan.asset_name, plan.part_name).id
     if plan.request_id is not None:
-        _check_request_id(session, plan.request_id, part.id, scene)
-    numbers = {"b_part_id": part.id, "b_version": scene.version, "b_iteration": scene.iteration}
+        _check_request_id(session, plan.request_id, part_id, scene)
+    numbers = {"b_part_id": part_id, "b_version": scene.version, "b_iteration": scene.iteration}
     existing_id = session.scalar(_EXISTING_ID, numbers)
     if existing_id is not None:
         existing = _reload(session, existing_id)
         return _same_request(session, existing, plan.metadata, plan.request_id)
-    values = {
-        **_new_values(plan.context, plan.names, scene, plan.request_id, plan.metadata),
-        "part_id": part.id,
-        "scene_id": scene.id,
-        "created_by": scene.artist_id,
-    }
+    values = {**_new_values(plan), "part_id": part_id}
+    kind = "publish.reserved"
+    if plan.status == "published":
+        values.update(_completion(session, part_id))
+        kind = "publish.completed"
     values["id"] = session.execute(_INSERT, values).scalar_one()
-    event = events.values("publish.reserved", "publish", values["id"], scene.artist_id)
-    session.execute(events.INSERT, event)
+    session.execute(events.INSERT, events.values(kind, "publish", values["id"], scene.artist_id))
     return values
 
 
@@ -257,16 +276,23 @@ def mark_published(session: Session, row: Row) -> Row:
     if row["status"] != "pending":
         raise Conflict(f"publish {row['id']} is {row['status']}, not pending", field="status")
     lock_part(session, row["part_id"])
-    done = {
-        "status": "published",
-        "is_latest": True,
-        "published_seq": next_completion(session, row["part_id"]),
-        "completed_at": utcnow(),
-    }
-    session.execute(_CLEAR_LATEST, {"b_part_id": row["part_id"]})
+    done = _completion(session, row["part_id"])
     session.execute(update(PUBLISHES).where(PUBLISHES.c.id == row["id"]).values(done))
     events.record(session, "publish.completed", "publish", row["id"], row["created_by"])
     return {**row, **done}
+
+
+def _completion(session: Session, part_id: int) -> dict[str, Any]:
+    """The values that make a publish completing now its part's latest, with the part's
+    next completion number; the part's current latest stops being latest. The caller
+    holds the part's lock."""
+    session.execute(_CLEAR_LATEST, {"b_part_id": part_id})
+    return {
+        "status": "published",
+        "is_latest": True,
+        "published_seq": next_completion(session, part_id),
+        "completed_at": utcnow(),
+    }
 
 
 def mark_failed(session: Session, row: Row, reason: str) -> Row:
@@ -349,49 +375,35 @@ def is_published_file(session: Session, context: TaskContext, path: str) -> bool
     return found is not None
 
 
-def paths(plan: Plan) -> tuple[str, str, str]:
-    """(data layer, part layer, asset layer) of a planned publish, absolute on this
-    platform."""
-    names, scene = plan.names, plan.scene
-    return (
-        plan.context.path("part_data", **names, version=scene.version, iteration=scene.iteration),
-        plan.context.path("part_layer", **names),
-        plan.context.path("asset_layer", **names),
-    )
-
-
-def _new_values(
-    context: TaskContext,
-    names: dict[str, Any],
-    scene: SourceScene,
-    request_id: str | None,
-    metadata: dict[str, Any],
-) -> dict[str, Any]:
-    """The column values of a new pending publish that come from the request, the scene's
-    numbers and the templates (`names`: software, artist, scene, asset, part); the caller
-    adds the scene's, the part's and the artist's ids."""
-    numbers = {"version": scene.version, "iteration": scene.iteration}
+def _new_values(plan: Plan) -> dict[str, Any]:
+    """The column values of a new pending publish that come from the plan: the request,
+    the scene's numbers and the templates; the caller adds the part's id."""
+    context, scene = plan.context, plan.scene
+    item, part_layer, asset_layer = plan.relative_paths
     return {
         "publish_id": str(uuid.uuid4()),
-        "request_id": request_id,
+        "request_id": plan.request_id,
         "task_id": context.task.id,
         "target_type": context.target_type,
         "target_id": target_id(context.task),
-        "software": names["software"],
-        "asset_name": names["asset"],
-        "part_name": names["part"],
-        "item_usd_path": context.relative("part_data", **names, **numbers),
-        "part_usd_path": context.relative("part_layer", **names),
-        "asset_usd_path": context.relative("asset_layer", **names),
+        "software": scene.software,
+        "asset_name": plan.asset_name,
+        "part_name": plan.part_name,
+        "item_usd_path": item,
+        "part_usd_path": part_layer,
+        "asset_usd_path": asset_layer,
         "status": "pending",
         "is_latest": False,
         "published_seq": None,
         "attempts": 1,
         "error": None,
-        "metadata": metadata,
+        "metadata": plan.metadata,
         "created_at": utcnow(),
         "completed_at": None,
-        **numbers,
+        "version": scene.version,
+        "iteration": scene.iteration,
+        "scene_id": scene.id,
+        "created_by": scene.artist_id,
     }
 
 
