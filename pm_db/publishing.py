@@ -48,7 +48,7 @@ from pm_db.db import Database
 from pm_db.errors import PmError, ValidationError
 from pm_db.faults import checkpoint
 from pm_db.services import publishes
-from pm_db.services.context import load_context
+from pm_db.services.context import TaskContext, load_context
 from pm_db.services.tokens import Caller
 from pm_db.usd import files, layers
 from pm_db.usd.state import AssetKey
@@ -96,8 +96,9 @@ def verify(db: Database, publish: schemas.PublishOut) -> None:
     bad one marks it failed (latest untouched; the same request re-opens it). Raises
     ValidationError naming item_usd_path, PermissionDenied (publish left pending)."""
     _check_written(publish.item_usd_path)
+    context = db.read_each(lambda session: load_context(session, publish.task_id))
     try:
-        _verify_files(db, publish.item_usd_path, publish.task_id)
+        _verify_files(db, publish.item_usd_path, context)
     except ValidationError as exc:
         fail(db, None, publish.id, exc.message)
         raise
@@ -174,7 +175,7 @@ def publish_written(db: Database, caller: Caller | None, data: object) -> schema
         return _reserve(db, plan)
     item, part_layer, asset_layer = plan.paths()
     _check_written(item)
-    _verify_files(db, item, plan.context.task.id)
+    _verify_files(db, item, plan.context)
     check_layers_writable(part_layer, asset_layer)
     done = record_written(db, plan)
     update_layers(db, done, AssetKey(plan.scene.stream_id, done.asset_name))
@@ -269,14 +270,13 @@ def _owned(db: Database, caller: Caller | None, ref: int | str, what: str) -> sc
     return db.read(work)
 
 
-def _verify_files(db: Database, data_layer: str, task_id: int) -> None:
+def _verify_files(db: Database, data_layer: str, context: TaskContext) -> None:
     """The data layer verifies, and every file it depends on lies in its publish folder or
     is a file of a publish that is published: a later write can change neither. Raises
     ValidationError naming item_usd_path and the file."""
-    context = db.read(lambda session: load_context(session, task_id))
     verify_data_layer(data_layer, context.root)
 
     def published(path: str) -> bool:
-        return db.read(lambda session: publishes.is_published_file(session, context, path))
+        return db.read_each(lambda session: publishes.is_published_file(session, context, path))
 
     verify_dependencies(data_layer, published)
