@@ -36,7 +36,8 @@ class PublishRef(BaseModel):
     """A publish as a part refers to it."""
 
     id: int
-    publish_id: str
+    uuid: str
+    """The publish's uuid, as the publish itself gives it (its `publish_id` is its id)."""
     version: int
     iteration: int
     status: str
@@ -119,7 +120,7 @@ def _ref(publish: Publish | None, project: Project | None = None) -> PublishRef 
     path = absolute_path(project, publish.item_usd_path) if project is not None else None
     return PublishRef(
         id=publish.id,
-        publish_id=publish.publish_id,
+        uuid=publish.publish_id,
         version=publish.version,
         iteration=publish.iteration,
         status=publish.status,
