@@ -144,11 +144,11 @@ class Database:
     def write(self, work: Callable[[Session], T]) -> T:
         """Run `work` in one write transaction, committed on return; re-run on a transient
         lock or serialization failure. Raises Unavailable if the database cannot be reached."""
-        return self._retrying(lambda: self._in_session(self._writer, work, commit=True))
+        return self.retrying(lambda: self._in_session(self._writer, work, commit=True))
 
     def read(self, work: Callable[[Session], T]) -> T:
         """Run `work` in a read transaction (rolled back). Raises Unavailable."""
-        return self._retrying(lambda: self._in_session(self._reader, work, commit=False))
+        return self.retrying(lambda: self._in_session(self._reader, work, commit=False))
 
     def rows(self, statement: Executable, params: Mapping[str, Any]) -> list[Row[Any]]:
         """The rows of one Core SELECT, read without an ORM session (the hot listings).
@@ -160,13 +160,13 @@ class Database:
             with self._autocommit_engine.connect() as conn:
                 return list(conn.execute(statement, params))
 
-        return self._retrying(fetch)
+        return self.retrying(fetch)
 
     def read_each(self, work: Callable[[Session], T]) -> T:
         """Run `work`, whose statements need not share one snapshot (each sees the newest
         committed data), without a transaction of its own on PostgreSQL: no BEGIN and
         ROLLBACK round trips (on SQLite: `read`). Raises Unavailable."""
-        return self._retrying(lambda: self._in_session(self._one_reader, work, commit=False))
+        return self.retrying(lambda: self._in_session(self._one_reader, work, commit=False))
 
     @staticmethod
     def _in_session(
@@ -178,7 +178,10 @@ class Database:
                 session.commit()
             return result
 
-    def _retrying(self, attempt_once: Callable[[], T]) -> T:
+    def retrying(self, attempt_once: Callable[[], T]) -> T:
+        """Run `attempt_once`, an all-or-nothing unit of work, again after a transient
+        failure (a lock, a serialization failure, a dropped connection). Raises
+        Unavailable."""
         for attempt in range(RETRIES):
             try:
                 return attempt_once()

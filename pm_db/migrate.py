@@ -74,6 +74,12 @@ def _known(revision: str | None) -> bool:
 
 
 def _run(database: Database, action: Callable[[Config, str], None], revision: str) -> None:
+    """Run `action` to `revision` in one migration transaction, again from the start if a
+    lock or a dropped connection ended it (nothing of it was committed then)."""
+    database.retrying(lambda: _run_once(database, action, revision))
+
+
+def _run_once(database: Database, action: Callable[[Config, str], None], revision: str) -> None:
     with migration_connection(database) as conn:
         current = MigrationContext.configure(conn).get_current_revision()
         if not _known(current):
