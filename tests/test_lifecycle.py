@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from pm_db import publishing
 from pm_db.backend import LocalBackend
@@ -226,6 +227,38 @@ def test_one_call_publish_records_only_a_data_layer_that_verifies(studio: Studio
     assert (done.status, done.is_latest) == ("published", True)
     assert composed_parts(done.asset_usd_path) == {"particles01": (1, 1)}
     assert LocalBackend(db=studio.db).publish_part(payload).id == done.id
+
+
+def publish_events(studio: Studio, publish_id: int) -> list[tuple[str, int | None]]:
+    """(kind, published_seq) of a publish's events, oldest first, read in plain SQL."""
+    with studio.db.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT e.kind, p.published_seq FROM events e JOIN publishes p ON p.id = "
+                "e.entity_id WHERE e.entity_type = 'publish' AND p.id = :id ORDER BY e.id"
+            ),
+            {"id": publish_id},
+        )
+        return [tuple(row) for row in rows]
+
+
+def test_a_one_call_publish_is_recorded_completed_with_one_event(studio: Studio) -> None:
+    payload = _payload(studio)
+    write_data_layer(payload["item_usd_path"], "particles01")
+    done = publishing.publish_written(studio.db, None, payload)
+    assert publish_events(studio, done.id) == [("publish.completed", 1)]
+    publishing.publish_written(studio.db, None, payload)
+    assert publish_events(studio, done.id) == [("publish.completed", 1)]
+
+
+def test_a_one_call_publish_completes_its_own_earlier_reservation(studio: Studio) -> None:
+    payload = _payload(studio)
+    pending = publishing.publish_written(studio.db, None, {**payload, "status": "pending"})
+    write_data_layer(payload["item_usd_path"], "particles01")
+    done = publishing.publish_written(studio.db, None, payload)
+    assert (done.id, done.status, done.is_latest) == (pending.id, "published", True)
+    kinds = publish_events(studio, done.id)
+    assert kinds == [("publish.reserved", 1), ("publish.completed", 1)]
 
 
 def test_one_call_publish_outside_the_roots_names_the_field(studio: Studio) -> None:
