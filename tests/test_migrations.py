@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import re
 import threading
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -235,3 +236,12 @@ def test_every_migration_chains_to_one_head() -> None:
     revisions = list(script.walk_revisions())
     assert revisions[-1].down_revision is None
     assert all(r.down_revision for r in revisions[:-1])
+
+
+def test_an_upgrade_says_nothing_but_its_errors(fresh: Database) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        migrate.upgrade(fresh)
+        migrate.downgrade(fresh, "0002")
+        migrate.upgrade(fresh)
+    assert [str(w.message) for w in caught] == []
