@@ -329,9 +329,9 @@ def test_another_driver_or_a_psycopg_3_setting_names_the_url(url: str, named: st
 
 
 def test_psycopg_3_is_not_a_dependency() -> None:
-    import tomllib
     from pathlib import Path
 
+    import tomllib
     from packaging.requirements import Requirement
 
     project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())["project"]
