@@ -405,8 +405,10 @@ class LeaseStream(Base):
     id: Mapped[int] = _id()
     lease_id: Mapped[int] = mapped_column(ForeignKey("leases.id", ondelete="RESTRICT"))
     stream_key: Mapped[str] = mapped_column(String(1024))
+    # Indexed whole as well: every save's change of its stream's counter makes SQLite
+    # look here for rows naming the stream (a foreign-key check).
     stream_id: Mapped[int | None] = mapped_column(
-        ForeignKey("scene_streams.id", ondelete="RESTRICT")
+        ForeignKey("scene_streams.id", ondelete="RESTRICT"), index=True
     )
     held: Mapped[bool] = mapped_column(Boolean, default=False)
     state: Mapped[dict[str, Any] | None] = mapped_column(JsonType)

@@ -8,7 +8,8 @@ Revises: 0003
 - `lease_streams`: the scene streams a lease covers, with their state at checkout and when
   their offline records were checked in. The partial unique index on held streams makes
   two held leases on one stream impossible and is the one seek every save and publish
-  makes to see whether its stream is checked out.
+  makes to see whether its stream is checked out; the whole index on `stream_id` serves
+  the foreign-key check SQLite makes when a save changes its stream's counter.
 """
 
 from __future__ import annotations
@@ -82,6 +83,9 @@ def upgrade() -> None:
         sqlite_autoincrement=True,
     )
     op.create_index(
+        op.f("ix_lease_streams_stream_id"), "lease_streams", ["stream_id"], unique=False
+    )
+    op.create_index(
         "uq_lease_streams_held_stream",
         "lease_streams",
         ["stream_id"],
@@ -93,6 +97,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index("uq_lease_streams_held_stream", table_name="lease_streams")
+    op.drop_index(op.f("ix_lease_streams_stream_id"), table_name="lease_streams")
     op.drop_table("lease_streams")
     op.drop_index(op.f("ix_leases_task_id"), table_name="leases")
     op.drop_table("leases")
