@@ -687,7 +687,7 @@ def _bring(session: Session, work: _Work, stream: _Stream) -> tuple[int, int, in
     session.flush()
     scene_ids = _bring_scenes(session, locked.id, stream)
     part_ids = _bring_parts(session, locked.id, stream)
-    publish_ids, changed = _bring_publishes(session, stream, scene_ids, part_ids)
+    publish_ids, inserted = _bring_publishes(session, stream, scene_ids, part_ids)
     _bring_pins(session, stream, part_ids, publish_ids)
     ids = {"scene": scene_ids, "publish": publish_ids, "part": part_ids}
     brought_events = [
@@ -701,7 +701,7 @@ def _bring(session: Session, work: _Work, stream: _Stream) -> tuple[int, int, in
         mark = LeaseStream(lease_id=lease.id, stream_key=stream.key, held=False)
         session.add(mark)
     mark.stream_id, mark.checked_in_at = locked.id, utcnow()
-    return len(stream.scenes), changed, len(brought_events)
+    return len(stream.scenes), inserted, len(brought_events)
 
 
 def _without_id(row: dict[str, Any]) -> dict[str, Any]:
@@ -759,7 +759,7 @@ def _bring_publishes(
 ) -> tuple[dict[int, int], int]:
     """Offline publishes inserted with their UUIDs, numbers and times, and the offline
     changes of copied ones (completed, failed, deprecated, latest no more) carried; returns
-    (local publish id -> studio id, how many were inserted or changed)."""
+    (local publish id -> studio id, how many were inserted)."""
     studio_rows = {
         row["publish_id"]: row
         for row in session.execute(
@@ -801,7 +801,7 @@ def _bring_publishes(
                 .where(PUBLISHES.c.id == existing["id"])
                 .values({f: publish[f] for f in PUBLISH_FIELDS})
             )
-    return found, len(new_or_changed)
+    return found, sum(1 for p in new_or_changed if p["publish_id"] not in studio_rows)
 
 
 def _bring_pins(

@@ -1,0 +1,379 @@
+"""Offline work (docs/offline.md): a task checked out of the studio database into a laptop's
+SQLite file, worked on with PM_OFFLINE, and checked back in. The studio runs on SQLite and
+on PostgreSQL (the `db` fixture), the laptop on SQLite.
+
+The check-in is judged against a second studio database of the same kind where the same
+work was done online, through the ordinary save and publish paths, both read back with
+plain SQL: the records, the events and the layers must be the same (UUIDs, ids and clock
+times aside), and the studio must keep the laptop's own UUIDs and times.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from pm_db import migrate, publishing
+from pm_db.backend import Backend, LocalBackend, get_backend
+from pm_db.cli import main
+from pm_db.config import sqlite_url
+from pm_db.db import Database
+from pm_db.errors import Conflict
+from pm_db.services import entities, events, scenes
+from tests.helpers import Studio, cli_document, original_payload, row_counts
+from tests.test_usd_support import REPO, process_env, write_data_layer
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
+
+
+# -- the show, twice ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def twin(db_url: str, tmp_path: Path, sqlite_template: Path) -> Iterator[Studio]:
+    """A second studio database of the studio's kind, with the same show under another
+    root: where the work is done online, for comparison."""
+    if db_url.startswith("sqlite"):
+        path = tmp_path / "twin.sqlite"
+        shutil.copy(sqlite_template, path)
+        database = Database(sqlite_url(path))
+        yield build_show(database, tmp_path / "twin-show" / "FX3X")
+        database.dispose()
+        return
+    name = f"{make_url(db_url).database}_twin"
+    _pg(db_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _pg(db_url, f'CREATE DATABASE "{name}"')
+    database = Database(make_url(db_url).set(database=name).render_as_string(False))
+    migrate.upgrade(database)
+    yield build_show(database, tmp_path / "twin-show" / "FX3X")
+    database.dispose()
+    _pg(db_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _pg(url: str, statement: str) -> None:
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def build_show(db: Database, root: Path) -> Studio:
+    """The show of tests/conftest.py's `studio` fixture, built the same way."""
+    project = entities.create(
+        db,
+        "project",
+        {"code": "FX3X", "name": "Effects test show", "root_linux": str(root)},
+    )
+    sequence = entities.create(db, "sequence", {"project_id": project.id, "code": "SQ010"})
+    shot = entities.create(db, "shot", {"sequence_id": sequence.id, "code": "SH010"})
+    asset = entities.create(
+        db, "asset", {"project_id": project.id, "code": "Rock", "asset_type": "prop"}
+    )
+    artist = entities.create(db, "artist", {"login": "jdoe", "name": "Jane Doe"})
+
+    def task(target_type: str, target_id: int) -> int:
+        data = {"target_type": target_type, "target_id": target_id, "step": "fx"}
+        return int(entities.create(db, "task", {**data, "artist_id": artist.id}).id)
+
+    return Studio(
+        db=db,
+        root=root,
+        project_id=project.id,
+        sequence_id=sequence.id,
+        shot_id=shot.id,
+        asset_id=asset.id,
+        artist_id=artist.id,
+        artist="jdoe",
+        shot_task_id=task("shot", shot.id),
+        asset_task_id=task("asset", asset.id),
+    )
+
+
+def lighting_task(show: Studio) -> int:
+    """A second task on the show's shot, for another artist (same ids in every copy)."""
+    bob = entities.create(show.db, "artist", {"login": "bob", "name": "Bob Light"})
+    data = {"target_type": "shot", "target_id": show.shot_id, "step": "lighting"}
+    return int(entities.create(show.db, "task", {**data, "artist_id": bob.id}).id)
+
+
+# -- the work ------------------------------------------------------------------------------
+
+
+def save(backend: Backend, task: int, artist: str, scene: str, version_up: bool = False) -> Any:
+    """A save, and the hip file Houdini would write at its path."""
+    request = {"task_id": task, "artist": artist, "scene_name": scene, "version_up": version_up}
+    saved = backend.save_scene(request)
+    Path(saved.path).parent.mkdir(parents=True, exist_ok=True)
+    Path(saved.path).write_text(f"hip {saved.name} {saved.version} {saved.iteration}\n")
+    return saved
+
+
+def publish(
+    backend: Backend, show: Studio, scene: Any, asset: str, part: str, one_call: bool
+) -> Any:
+    """A shelf-style publish (reserve, write, complete) or the original API's one call."""
+    if one_call:
+        payload = {**original_payload(scene, part, asset), "target_id": show.shot_id}
+        write_data_layer(payload["item_usd_path"], part)
+        return backend.publish_part(payload)
+    reserved = backend.reserve_publish(
+        {"scene_id": scene.id, "asset_name": asset, "part_name": part}
+    )
+    write_data_layer(reserved.item_usd_path, part)
+    return backend.complete_publish(reserved.id)
+
+
+def history(backend: Backend, show: Studio, task: int, artist: str, scene: str) -> None:
+    """What the studio held before the checkout: saves and publishes in one stream, and a
+    reservation never completed."""
+    first = save(backend, task, artist, scene)
+    publish(backend, show, first, scene, "particles01", one_call=False)
+    second = save(backend, task, artist, scene, version_up=True)
+    publish(backend, show, second, scene, "particles01", one_call=True)
+    publish(backend, show, save(backend, task, artist, scene), scene, "debris01", False)
+    pending = save(backend, task, artist, scene)
+    backend.reserve_publish({"scene_id": pending.id, "asset_name": scene, "part_name": "spray"})
+
+
+def day(
+    backend: Backend, show: Studio, task: int, artist: str, scene: str, saves: int, publishes: int
+) -> None:
+    """`saves` saves (a version up every tenth, every tenth one into a new scene folder,
+    `<scene>Smoke`) and `publishes` publishes, alternating the shelf and the one call."""
+    every = saves // publishes
+    made = 0
+    for n in range(saves):
+        name = f"{scene}Smoke" if n % 10 == 7 else scene
+        saved = save(backend, task, artist, name, version_up=n % 10 == 5)
+        if n % every == every - 1 and made < publishes:
+            part = ("particles01", "debris01", "sparks01")[made % 3]
+            publish(backend, show, saved, name, part, one_call=made % 2 == 1)
+            made += 1
+    assert made == publishes
+
+
+# -- reading back, with plain SQL ----------------------------------------------------------
+
+
+def _json(value: Any) -> str:
+    return json.dumps(json.loads(value) if isinstance(value, str) else value, sort_keys=True)
+
+
+def records(db: Database) -> dict[str, list[tuple[Any, ...]]]:
+    """Every record a save or a publish makes, without ids, UUIDs or clock times."""
+    queries = {
+        "streams": "SELECT key, folder, version, iteration FROM scene_streams",
+        "scenes": (
+            "SELECT st.key, s.task_id, a.login, s.software, s.name, s.version, s.iteration, "
+            "s.path, s.host, s.request_id FROM scenes s "
+            "JOIN scene_streams st ON st.id = s.stream_id JOIN artists a ON a.id = s.artist_id"
+        ),
+        "parts": (
+            "SELECT st.key, p.asset_name, p.name, p.withdrawn FROM parts p "
+            "JOIN scene_streams st ON st.id = p.stream_id"
+        ),
+        "publishes": (
+            "SELECT pa.asset_name, pa.name, pu.version, pu.iteration, pu.status, "
+            "pu.is_latest, pu.published_seq, pu.item_usd_path, pu.part_usd_path, "
+            "pu.asset_usd_path, sc.version, sc.iteration, pu.attempts, pu.error, "
+            "pu.task_id, pu.target_type, pu.target_id, pu.created_by, pu.request_id "
+            "FROM publishes pu JOIN parts pa ON pa.id = pu.part_id "
+            "JOIN scenes sc ON sc.id = pu.scene_id"
+        ),
+        "pins": "SELECT part_id, publish_id FROM part_pins",
+    }
+    with db.engine.connect() as conn:
+        found = {
+            name: sorted(tuple(r) for r in conn.execute(text(sql))) for name, sql in queries.items()
+        }
+        rows = conn.execute(
+            text(
+                "SELECT kind, entity_type, artist_id, host, payload FROM events "
+                "WHERE entity_type IN ('scene', 'part', 'publish')"
+            )
+        )
+        found["events"] = sorted((*row[:4], _json(row[4])) for row in rows)
+        metadata = conn.execute(text("SELECT item_usd_path, metadata FROM publishes"))
+        found["metadata"] = sorted((row[0], _json(row[1])) for row in metadata)
+    return found
+
+
+def _moment(value: Any) -> datetime:
+    return datetime.fromisoformat(value) if isinstance(value, str) else value
+
+
+def times(db: Database) -> dict[Any, tuple[datetime | None, ...]]:
+    """The stored times of every save (by folder and numbers), publish (by UUID) and event
+    (by kind and time, as a set)."""
+    with db.engine.connect() as conn:
+        saved = conn.execute(
+            text(
+                "SELECT st.key, s.version, s.iteration, s.created_at FROM scenes s "
+                "JOIN scene_streams st ON st.id = s.stream_id"
+            )
+        )
+        found: dict[Any, tuple[datetime | None, ...]] = {
+            tuple(row[:3]): (_moment(row[3]),) for row in saved
+        }
+        published = conn.execute(text("SELECT publish_id, created_at, completed_at FROM publishes"))
+        for row in published:
+            found[row[0]] = (_moment(row[1]), _moment(row[2]) if row[2] else None)
+    return found
+
+
+def event_times(db: Database) -> list[tuple[str, datetime]]:
+    with db.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT kind, created_at FROM events "
+                "WHERE entity_type IN ('scene', 'part', 'publish')"
+            )
+        )
+        return sorted((row[0], _moment(row[1])) for row in rows)
+
+
+def layer_texts(show: Studio) -> dict[str, str]:
+    """The text of every part and asset layer the records name, UUIDs, times and the root
+    left out."""
+    with show.db.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT DISTINCT part_usd_path, asset_usd_path FROM publishes "
+                "WHERE status = 'published'"
+            )
+        )
+        relative = sorted({path for row in rows for path in row})
+    found = {}
+    for path in relative:
+        body = (show.root / path).read_text(encoding="utf-8")
+        body = UUID.sub("<uuid>", STAMP.sub("<time>", body.replace(str(show.root), "<root>")))
+        found[path] = body
+    return found
+
+
+def pm(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any]:
+    code = main([*argv, "--json"])
+    out, err = capsys.readouterr()
+    return code, cli_document(out)
+
+
+def offline_backend(path: Path, monkeypatch: pytest.MonkeyPatch) -> Backend:
+    """What the shelf, the batch and the CLI get with PM_OFFLINE set (the REST service
+    configured too, and ignored)."""
+    monkeypatch.setenv("PM_OFFLINE", str(path))
+    monkeypatch.setenv("PM_API_URL", "http://127.0.0.1:9")
+    backend = get_backend()
+    monkeypatch.delenv("PM_OFFLINE")
+    monkeypatch.delenv("PM_API_URL")
+    return backend
+
+
+# -- the tests -----------------------------------------------------------------------------
+
+
+def test_a_day_offline_comes_home_as_if_it_had_been_done_online(
+    studio: Studio,
+    twin: Studio,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    task, artist = studio.shot_task_id, studio.artist
+    history(LocalBackend(db=studio.db), studio, task, artist, "PinchIn")
+    history(LocalBackend(db=twin.db), twin, task, artist, "PinchIn")
+    laptop, laptop_root = tmp_path / "laptop" / "pm.sqlite", tmp_path / "laptop-show" / "FX3X"
+    shutil.copytree(studio.root, laptop_root)
+
+    code, out = pm(
+        capsys,
+        "offline",
+        "checkout",
+        "--task",
+        str(task),
+        "--to",
+        str(laptop),
+        "--root",
+        str(laptop_root),
+    )
+    assert code == 0, out
+    assert out["artist"] == "jdoe" and out["streams"] and out["scenes"] >= 1
+    offline = offline_backend(laptop, monkeypatch)
+    first = save(offline, task, artist, "PinchIn")
+    online_first = save(LocalBackend(db=twin.db), task, artist, "PinchIn")
+    assert first.path.replace(str(laptop_root), "") == online_first.path.replace(str(twin.root), "")
+    assert (first.version, first.iteration) == (2, 4)
+
+    # Meanwhile in the studio: refused, naming the artist, the machine and the time, and
+    # nothing taken (no number, no record).
+    before = records(studio.db)
+    with pytest.raises(Conflict) as refused:
+        scenes.save_scene(studio.db, {"task_id": task, "artist": artist, "scene_name": "PinchIn"})
+    assert refused.value.field == "lease"
+    for words in (
+        "jdoe",
+        events.HOST,
+        out["lease_id"],
+        datetime.now(timezone.utc).strftime("%Y-%m-%d"),
+    ):
+        assert words in refused.value.message
+    last_studio_scene = scenes.list_scenes(studio.db, task_id=task, limit=1)[0]
+    with pytest.raises(Conflict, match="checked out to jdoe"):
+        publishing.reserve(
+            studio.db,
+            None,
+            {"scene_id": last_studio_scene.id, "asset_name": "PinchIn", "part_name": "late01"},
+        )
+    [pending] = [p for p in LocalBackend(db=studio.db).list_publishes() if p.status == "pending"]
+    write_data_layer(pending.item_usd_path, "spray")
+    with pytest.raises(Conflict, match="checked out"):
+        publishing.complete(studio.db, None, pending.id)
+    code, refused_cli = pm(
+        capsys, "scene", "save", "--task", str(task), "--artist", artist, "--scene", "PinchIn"
+    )
+    assert code == 4 and refused_cli["error"]["field"] == "lease"
+    assert records(studio.db) == before
+
+    day(offline, studio, task, artist, "PinchIn", saves=49, publishes=20)
+    day(LocalBackend(db=twin.db), twin, task, artist, "PinchIn", saves=49, publishes=20)
+    laptop_db = Database(sqlite_url(laptop))
+    laptop_times = times(laptop_db)
+    laptop_events = event_times(laptop_db)
+
+    code, report = pm(capsys, "offline", "checkin", "--from", str(laptop))
+    assert code == 0, report
+    assert (report["scenes"], report["publishes"], report["files_copied"]) == (50, 20, 70)
+    assert records(studio.db) == records(twin.db)
+    brought_layers = layer_texts(studio)
+    assert brought_layers == layer_texts(twin)
+    assert len(brought_layers) == 6, sorted(brought_layers)
+    studio_times = times(studio.db)
+    assert all(studio_times[key] == value for key, value in laptop_times.items())
+    assert set(laptop_events) <= set(event_times(studio.db))
+    # The studio's stream is free again, numbers go on from the offline ones.
+    after = save(LocalBackend(db=studio.db), task, artist, "PinchIn")
+    assert after.path.replace(str(studio.root), "") == save(
+        LocalBackend(db=twin.db), task, artist, "PinchIn"
+    ).path.replace(str(twin.root), "")
+    # Run again: the checkout is closed, nothing more comes in.
+    done = records(studio.db)
+    code, again = pm(capsys, "offline", "checkin", "--from", str(laptop))
+    assert code == 3 and again["error"]["field"] == "PM_OFFLINE"
+    assert records(studio.db) == done
+    laptop_db.dispose()
