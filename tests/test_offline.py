@@ -362,7 +362,7 @@ def test_a_day_offline_comes_home_as_if_it_had_been_done_online(
     assert records(studio.db) == records(twin.db)
     brought_layers = layer_texts(studio)
     assert brought_layers == layer_texts(twin)
-    assert len(brought_layers) == 6, sorted(brought_layers)
+    assert len(brought_layers) == 8, sorted(brought_layers)
     studio_times = times(studio.db)
     assert all(studio_times[key] == value for key, value in laptop_times.items())
     assert set(laptop_events) <= set(event_times(studio.db))
