@@ -268,6 +268,11 @@ def layer_texts(show: Studio) -> dict[str, str]:
     return found
 
 
+def files(root: Path) -> dict[str, bytes]:
+    """Every file under `root` with its bytes."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+
 def pm(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, Any]:
     code = main([*argv, "--json"])
     out, err = capsys.readouterr()
@@ -377,3 +382,190 @@ def test_a_day_offline_comes_home_as_if_it_had_been_done_online(
     assert code == 3 and again["error"]["field"] == "PM_OFFLINE"
     assert records(studio.db) == done
     laptop_db.dispose()
+
+
+def checked_out(
+    studio: Studio, task: int, laptop: Path, capsys: pytest.CaptureFixture[str], *extra: str
+) -> dict[str, Any]:
+    code, out = pm(capsys, "offline", "checkout", "--task", str(task), "--to", str(laptop), *extra)
+    assert code == 0, out
+    return dict(out)
+
+
+def laptop_backend(path: Path) -> LocalBackend:
+    return LocalBackend(db=Database(sqlite_url(path)))
+
+
+def checkin_process(laptop: Path, studio: Studio, fault: str | None = None) -> list[str]:
+    return [sys.executable, "-m", "pm_db", "offline", "checkin", "--from", str(laptop), "--json"]
+
+
+@pytest.mark.slow
+def test_a_checkin_killed_at_any_moment_and_run_again_brings_everything_once(
+    studio: Studio, twin: Studio, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    task, artist = studio.shot_task_id, studio.artist
+    history(LocalBackend(db=studio.db), studio, task, artist, "PinchIn")
+    history(LocalBackend(db=twin.db), twin, task, artist, "PinchIn")
+    laptop, laptop_root = tmp_path / "laptop" / "pm.sqlite", tmp_path / "laptop-show" / "FX3X"
+    shutil.copytree(studio.root, laptop_root)
+    checked_out(studio, task, laptop, capsys, "--root", str(laptop_root))
+    day(laptop_backend(laptop), studio, task, artist, "PinchIn", saves=30, publishes=12)
+    day(LocalBackend(db=twin.db), twin, task, artist, "PinchIn", saves=30, publishes=12)
+    command = checkin_process(laptop, studio)
+    untouched = row_counts(studio.db)
+
+    def run(fault: str | None) -> subprocess.CompletedProcess[str]:
+        env = process_env(studio.db, fault)
+        return subprocess.run(
+            command, env=env, cwd=REPO, capture_output=True, text=True, timeout=300
+        )
+
+    killed = run("checkin-copy")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    assert row_counts(studio.db) == untouched
+    killed = run("checkin-stream")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    chance = random.Random(20261206)
+    for _ in range(4):
+        victim = subprocess.Popen(
+            command,
+            env=process_env(studio.db),
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(chance.uniform(0.3, 2.5))
+        victim.kill()
+        victim.communicate()
+    killed = run("checkin-layers")
+    assert killed.returncode in (-signal.SIGKILL, 0), killed.stderr
+    finished = run(None)
+    # 0, or 3 when a run above finished the check-in (the checkout is then closed).
+    assert finished.returncode in (0, 3), finished.stderr
+    assert records(studio.db) == records(twin.db)
+    assert layer_texts(studio) == layer_texts(twin)
+    doctor = subprocess.run(
+        [sys.executable, "-m", "pm_db", "doctor", "--repair", "--stale-after", "0", "--json"],
+        env=process_env(studio.db),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert doctor.returncode == 0, doctor.stdout + doctor.stderr
+    assert records(studio.db) == records(twin.db)
+    assert layer_texts(studio) == layer_texts(twin)
+
+
+def test_a_broken_lease_frees_the_studio_and_refuses_the_checkin(
+    studio: Studio, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    task, artist = studio.shot_task_id, studio.artist
+    history(LocalBackend(db=studio.db), studio, task, artist, "PinchIn")
+    laptop = tmp_path / "laptop.sqlite"
+    lease = checked_out(studio, task, laptop, capsys)["lease_id"]
+    offline = laptop_backend(laptop)
+    assert [save(offline, task, artist, "PinchIn").iteration for _ in range(3)] == [4, 5, 6]
+    code, held = pm(capsys, "offline", "leases")
+    assert code == 0 and [(h["lease_id"], h["state"]) for h in held] == [(lease, "held")]
+
+    code, broken = pm(
+        capsys, "offline", "break", lease, "--reason", "client review tonight", "--by", "sup"
+    )
+    assert code == 0 and broken["state"].startswith("broken by sup at ")
+    assert pm(capsys, "offline", "leases")[1] == []
+    code, again = pm(capsys, "offline", "break", lease, "--reason", "twice")
+    assert code == 4 and again["error"]["field"] == "lease"
+    studio_save = save(LocalBackend(db=studio.db), task, artist, "PinchIn")
+    assert (studio_save.version, studio_save.iteration) == (2, 4)
+
+    before = row_counts(studio.db)
+    code, refused = pm(capsys, "offline", "checkin", "--from", str(laptop))
+    assert code == 4 and refused["error"]["field"] == "lease"
+    message = refused["error"]["message"]
+    assert "broken by sup" in message and "client review tonight" in message
+    assert "nothing was written" in message
+    assert row_counts(studio.db) == before
+
+    code, gone = pm(capsys, "offline", "discard", "--from", str(laptop))
+    assert code == 0 and gone == {"lease_id": lease, "discarded": True}
+    assert row_counts(studio.db) == {**before, "events": before["events"]}
+    again_out = checked_out(studio, task, laptop, capsys)
+    assert again_out["lease_id"] != lease
+    assert save(laptop_backend(laptop), task, artist, "PinchIn").iteration == 5
+
+
+def test_a_checkin_names_every_conflict_and_writes_nothing(
+    studio: Studio, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    task, artist = studio.shot_task_id, studio.artist
+    history(LocalBackend(db=studio.db), studio, task, artist, "PinchIn")
+    laptop, laptop_root = tmp_path / "laptop.sqlite", tmp_path / "laptop-show" / "FX3X"
+    shutil.copytree(studio.root, laptop_root)
+    checked_out(studio, task, laptop, capsys, "--root", str(laptop_root))
+    offline = laptop_backend(laptop)
+    publish(offline, studio, save(offline, task, artist, "PinchIn"), "PinchIn", "sparks01", False)
+    save(offline, task, artist, "Smoke")
+
+    # Three changes in the studio the lease does not stop: a farm job failing a reservation
+    # made before the checkout, a first save into a folder the laptop also made, and a
+    # template override.
+    [pending] = [p for p in LocalBackend(db=studio.db).list_publishes() if p.status == "pending"]
+    publishing.fail(studio.db, None, pending.id, "farm node died")
+    save(LocalBackend(db=studio.db), task, artist, "Smoke")
+    entities.update(
+        studio.db,
+        "project",
+        studio.project_id,
+        {
+            "templates": {
+                "scene_file": "{@scene_folder}/{scene}_v{version:03}_i{iteration:03}_w.{ext}"
+            }
+        },
+    )
+    before, on_disk = row_counts(studio.db), files(studio.root)
+    code, refused = pm(capsys, "offline", "checkin", "--from", str(laptop))
+    assert code == 4, refused
+    message = refused["error"]["message"]
+    for conflict in (
+        "templates changed in the studio since checkout",
+        "scenes/jdoe/PinchIn changed in the studio since the checkout",
+        "scenes/jdoe/Smoke was first saved in the studio while it was checked out",
+    ):
+        assert conflict in message
+    assert row_counts(studio.db) == before
+    assert files(studio.root) == on_disk
+
+
+def test_two_laptops_check_out_two_tasks_of_one_shot(
+    studio: Studio, twin: Studio, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fx, lighting = studio.shot_task_id, lighting_task(studio)
+    assert lighting_task(twin) == lighting
+    for show in (studio, twin):
+        history(LocalBackend(db=show.db), show, fx, "jdoe", "PinchIn")
+        history(LocalBackend(db=show.db), show, lighting, "bob", "Lights")
+    laptop_a, laptop_b = tmp_path / "a.sqlite", tmp_path / "b.sqlite"
+    lease_a = checked_out(studio, fx, laptop_a, capsys)["lease_id"]
+    lease_b = checked_out(studio, lighting, laptop_b, capsys)["lease_id"]
+    code, third = pm(capsys, "offline", "checkout", "--task", str(fx), "--to", str(tmp_path / "c"))
+    assert (
+        code == 4
+        and lease_a in third["error"]["message"]
+        and lease_b not in third["error"]["message"]
+    )
+    with pytest.raises(Conflict, match="checked out to bob"):
+        save(LocalBackend(db=studio.db), lighting, "bob", "Lights")
+
+    day(laptop_backend(laptop_a), studio, fx, "jdoe", "PinchIn", saves=12, publishes=4)
+    day(laptop_backend(laptop_b), studio, lighting, "bob", "Lights", saves=12, publishes=4)
+    for task, login, scene in ((fx, "jdoe", "PinchIn"), (lighting, "bob", "Lights")):
+        day(LocalBackend(db=twin.db), twin, task, login, scene, saves=12, publishes=4)
+    for laptop in (laptop_b, laptop_a):
+        code, report = pm(capsys, "offline", "checkin", "--from", str(laptop))
+        assert code == 0 and (report["scenes"], report["publishes"]) == (12, 4), report
+    assert records(studio.db) == records(twin.db)
+    assert layer_texts(studio) == layer_texts(twin)
+    assert pm(capsys, "offline", "leases")[1] == []
