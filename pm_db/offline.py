@@ -60,7 +60,7 @@ from pm_db.models import (
 from pm_db.services import events
 from pm_db.services.context import join_root, load_context, root_for
 from pm_db.services.scenes import artist_by_login
-from pm_db.usd import layers
+from pm_db.usd import files, layers
 from pm_db.usd.files import TEMP_SUFFIX
 from pm_db.usd.state import AssetKey
 from pm_db.usd.verify import publish_folder
@@ -891,9 +891,12 @@ def _differs(source: str, target: str) -> bool:
 
 def _copy_verified(source: str, target: str) -> int:
     """Copy `source` to `target` beside it first, checked by size and SHA-256, then renamed
-    into place; 0 if `target` holds the same bytes already, else 1. Raises PmError."""
+    into place; 0 if `target` is there already (checked to hold the same bytes before any
+    copy began), else 1. Raises PmError."""
     if os.path.lexists(target):
         return 0
+    for leftover in files.leftovers(target):  # a copy an earlier, killed run began
+        files.remove_leftover(leftover)
     folder, name = os.path.split(target)
     os.makedirs(folder, exist_ok=True)
     temp = os.path.join(folder, f".{name}.{uuid.uuid4().hex[:12]}{TEMP_SUFFIX}")
