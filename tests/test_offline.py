@@ -27,7 +27,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from pm_db import migrate, publishing
+from pm_db import faults, migrate, publishing
 from pm_db.backend import Backend, LocalBackend, get_backend
 from pm_db.cli import main
 from pm_db.config import sqlite_url
@@ -420,12 +420,13 @@ def test_a_checkin_killed_at_any_moment_and_run_again_brings_everything_once(
             command, env=env, cwd=REPO, capture_output=True, text=True, timeout=300
         )
 
+    after_copy, after_stream, after_layers = faults.CHECKIN_POINTS
     started = time.monotonic()
-    killed = run("checkin-copy")
+    killed = run(after_copy)
     to_copy = time.monotonic() - started
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert row_counts(studio.db) == untouched
-    killed = run("checkin-stream")
+    killed = run(after_stream)
     assert killed.returncode == -signal.SIGKILL, killed.stderr
     assert row_counts(studio.db) != untouched
     # Killed at random moments after the files are in (start-up, checks and copy took
@@ -445,7 +446,7 @@ def test_a_checkin_killed_at_any_moment_and_run_again_brings_everything_once(
         victim.communicate()
         hits += victim.returncode == -signal.SIGKILL
     assert hits >= 1
-    killed = run("checkin-layers")
+    killed = run(after_layers)
     # 3: a run above finished the check-in (the checkout is closed).
     assert killed.returncode in (-signal.SIGKILL, 0, 3), killed.stderr
     finished = run(None)
