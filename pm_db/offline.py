@@ -21,6 +21,7 @@ artist's and the supervisor's walk-through and the rules.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import os
 import shutil
@@ -32,12 +33,20 @@ from typing import Any, cast
 
 from pydantic import BaseModel
 from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from pm_db import leases, migrate
-from pm_db.config import sqlite_url
-from pm_db.db import Database
-from pm_db.errors import Conflict, NotFound, PmError, ValidationError
+from pm_db.config import Settings, checkout_path, sqlite_url
+from pm_db.db import Database, open_database
+from pm_db.errors import (
+    ConfigError,
+    Conflict,
+    NotFound,
+    PmError,
+    Unavailable,
+    ValidationError,
+)
 from pm_db.faults import checkpoint
 from pm_db.models import (
     Artist,
@@ -109,6 +118,52 @@ class LeaseOut(BaseModel):
     created_at: str
     state: str
     streams: list[str]
+
+
+# -- the two databases ------------------------------------------------------------------
+
+
+def studio_database(settings: Settings) -> Database:
+    """The studio database: the one the settings choose without PM_OFFLINE. Raises
+    ConfigError (only the REST service is configured: leases need the database itself),
+    Unavailable (a SQLite file that does not exist)."""
+    if settings.api_url is not None and settings.db_source == "default":
+        raise ConfigError(
+            "checking out and in needs the studio database (PM_DB_URL or PM_DB_NAME), "
+            "not the REST service",
+            field="PM_DB_URL",
+        )
+    path = _sqlite_file(settings.studio_db_url)
+    if path is not None and not path.exists():
+        raise Unavailable(f"no pm database at {path}", field="PM_DB_URL")
+    return open_database(dataclasses.replace(settings, db_url=settings.studio_db_url))
+
+
+def _sqlite_file(url: str) -> Path | None:
+    if not url.startswith("sqlite"):
+        return None
+    name = make_url(url).database
+    return Path(name) if name and name != ":memory:" and not name.startswith("file:") else None
+
+
+def checkout_file(settings: Settings, given: str | None = None) -> Path:
+    """The checkout's SQLite file: `given`, else PM_OFFLINE's, else the default place."""
+    if given:
+        return Path(given).expanduser().absolute()
+    return settings.offline or checkout_path(settings.home)
+
+
+def check_out_here(
+    settings: Settings,
+    task_id: int,
+    artist: str | None,
+    to: str | None = None,
+    root: str | None = None,
+) -> CheckoutOut:
+    """`checkout` from the studio the settings name into this machine's checkout file
+    (`to`, else see `checkout_file`), as the CLI and the launcher do it."""
+    studio = studio_database(settings)
+    return checkout(studio, checkout_file(settings, to), task_id, artist, events.HOST, root)
 
 
 # -- checkout ---------------------------------------------------------------------------

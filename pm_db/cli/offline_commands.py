@@ -8,9 +8,7 @@ the SQLite file PM_OFFLINE names, or `--to`/`--from`, else `$PM_HOME/offline/pm.
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import getpass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pm_db.cli.common import group, leaf
@@ -54,41 +52,24 @@ def register(commands: Any) -> None:
 
 
 def _settings() -> Settings:
-    from pm_db.cli.common import database
     from pm_db.config import load_settings
 
-    settings = load_settings()
-    if settings.api_url:
-        database()  # refuses, naming PM_API_URL: leases need the database itself
-    return settings
+    return load_settings()
 
 
 def _studio(settings: Settings) -> Database:
-    """The studio database: the one chosen without PM_OFFLINE."""
-    from pm_db.cli.common import missing_sqlite_file
-    from pm_db.db import open_database
-    from pm_db.errors import Unavailable
+    from pm_db.offline import studio_database
 
-    missing = missing_sqlite_file(settings.studio_db_url)
-    if missing:
-        raise Unavailable(f"no pm database at {missing}", field="PM_DB_URL")
-    return open_database(dataclasses.replace(settings, db_url=settings.studio_db_url))
-
-
-def _checkout_file(settings: Settings, given: str | None) -> Path:
-    from pm_db.config import checkout_path
-
-    if given:
-        return Path(given).expanduser().absolute()
-    return settings.offline or checkout_path(settings.home)
+    return studio_database(settings)
 
 
 def _local(settings: Settings, given: str | None) -> Database:
     from pm_db.config import sqlite_url
     from pm_db.db import Database
     from pm_db.errors import NotFound
+    from pm_db.offline import checkout_file
 
-    path = _checkout_file(settings, given)
+    path = checkout_file(settings, given)
     if not path.exists():
         raise NotFound(f"no checkout at {path}; `pm offline checkout` makes one", field="from")
     return Database(sqlite_url(path))
@@ -96,11 +77,8 @@ def _local(settings: Settings, given: str | None) -> Database:
 
 def _checkout(args: argparse.Namespace) -> Any:
     from pm_db import offline
-    from pm_db.services.events import HOST
 
-    settings = _settings()
-    target = _checkout_file(settings, args.to)
-    return offline.checkout(_studio(settings), target, args.task, args.artist, HOST, args.root)
+    return offline.check_out_here(_settings(), args.task, args.artist, args.to, args.root)
 
 
 def _checkin(args: argparse.Namespace) -> Any:
