@@ -746,7 +746,11 @@ def _bring(session: Session, work: _Work, stream: _Stream) -> tuple[int, int, in
     _bring_pins(session, stream, part_ids, publish_ids)
     ids = {"scene": scene_ids, "publish": publish_ids, "part": part_ids}
     brought_events = [
-        {**_without_id(event), "entity_id": ids[event["entity_type"]][event["entity_id"]]}
+        {
+            **_without_id(event),
+            "entity_id": ids[event["entity_type"]][event["entity_id"]],
+            "payload": _studio_payload(event["payload"], publish_ids),
+        }
         for event in stream.events
         if event["entity_id"] in ids[event["entity_type"]]
     ]
@@ -757,6 +761,14 @@ def _bring(session: Session, work: _Work, stream: _Stream) -> tuple[int, int, in
         session.add(mark)
     mark.stream_id, mark.checked_in_at = locked.id, utcnow()
     return len(stream.scenes), inserted, len(brought_events)
+
+
+def _studio_payload(payload: dict[str, Any], publish_ids: dict[int, int]) -> dict[str, Any]:
+    """An event's payload with the publish it names (a pin's) by its studio id."""
+    named = payload.get("publish_id")
+    if isinstance(named, int) and named in publish_ids:
+        return {**payload, "publish_id": publish_ids[named]}
+    return payload
 
 
 def _without_id(row: dict[str, Any]) -> dict[str, Any]:

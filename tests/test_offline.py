@@ -156,17 +156,20 @@ def day(
     backend: Backend, show: Studio, task: int, artist: str, scene: str, saves: int, publishes: int
 ) -> None:
     """`saves` saves (a version up every tenth, every tenth one into a new scene folder,
-    `<scene>Smoke`) and `publishes` publishes, alternating the shelf and the one call."""
+    `<scene>Smoke`) and `publishes` publishes, alternating the shelf and the one call; then
+    the first publish pinned and sparks01 withdrawn."""
     every = saves // publishes
-    made = 0
+    made: list[Any] = []
     for n in range(saves):
         name = f"{scene}Smoke" if n % 10 == 7 else scene
         saved = save(backend, task, artist, name, version_up=n % 10 == 5)
-        if n % every == every - 1 and made < publishes:
-            part = ("particles01", "debris01", "sparks01")[made % 3]
-            publish(backend, show, saved, name, part, one_call=made % 2 == 1)
-            made += 1
-    assert made == publishes
+        if n % every == every - 1 and len(made) < publishes:
+            part = ("particles01", "debris01", "sparks01")[len(made) % 3]
+            made.append(publish(backend, show, saved, name, part, one_call=len(made) % 2 == 1))
+    assert len(made) == publishes
+    first = next(p for p in made if p.asset_name == scene)
+    backend.pin_part({"part": f"{scene}/{first.part_name}", "publish": first.id, "artist": artist})
+    backend.withdraw_part({"part": f"{scene}/sparks01", "artist": artist})
 
 
 # -- reading back, with plain SQL ----------------------------------------------------------
@@ -174,6 +177,15 @@ def day(
 
 def _json(value: Any) -> str:
     return json.dumps(json.loads(value) if isinstance(value, str) else value, sort_keys=True)
+
+
+def _payload(value: Any, paths: dict[int, str]) -> str:
+    """An event's payload as JSON, the publish a pin names given by its data layer (ids
+    differ from one database to the other)."""
+    payload = json.loads(value) if isinstance(value, str) else dict(value)
+    if "publish_id" in payload:
+        payload["publish_id"] = paths[payload["publish_id"]]
+    return json.dumps(payload, sort_keys=True)
 
 
 def records(db: Database) -> dict[str, list[tuple[Any, ...]]]:
@@ -197,7 +209,10 @@ def records(db: Database) -> dict[str, list[tuple[Any, ...]]]:
             "FROM publishes pu JOIN parts pa ON pa.id = pu.part_id "
             "JOIN scenes sc ON sc.id = pu.scene_id"
         ),
-        "pins": "SELECT part_id, publish_id FROM part_pins",
+        "pins": (
+            "SELECT pa.asset_name, pa.name, pu.version, pu.iteration FROM part_pins pp "
+            "JOIN parts pa ON pa.id = pp.part_id JOIN publishes pu ON pu.id = pp.publish_id"
+        ),
     }
     with db.engine.connect() as conn:
         found = {
@@ -209,7 +224,8 @@ def records(db: Database) -> dict[str, list[tuple[Any, ...]]]:
                 "WHERE entity_type IN ('scene', 'part', 'publish')"
             )
         )
-        found["events"] = sorted((*row[:4], _json(row[4])) for row in rows)
+        paths = dict(conn.execute(text("SELECT id, item_usd_path FROM publishes")).all())
+        found["events"] = sorted((*row[:4], _payload(row[4], paths)) for row in rows)
         metadata = conn.execute(text("SELECT item_usd_path, metadata FROM publishes"))
         found["metadata"] = sorted((row[0], _json(row[1])) for row in metadata)
     return found
