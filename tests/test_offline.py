@@ -598,3 +598,30 @@ def test_two_laptops_check_out_two_tasks_of_one_shot(
     assert records(studio.db) == records(twin.db)
     assert layer_texts(studio) == layer_texts(twin)
     assert pm(capsys, "offline", "leases")[1] == []
+
+
+def test_the_rest_service_refuses_a_leased_stream_too(
+    studio: Studio, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from fastapi.testclient import TestClient
+
+    from pm_db.api.app import create_app
+    from tests.test_api_support import auth, token_for
+
+    task, artist = studio.shot_task_id, studio.artist
+    scene = save(LocalBackend(db=studio.db), task, artist, "PinchIn")
+    lease = checked_out(studio, task, tmp_path / "laptop.sqlite", capsys)["lease_id"]
+    headers = auth(token_for(studio.db, artist))
+    payload = {**original_payload(scene, "particles01"), "target_id": studio.shot_id}
+    write_data_layer(payload["item_usd_path"], "particles01")
+    before = row_counts(studio.db)
+    with TestClient(create_app(studio.db), raise_server_exceptions=False) as client:
+        request = {"task_id": task, "artist": artist, "scene_name": "PinchIn"}
+        for response in (
+            client.post("/api/scenes/", json=request, headers=headers),
+            client.post("/api/publishes/", json=payload, headers=headers),
+        ):
+            assert response.status_code == 409, response.text
+            error = response.json()["error"]
+            assert error["field"] == "lease" and lease in error["message"]
+    assert row_counts(studio.db) == before
