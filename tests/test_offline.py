@@ -625,3 +625,37 @@ def test_the_rest_service_refuses_a_leased_stream_too(
             error = response.json()["error"]
             assert error["field"] == "lease" and lease in error["message"]
     assert row_counts(studio.db) == before
+
+
+def test_bad_requests_name_the_field_and_change_nothing(
+    studio: Studio, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: Any
+) -> None:
+    task = studio.shot_task_id
+    save(LocalBackend(db=studio.db), task, studio.artist, "PinchIn")
+    laptop = tmp_path / "laptop.sqlite"
+    before = row_counts(studio.db)
+    for argv, code, field in (
+        (["checkout", "--task", "999", "--to", str(laptop)], 3, "task_id"),
+        (["checkout", "--task", "x", "--to", str(laptop)], 2, "--task"),
+        (["checkout", "--task", str(task), "--artist", "nobody", "--to", str(laptop)], 3, "artist"),
+        (["break", "no-such-lease", "--reason", "x"], 3, "lease"),
+        (["checkin", "--from", str(tmp_path / "missing.sqlite")], 3, "from"),
+        (["discard", "--from", str(tmp_path / "missing.sqlite")], 3, "from"),
+    ):
+        got, out = pm(capsys, "offline", *argv)
+        assert (got, out["error"]["field"]) == (code, field), (argv, out)
+    assert row_counts(studio.db) == before and not laptop.exists()
+
+    lease = checked_out(studio, task, laptop, capsys)["lease_id"]
+    taken = row_counts(studio.db)
+    for argv, code, field in (
+        (["checkout", "--task", str(task), "--to", str(laptop)], 4, "to"),
+        (["checkout", "--task", str(task), "--to", str(tmp_path / "other.sqlite")], 4, "lease"),
+        (["break", lease, "--reason", "   "], 2, "reason"),
+    ):
+        got, out = pm(capsys, "offline", *argv)
+        assert (got, out["error"]["field"]) == (code, field), (argv, out)
+    assert row_counts(studio.db) == taken
+    monkeypatch.setenv("PM_OFFLINE", "sqlite:///elsewhere.sqlite")
+    got, out = pm(capsys, "offline", "checkin")
+    assert (got, out["error"]["field"]) == (7, "PM_OFFLINE")
