@@ -33,12 +33,11 @@ from typing import Any, cast
 
 from pydantic import BaseModel
 from sqlalchemy import Table, delete, func, insert, select, update
-from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
 from pm_db import leases, migrate
 from pm_db.config import Settings, checkout_path, sqlite_url
-from pm_db.db import Database, open_database
+from pm_db.db import Database, missing_sqlite_file, open_database
 from pm_db.errors import (
     ConfigError,
     Conflict,
@@ -97,7 +96,8 @@ class CheckoutOut(BaseModel):
 
 
 class CheckinOut(BaseModel):
-    """What `pm offline checkin` brought in (zero of everything on a repeated run)."""
+    """What `pm offline checkin` brought in (nothing, on a run that only closes the
+    checkout an earlier run brought in)."""
 
     lease_id: str
     streams: list[str]
@@ -133,17 +133,10 @@ def studio_database(settings: Settings) -> Database:
             "not the REST service",
             field="PM_DB_URL",
         )
-    path = _sqlite_file(settings.studio_db_url)
-    if path is not None and not path.exists():
-        raise Unavailable(f"no pm database at {path}", field="PM_DB_URL")
+    missing = missing_sqlite_file(settings.studio_db_url)
+    if missing:
+        raise Unavailable(f"no pm database at {missing}", field="PM_DB_URL")
     return open_database(dataclasses.replace(settings, db_url=settings.studio_db_url))
-
-
-def _sqlite_file(url: str) -> Path | None:
-    if not url.startswith("sqlite"):
-        return None
-    name = make_url(url).database
-    return Path(name) if name and name != ":memory:" and not name.startswith("file:") else None
 
 
 def checkout_file(settings: Settings, given: str | None = None) -> Path:
@@ -188,14 +181,13 @@ def checkout(
     except BaseException:
         studio.write(lambda session: _release(session, taken.lease_id, "checkout failed"))
         raise
-    project = rows["projects"][0]
     return CheckoutOut(
         lease_id=taken.lease_id,
         task_id=task_id,
         artist=taken.login,
         host=host,
         database=str(target),
-        root=root or root_for(_Roots(project)),
+        root=root or taken.root,
         streams=[stream["folder"] for stream in rows["scene_streams"]],
         scenes=len(rows["scenes"]),
         publishes=len(rows["publishes"]),
@@ -206,18 +198,9 @@ def checkout(
 class _Taken:
     lease_id: str
     login: str
+    root: str
     lease: dict[str, Any]
     streams: list[dict[str, Any]]
-
-
-class _Roots:
-    """A project row's roots as a `Rooted`."""
-
-    def __init__(self, row: dict[str, Any]) -> None:
-        self.code = row["code"]
-        self.root_linux = row["root_linux"]
-        self.root_windows = row["root_windows"]
-        self.root_mac = row["root_mac"]
 
 
 def _take(session: Session, task_id: int, login: str | None, host: str) -> tuple[_Taken, Rows]:
@@ -284,7 +267,7 @@ def _take(session: Session, task_id: int, login: str | None, host: str) -> tuple
     )
     lease_row = _row(session, Lease, Lease.id == lease.id)[0]
     stream_rows = _row(session, LeaseStream, LeaseStream.lease_id == lease.id)
-    taken = _Taken(lease.lease_id, artist.login, lease_row, stream_rows)
+    taken = _Taken(lease.lease_id, artist.login, context.root, lease_row, stream_rows)
     return taken, _copied_rows(session, task, artist.id, stream_ids)
 
 
