@@ -27,7 +27,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from pm_db import faults, migrate, publishing
+from pm_db import faults, migrate, offline, publishing
 from pm_db.backend import Backend, LocalBackend, get_backend
 from pm_db.cli import main
 from pm_db.config import sqlite_url
@@ -659,3 +659,71 @@ def test_bad_requests_name_the_field_and_change_nothing(
     monkeypatch.setenv("PM_OFFLINE", "sqlite:///elsewhere.sqlite")
     got, out = pm(capsys, "offline", "checkin")
     assert (got, out["error"]["field"]) == (7, "PM_OFFLINE")
+
+
+SAVER = """
+import sys, time
+from pm_db.db import open_database
+from pm_db.errors import Conflict
+from pm_db.services import scenes
+
+db, saved, refused = open_database(), 0, 0
+request = {"task_id": int(sys.argv[1]), "artist": "jdoe", "scene_name": "PinchIn"}
+deadline = time.monotonic() + 120
+while time.monotonic() < deadline:
+    try:
+        scenes.save_scene(db, request)
+        saved += 1
+        if saved == 1:
+            print("saving", flush=True)
+            deadline = time.monotonic() + float(sys.argv[2])
+    except Conflict:
+        refused += 1
+print(saved, refused)
+"""
+
+
+@pytest.mark.slow
+def test_a_checkout_amid_saves_copies_every_one_before_it_and_lets_none_after(
+    studio: Studio, tmp_path: Path
+) -> None:
+    task = studio.shot_task_id
+    save(LocalBackend(db=studio.db), task, studio.artist, "PinchIn")
+    savers = [
+        subprocess.Popen(
+            [sys.executable, "-c", SAVER, str(task), "8"],
+            env=process_env(studio.db),
+            cwd=REPO,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    for saver in savers:  # each is saving
+        assert saver.stdout is not None and saver.stdout.readline() == "saving\n"
+    time.sleep(0.5)
+    laptop = tmp_path / "laptop.sqlite"
+    checked_out = offline.checkout(studio.db, laptop, task, None, "laptop-7")
+    counts = []
+    for saver in savers:
+        out, err = saver.communicate(timeout=180)
+        assert saver.returncode == 0, err
+        counts.append(tuple(int(n) for n in out.split()))
+    assert all(s > 0 for s, _ in counts) and sum(r for _, r in counts) > 0, counts
+
+    query = "SELECT version, iteration FROM scene_streams"
+    with studio.db.engine.connect() as conn:
+        [studio_counter] = conn.execute(text(query)).all()
+        saves = conn.execute(text("SELECT count(*) FROM scenes")).scalar()
+        [state] = conn.execute(text("SELECT state FROM lease_streams")).scalars().all()
+    laptop_db = Database(sqlite_url(laptop))
+    with laptop_db.engine.connect() as conn:
+        [laptop_counter] = conn.execute(text(query)).all()
+        [current] = conn.execute(text("SELECT version, iteration FROM scenes")).all()
+    laptop_db.dispose()
+    snapshot = json.loads(state) if isinstance(state, str) else state
+    assert tuple(studio_counter) == tuple(laptop_counter) == tuple(current)
+    assert (snapshot["version"], snapshot["iteration"]) == tuple(studio_counter)
+    assert saves == 1 + sum(s for s, _ in counts) == snapshot["saves"]
+    assert checked_out.scenes == 1
