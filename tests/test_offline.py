@@ -727,3 +727,37 @@ def test_a_checkout_amid_saves_copies_every_one_before_it_and_lets_none_after(
     assert (snapshot["version"], snapshot["iteration"]) == tuple(studio_counter)
     assert saves == 1 + sum(s for s, _ in counts) == snapshot["saves"]
     assert checked_out.scenes == 1
+
+
+@pytest.mark.slow
+def test_a_lease_broken_during_a_checkin_keeps_the_streams_already_in(
+    studio: Studio, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    task, artist = studio.shot_task_id, studio.artist
+    history(LocalBackend(db=studio.db), studio, task, artist, "PinchIn")
+    laptop = tmp_path / "laptop.sqlite"
+    lease = checked_out(studio, task, laptop, capsys)["lease_id"]
+    offline_work = laptop_backend(laptop)
+    for scene in ("PinchIn", "Smoke", "PinchIn", "Smoke"):
+        save(offline_work, task, artist, scene)
+    _, after_stream, _ = faults.CHECKIN_POINTS
+    killed = subprocess.run(
+        checkin_process(laptop),
+        env=process_env(studio.db, after_stream),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    in_studio = records(studio.db)["scenes"]
+    assert [s[4:7] for s in in_studio if s[4] == "PinchIn"][-2:] == [
+        ("PinchIn", 2, 4),
+        ("PinchIn", 2, 5),
+    ]
+    assert not [s for s in in_studio if s[4] == "Smoke"]
+
+    assert pm(capsys, "offline", "break", lease, "--reason", "needed now")[0] == 0
+    code, refused = pm(capsys, "offline", "checkin", "--from", str(laptop))
+    assert code == 4 and "broken by" in refused["error"]["message"]
+    assert records(studio.db)["scenes"] == in_studio
