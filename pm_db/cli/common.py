@@ -153,6 +153,13 @@ def whole_number(value: str) -> int:
         raise argparse.ArgumentTypeError(f"must be a whole number, got {value!r}") from None
 
 
+def task_id(value: str) -> int:
+    """An argparse type for --task: a task id, 1 or more."""
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"must be a task id (a whole number), got {value!r}")
+    return int(value)
+
+
 def page_size(value: str) -> int:
     """An argparse type for --limit: 1 to MAX_LIMIT."""
     number = whole_number(value)

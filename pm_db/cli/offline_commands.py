@@ -11,23 +11,17 @@ import argparse
 import getpass
 from typing import TYPE_CHECKING, Any
 
-from pm_db.cli.common import group, leaf
+from pm_db.cli.common import group, leaf, task_id
 
 if TYPE_CHECKING:
     from pm_db.config import Settings
     from pm_db.db import Database
 
 
-def _task_id(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise argparse.ArgumentTypeError(f"must be a task id (a whole number), got {value!r}")
-    return int(value)
-
-
 def register(commands: Any) -> None:
     offline = group(commands, "offline", "work without the studio database, then check in")
     checkout = leaf(offline, "checkout", "copy a task to this machine and lease its scene streams")
-    checkout.add_argument("--task", type=_task_id, required=True, help="task id")
+    checkout.add_argument("--task", type=task_id, required=True, help="task id")
     checkout.add_argument("--artist", help="who works on it (default: the task's artist)")
     checkout.add_argument("--to", help="the checkout's SQLite file (default: see PM_OFFLINE)")
     checkout.add_argument(
