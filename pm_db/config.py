@@ -2,7 +2,9 @@
 
 Precedence for the database: `PM_DB_URL` (or `PM_DB_URL_FILE`) wins; otherwise `PM_DB_NAME`
 (with `PM_DB_USER`, `PM_DB_PASSWORD` or `PM_DB_PASSWORD_FILE`, `PM_DB_HOST`, `PM_DB_PORT`)
-selects PostgreSQL; otherwise SQLite at `$PM_HOME/pm.sqlite`. Secrets may come from `*_FILE`
+selects PostgreSQL; otherwise SQLite at `$PM_HOME/pm.sqlite`. `PM_OFFLINE` puts that choice
+aside for a checkout's own SQLite file (docs/offline.md): the database chosen without it
+stays the studio's, where the checkout goes back. Secrets may come from `*_FILE`
 variables that name a file outside the repository; they are never logged or printed (see
 `mask_url` and `redact`).
 """
@@ -52,6 +54,11 @@ class Settings:
     retry_window: float = 30.0
     """Seconds the remote backend keeps retrying a write that is safe to repeat while the
     service or its database cannot be reached (PM_RETRY_WINDOW)."""
+    studio_db_url: str = ""
+    """The database chosen without PM_OFFLINE: the studio's, where checkouts come from
+    and go back to. Equal to `db_url` when not offline."""
+    offline: Path | None = None
+    """The checkout's SQLite file every tool saves and publishes into (PM_OFFLINE)."""
 
     @property
     def is_sqlite(self) -> bool:
@@ -130,7 +137,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                 "not the default",
                 field="PM_DB_URL",
             )
-        url, source = f"sqlite:///{(home / 'pm.sqlite').as_posix()}", "default"
+        url, source = sqlite_url(home / "pm.sqlite"), "default"
+    offline = _offline(env, home)
+    studio_url = url
+    if offline is not None:
+        # Offline, every tool works on the checkout, never through the REST service.
+        url, source, api_url = sqlite_url(offline), "PM_OFFLINE", None
     return Settings(
         db_url=url,
         home=home,
@@ -141,7 +153,35 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         db_source=source,
         layer_fsync=layer_fsync(env),
         retry_window=_retry_window(env),
+        studio_db_url=studio_url,
+        offline=offline,
     )
+
+
+def checkout_path(home: Path) -> Path:
+    """Where `pm offline checkout` puts the checkout's database unless told otherwise."""
+    return home / "offline" / "pm.sqlite"
+
+
+def sqlite_url(path: Path) -> str:
+    """The SQLAlchemy URL of a SQLite file."""
+    return f"sqlite:///{path.as_posix()}"
+
+
+def _offline(env: Mapping[str, str], home: Path) -> Path | None:
+    """PM_OFFLINE: unset, empty or 0 works online; 1 works in the checkout at
+    `checkout_path`; any other value is the path of the checkout's SQLite file. Raises
+    ConfigError for a URL (the checkout is always a local file)."""
+    value = (env.get("PM_OFFLINE") or "").strip()
+    if value in ("", "0"):
+        return None
+    if value == "1":
+        return checkout_path(home)
+    if "://" in value:
+        raise ConfigError(
+            "must be 1 or the path of the checkout's SQLite file, not a URL", field="PM_OFFLINE"
+        )
+    return Path(value).expanduser().absolute()
 
 
 def _retry_window(env: Mapping[str, str]) -> float:

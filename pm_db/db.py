@@ -8,6 +8,7 @@ PostgreSQL serialization failure or deadlock) re-run the whole unit of work.
 
 from __future__ import annotations
 
+import os
 import random
 import sqlite3
 import time
@@ -282,6 +283,16 @@ def _is_missing_schema(reason: str) -> bool:
     return "does not exist" in reason and any(
         kind in reason for kind in ("relation", "column", "function")
     )
+
+
+def missing_sqlite_file(url: str) -> str | None:
+    """The path of a SQLite database `url` names that does not exist yet, else None."""
+    if not url.startswith("sqlite"):
+        return None
+    path = make_url(url).database
+    if not path or path == ":memory:" or path.startswith("file:") or os.path.exists(path):
+        return None
+    return path
 
 
 def _ensure_sqlite_folder(url: str) -> None:

@@ -359,6 +359,68 @@ class Event(Base):
     created_at: Mapped[datetime] = _created()
 
 
+class Lease(Base):
+    """A task checked out to a machine (pm_db.offline): while it is held, the studio
+    refuses saves and publishes on its scene streams (pm_db.leases). The checkout's own
+    database holds a copy of the row with the same `lease_id`."""
+
+    __tablename__ = "leases"
+
+    id: Mapped[int] = _id()
+    lease_id: Mapped[str] = mapped_column(String(36), unique=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="RESTRICT"), index=True)
+    artist_id: Mapped[int] = mapped_column(ForeignKey("artists.id", ondelete="RESTRICT"))
+    host: Mapped[str] = mapped_column(String(255))
+    # The project's templates when the task was checked out: a check-in refuses if they
+    # changed, since every path the offline work recorded was made with these.
+    templates: Mapped[dict[str, Any]] = mapped_column(JsonType, default=dict)
+    created_at: Mapped[datetime] = _created()
+    broken_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    broken_by: Mapped[str | None] = mapped_column(String(255))
+    broken_reason: Mapped[str | None] = mapped_column(Text)
+    released_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LeaseStream(Base):
+    """One scene stream a lease covers: taken at checkout (held), or a stream the offline
+    work created, recorded when it is checked in. `state` is what the stream and its parts
+    were at checkout (pm_db.leases.stream_state): a check-in refuses a stream that changed
+    since. `checked_in_at` is set in the transaction that brings the stream's offline
+    records in, so a check-in run again skips it."""
+
+    __tablename__ = "lease_streams"
+    __table_args__ = (
+        UniqueConstraint("lease_id", "stream_key"),
+        # At most one held lease per stream; and the check every save and publish makes is
+        # one seek here (written `WHERE held` to the letter, see `is_held`).
+        Index(
+            "uq_lease_streams_held_stream",
+            "stream_id",
+            unique=True,
+            sqlite_where=text("held"),
+            postgresql_where=text("held"),
+        ),
+    )
+
+    id: Mapped[int] = _id()
+    lease_id: Mapped[int] = mapped_column(ForeignKey("leases.id", ondelete="RESTRICT"))
+    stream_key: Mapped[str] = mapped_column(String(1024))
+    # Indexed whole as well: every save's change of its stream's counter makes SQLite
+    # look here for rows naming the stream (a foreign-key check).
+    stream_id: Mapped[int | None] = mapped_column(
+        ForeignKey("scene_streams.id", ondelete="RESTRICT"), index=True
+    )
+    held: Mapped[bool] = mapped_column(Boolean, default=False)
+    state: Mapped[dict[str, Any] | None] = mapped_column(JsonType)
+    checked_in_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+def is_held(table: Any) -> ColumnElement[Any]:
+    """The bare term `<table>.held`, as the partial index `uq_lease_streams_held_stream` is
+    written (see `is_latest`)."""
+    return literal_column(f"{table.name}.held")
+
+
 class ApiToken(Base):
     """A REST token: only its SHA-256 is stored; the token is shown once at creation."""
 

@@ -5,6 +5,9 @@ One statement both creates a scene stream's counter (v001 i001) and advances it,
 the row lock PostgreSQL takes for `INSERT ... ON CONFLICT DO UPDATE` (SQLite: the write
 lock of `BEGIN IMMEDIATE`). Numbers are never reused: a failed save still used its number.
 
+Each function that locks a stream's counter or a part also refuses, under that lock, a
+stream a lease holds (pm_db.leases): a checked-out stream changes only by its check-in.
+
 The statements are built once per dialect: a farm allocates thousands of numbers, and
 building a SQLAlchemy statement costs more than SQLite takes to run it.
 """
@@ -19,6 +22,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pm_db.errors import Conflict
+from pm_db.leases import refuse_if_held, refuse_if_part_held
 from pm_db.models import Part, Publish, SceneStream, utcnow
 
 STREAMS = cast(Table, SceneStream.__table__)
@@ -56,7 +60,8 @@ def next_scene_number(
 
     Save: next iteration of the current version (the first save is v001 i001).
     Version up: next version, iteration 1. Raises Conflict if `folder` differs only in case
-    from an existing folder.
+    from an existing folder, or if a lease holds it (the number is then not taken: the
+    transaction is undone).
     """
     statement = _next_scene_statement(_dialect(session), version_up)
     params = {"b_project_id": project_id, "b_key": folder.casefold(), "b_folder": folder}
@@ -66,6 +71,7 @@ def next_scene_number(
             f"{folder!r} differs only in case from the existing {stored!r}; use that spelling",
             field="scene_name",
         )
+    refuse_if_held(session, stream_id)
     return stream_id, version, iteration
 
 
@@ -98,7 +104,8 @@ def part_for(session: Session, stream_id: int, asset_name: str, part_name: str) 
     """The part `asset_name`/`part_name` of a scene stream (id, asset_name, name), created
     on first publish, locked for the rest of the transaction, in one statement. It takes
     no number: a request that turns out to repeat an earlier one changes nothing. Raises
-    Conflict if the names differ only in case from the existing part's."""
+    Conflict if the names differ only in case from the existing part's, or if a lease
+    holds the stream."""
     params = {
         "b_stream_id": stream_id,
         "b_asset_name": asset_name,
@@ -112,13 +119,16 @@ def part_for(session: Session, stream_id: int, asset_name: str, part_name: str) 
             f"{part.asset_name}/{part.name}; use that spelling",
             field="part_name",
         )
+    refuse_if_held(session, stream_id)
     return part
 
 
 def lock_part(session: Session, part_id: int) -> None:
     """Lock a part's row for the rest of the transaction (SQLite: the write transaction's
-    own lock), as `part_for` does: completions and latest changes of one part take turns."""
+    own lock), as `part_for` does: completions and latest changes of one part take turns.
+    Raises Conflict if a lease holds the part's stream."""
     session.execute(select(PARTS.c.id).where(PARTS.c.id == part_id).with_for_update())
+    refuse_if_part_held(session, part_id)
 
 
 _LAST_COMPLETION = (

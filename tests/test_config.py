@@ -174,6 +174,26 @@ def test_layer_fsync_is_off_unless_set_to_1() -> None:
     assert caught.value.field == "PM_LAYER_FSYNC"
 
 
+def test_offline_works_in_the_checkout_and_keeps_the_studio(tmp_path: Path) -> None:
+    studio = "postgresql://pm@db:5432/pm"
+    online = load_settings({"PM_DB_URL": studio, "PM_OFFLINE": "0"})
+    assert (online.db_url, online.studio_db_url, online.offline) == (studio, studio, None)
+    env = {"PM_DB_URL": studio, "PM_HOME": str(tmp_path), "PM_API_URL": "http://pm:8000"}
+    offline = load_settings({**env, "PM_OFFLINE": "1"})
+    checkout = tmp_path / "offline" / "pm.sqlite"
+    assert offline.db_url == f"sqlite:///{checkout.as_posix()}"
+    assert (offline.db_source, offline.studio_db_url, offline.api_url) == (
+        "PM_OFFLINE",
+        studio,
+        None,
+    )
+    named = load_settings({**env, "PM_OFFLINE": str(tmp_path / "trip.sqlite")})
+    assert named.offline == tmp_path / "trip.sqlite"
+    with pytest.raises(ConfigError) as caught:
+        load_settings({"PM_OFFLINE": "sqlite:///x.sqlite"})
+    assert caught.value.field == "PM_OFFLINE"
+
+
 def test_api_settings_and_token_file(tmp_path: Path) -> None:
     token = tmp_path / "token"
     token.write_text("tok-123\n")

@@ -140,6 +140,9 @@ def test_every_hot_statement_is_an_index_seek(studio: Studio) -> None:
         run()
     statements = {s: p for s, p in sent if not SKIP.match(s)}
     assert len(statements) > 10
+    # The lease rule (pm_db.leases) is checked by the save, the reserve and the completion.
+    leased = [s for s in statements if "FROM lease_streams" in s]
+    assert len(leased) == 2 and any("parts.id" in s for s in leased), leased
     slow: list[str] = []
     with studio.db.engine.connect() as conn:
         if studio.db.is_sqlite:

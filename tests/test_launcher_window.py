@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -101,6 +102,31 @@ def test_launch_starts_houdini_with_the_context(
     )
     [event] = list_events(studio.db, kind="dcc.launched")
     assert (event.entity_id, event.payload["pid"]) == (studio.shot_task_id, result.pid)
+
+
+def test_check_out_leases_the_task_and_later_launches_work_offline(
+    qtbot: Any, studio: Studio, env: dict[str, str], tmp_path: Path
+) -> None:
+    window = open_launcher(qtbot, LocalBackend(db=studio.db), env)
+    window.filter.setText("SH010")
+    window.view.selectRow(0)
+    with qtbot.waitSignal(window.checked_out, timeout=15_000) as signal:
+        window.checkout_button.click()
+    done = signal.args[0]
+    checkout = Path(env["PM_HOME"]) / "offline" / "pm.sqlite"
+    assert (done.task_id, done.database) == (studio.shot_task_id, str(checkout))
+    assert f"lease {done.lease_id}" in window.message.text()
+    rows = studio.db.read(
+        lambda session: session.execute(
+            text("SELECT lease_id, host FROM leases WHERE released_at IS NULL")
+        ).all()
+    )
+    assert [tuple(row) for row in rows] == [(done.lease_id, done.host)]
+    with qtbot.waitSignal(window.launched, timeout=15_000):
+        window.launch_button.click()
+    seen = read_when_written(tmp_path / "houdini-env.json")["env"]
+    assert seen["PM_OFFLINE"] == str(checkout)
+    assert seen["PM_TASK_ID"] == str(studio.shot_task_id)
 
 
 def test_a_missing_executable_is_said_plainly(

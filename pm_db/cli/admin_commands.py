@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from pm_db.cli.common import database, group, leaf, missing_sqlite_file
+from pm_db.cli.common import database, group, leaf
 from pm_db.errors import PermissionDenied, ValidationError
 
 
@@ -38,6 +38,7 @@ def upgrade(args: argparse.Namespace) -> dict[str, Any]:
 def info(args: argparse.Namespace) -> dict[str, Any]:
     from pm_db import migrate
     from pm_db.config import load_settings
+    from pm_db.db import missing_sqlite_file
     from pm_db.services import admin, entities, publish_reads
 
     settings = load_settings()

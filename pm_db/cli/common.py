@@ -113,7 +113,7 @@ def database(create: bool = False) -> Database:
     when a SQLite file does not exist and `create` is false: only `pm db upgrade` and
     `pm demo` make one."""
     from pm_db.config import load_settings
-    from pm_db.db import open_database
+    from pm_db.db import missing_sqlite_file, open_database
 
     settings = load_settings()
     if settings.api_url:
@@ -124,18 +124,6 @@ def database(create: bool = False) -> Database:
             f"no pm database at {missing}: run `pm db upgrade` to make one", field="PM_DB_URL"
         )
     return open_database(settings)
-
-
-def missing_sqlite_file(url: str) -> str | None:
-    """The path of a SQLite database `url` names that does not exist yet, else None."""
-    if not url.startswith("sqlite"):
-        return None
-    from sqlalchemy.engine import make_url
-
-    path = make_url(url).database
-    if not path or path == ":memory:" or path.startswith("file:") or os.path.exists(path):
-        return None
-    return path
 
 
 def read_json(source: str) -> Any:
@@ -163,6 +151,13 @@ def whole_number(value: str) -> int:
         return int(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"must be a whole number, got {value!r}") from None
+
+
+def task_id(value: str) -> int:
+    """An argparse type for --task: a task id, 1 or more."""
+    if not value.isdigit() or int(value) < 1:
+        raise argparse.ArgumentTypeError(f"must be a task id (a whole number), got {value!r}")
+    return int(value)
 
 
 def page_size(value: str) -> int:

@@ -7,19 +7,13 @@ import argparse
 import sys
 from typing import Any
 
-from pm_db.cli.common import leaf
-
-
-def _task_id(value: str) -> int:
-    if not value.isdigit() or int(value) < 1:
-        raise argparse.ArgumentTypeError(f"must be a task id (a whole number), got {value!r}")
-    return int(value)
+from pm_db.cli.common import leaf, task_id
 
 
 def register(commands: Any) -> None:
     launch = leaf(commands, "launch", "start a DCC for a task with the pipeline context")
     launch.add_argument("dcc", help="which application, e.g. houdini")
-    launch.add_argument("--task", type=_task_id, required=True, help="task id")
+    launch.add_argument("--task", type=task_id, required=True, help="task id")
     launch.add_argument(
         "--artist", help="artist login (default: $PM_ARTIST, else the task's artist)"
     )

@@ -6,6 +6,10 @@ or unreachable database never freezes it: an error shows in a banner with Retry.
 launch goes through pm_db.launch, which checks everything (the task has a shot or asset,
 the artist exists, the executable is configured and present) before starting anything,
 and records the launch as an event.
+
+Check out copies the selected task to this machine and leases it in the studio database
+(pm_db.offline, docs/offline.md); the window's later launches then start Houdini with
+PM_OFFLINE, working in the checkout. `pm offline checkin` brings the work back.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from pm_houdini.qt import QtCore, QtGui, QtWidgets, Signal, application, exec_di
 if TYPE_CHECKING:
     from pm_db.backend import Backend
     from pm_db.launch import LaunchResult
+    from pm_db.offline import CheckoutOut
     from pm_db.views import TaskRow
 
 COLUMNS = ("Project", "Shot / Asset", "Task", "Status")
@@ -87,6 +92,7 @@ class LauncherWindow(QtWidgets.QWidget):
     """The launcher window; see the module docstring."""
 
     launched = Signal(object)
+    checked_out = Signal(object)
 
     def __init__(
         self,
@@ -190,6 +196,13 @@ class LauncherWindow(QtWidgets.QWidget):
         )
         self.launch_button.setDefault(True)
         self.launch_button.clicked.connect(self.launch)
+        self.checkout_button = QtWidgets.QPushButton("Check out")
+        self.checkout_button.setToolTip(
+            "Copy this task to this machine and lease it, to work without the studio "
+            "database; `pm offline checkin` brings the work back"
+        )
+        self.checkout_button.clicked.connect(self.check_out)
+        bottom.addWidget(self.checkout_button)
         bottom.addWidget(self.launch_button)
         layout.addLayout(bottom)
         self.message = QtWidgets.QLabel()
@@ -325,6 +338,7 @@ class LauncherWindow(QtWidgets.QWidget):
             self.executable.setStyleSheet(f"color: {style.MUTED};")
         task = self.current_task()
         self.launch_button.setEnabled(task is not None and task.target is not None)
+        self.checkout_button.setEnabled(task is not None and task.target is not None)
         if task is not None and task.target is None:
             self._say(
                 f"Task {task.id} ({task.name}) is on no shot or asset; ask production to fix it.",
@@ -370,6 +384,40 @@ class LauncherWindow(QtWidgets.QWidget):
     def _launch_failed(self, exc: Exception) -> None:
         self._update()
         self._say(f"Could not launch: {exc}", error=True)
+
+    # Checking out -----------------------------------------------------------------------
+
+    def check_out(self) -> None:
+        """Check the selected task out to this machine (off the UI thread); the next
+        launches work in the checkout (PM_OFFLINE)."""
+        task = self.current_task()
+        artist = self.current_artist()
+        if task is None or artist is None or task.target is None:
+            return
+        env = dict(self.env)
+        self.checkout_button.setEnabled(False)
+        self._say(f"Checking out {task.project} {task.target} {task.step}…")
+
+        def work(_backend: Backend) -> CheckoutOut:
+            from pm_db import offline
+            from pm_db.config import load_settings
+
+            return offline.check_out_here(load_settings(env), task.id, artist)
+
+        self.loader.submit(work, self._checked_out, self._checkout_failed)
+
+    def _checked_out(self, done: CheckoutOut) -> None:
+        self.env["PM_OFFLINE"] = done.database
+        self._update()
+        self._say(
+            f"Checked out task {done.task_id} to {done.database} (lease {done.lease_id}). "
+            "Launch now works offline; `pm offline checkin` brings the work back."
+        )
+        self.checked_out.emit(done)
+
+    def _checkout_failed(self, exc: Exception) -> None:
+        self._update()
+        self._say(f"Could not check out: {exc}", error=True)
 
     def shutdown(self) -> None:
         self.loader.forget()
