@@ -61,7 +61,10 @@ _HOLDER_OF_PART = _HOLDER.join(_PARTS, _PARTS.c.stream_id == LEASE_STREAMS.c.str
 
 def refuse_if_held(session: Session, stream_id: int) -> None:
     """Raise Conflict (field `lease`) if a lease holds scene stream `stream_id`. Called by
-    the caller holding the stream's lock, so a checkout cannot slip in between."""
+    the caller holding the stream's lock, so a checkout cannot slip in between. It is a
+    statement of its own, sent after the lock is held: folded into the locking statement
+    (a subquery in its RETURNING), PostgreSQL would read it with the snapshot taken before
+    that statement waited for the lock, and miss a lease committed meanwhile."""
     _refuse(session.execute(_HOLDER_OF_STREAM, {"b_stream_id": stream_id}).first())
 
 
