@@ -3,7 +3,10 @@
 search, and the tasks of an artist.
 
 Every call runs a fixed number of set-based queries whatever the number of rows or of
-parents asked for, so expanding fifty shots costs the same round trips as expanding one.
+parents asked for (the versions of parts: one statement per 200 parts), so expanding
+fifty shots costs the same round trips as expanding one; and each reads its page through
+indexes, so its cost does not grow with the history (the one exception: a part's number
+of versions, a count of its index entries).
 Tree nodes are named by keys (`project:1`, `sequence:2`, `shot:3`, `asset:4`,
 `usd:<stream id>:<asset name>`, `part:5`, `publish:6`): a USD asset is the asset layer of
 one scene location (the asset layer path is per scene folder), a part is one `Part` row.
@@ -434,7 +437,7 @@ def _newest_attempt_id(part_id: Any) -> ColumnElement[Any]:
     )
 
 
-def version_count(part_id: Any) -> ColumnElement[Any]:
+def _version_count(part_id: Any) -> ColumnElement[Any]:
     """How many publishes (versions, whatever their status) the part has: a count over
     its entries of the index `uq_publishes_part_id_version_iteration`, never the table."""
     counted = _PUBLISHES.alias("counted")
@@ -448,7 +451,7 @@ def _parts(session: Session, usd_assets: list[tuple[int, str]]) -> list[BrowseNo
     rows = session.execute(
         select(
             Part,
-            version_count(Part.id),
+            _version_count(Part.id),
             resolution.pinned_id(Part.id),
             resolution.resolved_id(Part.id),
             resolution.newest_completion_id(Part.id),
