@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import ColumnElement, Table, and_, func, or_, select, union_all
 from sqlalchemy.orm import Session
@@ -265,13 +265,20 @@ def _project_children(session: Session, project_ids: list[int]) -> list[BrowseNo
     return nodes
 
 
-def _target_parts(
-    session: Session, target: str, target_ids: Iterable[int]
-) -> list[tuple[int, int]]:
-    """(shot or asset id, part id) of every part published on the given shots or assets
-    (`publishes.target_type`, `target_id`: where each publish was made). A walk of the
-    index `ix_publishes_target_part`, one seek per shot or asset and per part found: an
-    emulated skip scan, whose cost does not grow with how many versions the parts have."""
+class TargetPart(NamedTuple):
+    """A part published on a shot or an asset, and its USD asset (location, name)."""
+
+    target_id: int
+    part_id: int
+    stream_id: int
+    asset_name: str
+
+
+def _target_parts(session: Session, target: str, target_ids: Iterable[int]) -> list[TargetPart]:
+    """Every part published on the given shots or assets (`publishes.target_type` and
+    `target_id`: where each publish was made). A walk of the index
+    `ix_publishes_target_part`, one seek per shot or asset and per part found (an emulated
+    skip scan), whose cost does not grow with how many versions the parts have."""
     wanted = sorted(set(target_ids))
     if not wanted:
         return []
@@ -298,30 +305,19 @@ def _target_parts(
         ).where(walk.c.part_id.is_not(None))
     )
     rows = session.execute(
-        select(walk.c.target_id, walk.c.part_id).where(walk.c.part_id.is_not(None))
+        select(walk.c.target_id, walk.c.part_id, Part.stream_id, Part.asset_name).join(
+            Part, Part.id == walk.c.part_id
+        )
     )
-    return [(target_id, part_id) for target_id, part_id in rows]
+    return [TargetPart(*row) for row in rows]
 
 
 def _usd_counts(session: Session, target: str, target_ids: Iterable[int]) -> dict[int, int]:
     """How many USD assets (scene location + asset name) each shot or asset holds."""
-    pairs = _target_parts(session, target, target_ids)
-    names = _part_places(session, {part_id for _, part_id in pairs})
     found: dict[int, set[tuple[int, str]]] = defaultdict(set)
-    for target_id, part_id in pairs:
-        stream_id, asset_name = names[part_id]
-        found[target_id].add((stream_id, asset_name.lower()))
+    for row in _target_parts(session, target, target_ids):
+        found[row.target_id].add((row.stream_id, row.asset_name.lower()))
     return {target_id: len(assets) for target_id, assets in found.items()}
-
-
-def _part_places(session: Session, part_ids: set[int]) -> dict[int, tuple[int, str]]:
-    """(scene location, asset name) of each part."""
-    if not part_ids:
-        return {}
-    rows = session.execute(
-        select(Part.id, Part.stream_id, Part.asset_name).where(Part.id.in_(part_ids))
-    )
-    return {part_id: (stream_id, asset_name) for part_id, stream_id, asset_name in rows}
 
 
 def _shots(session: Session, sequence_ids: list[int]) -> list[BrowseNode]:
@@ -350,8 +346,8 @@ def _shots(session: Session, sequence_ids: list[int]) -> list[BrowseNode]:
 def _usd_assets(session: Session, target: str, target_ids: list[int]) -> list[BrowseNode]:
     """The USD assets published on the given shots or assets, each with its number of
     parts and its newest completion (time, asset layer path): one index seek per part."""
-    pairs = _target_parts(session, target, target_ids)
-    part_ids = {part_id for _, part_id in pairs}
+    found_parts = _target_parts(session, target, target_ids)
+    part_ids = {row.part_id for row in found_parts}
     newest: dict[int, int | None] = {}
     if part_ids:
         newest = dict(
@@ -365,18 +361,16 @@ def _usd_assets(session: Session, target: str, target_ids: list[int]) -> list[Br
             ).all()
         )
     shown = _publishes_with_context(session, {i for i in newest.values() if i is not None})
-    places = _part_places(session, part_ids)
-    groups: dict[tuple[int, int, str], list[int]] = defaultdict(list)
-    for target_id, part_id in pairs:
-        stream_id, asset_name = places[part_id]
-        groups[(target_id, stream_id, asset_name.lower())].append(part_id)
+    groups: dict[tuple[int, int, str], list[TargetPart]] = defaultdict(list)
+    for row in found_parts:
+        groups[(row.target_id, row.stream_id, row.asset_name.lower())].append(row)
     sources = _stream_sources(session, {stream_id for _, stream_id, _ in groups})
     nodes = []
     for (target_id, stream_id, _), members in groups.items():
-        found = [shown[i] for i in (newest.get(part_id) for part_id in members) if i in shown]
+        found = [shown[i] for i in (newest.get(m.part_id) for m in members) if i in shown]
         if not found:
             continue
-        asset_name = min(places[part_id][1] for part_id in members)
+        asset_name = min(m.asset_name for m in members)
         # The asset layer's path is the one its newest completion recorded.
         last, _, project = max(found, key=lambda row: (row[0].completed_at is not None, row[0].id))
         completions = [row[0].completed_at for row in found if row[0].completed_at]

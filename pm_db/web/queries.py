@@ -361,7 +361,7 @@ def _page_ids(session: Session, wanted: PublishFilter) -> list[int]:
         until_id = first_id_at(session, Publish.id, Publish.created_at, wanted.until)
         conditions += [Publish.id < until_id, Publish.created_at < wanted.until]
     if wanted.task_id is not None:
-        conditions.append(Publish.task_id == wanted.task_id)
+        conditions.append(_of_task(Publish.task_id, wanted.task_id))
     if wanted.before is not None:
         conditions.append(Publish.id < wanted.before)
     if wanted.part_ids is not None:
@@ -378,7 +378,10 @@ def _page_ids(session: Session, wanted: PublishFilter) -> list[int]:
         ]
         found = session.scalars(union_all(*(select(page.c.id) for page in pages)))
         return sorted(found, reverse=True)[: wanted.limit]
-    query = select(Publish.id).where(*conditions).order_by(Publish.id.desc())
+    query = select(Publish.id).where(*conditions)
+    if wanted.task_id is not None:
+        query = query.order_by(Publish.task_id.desc())
+    query = query.order_by(Publish.id.desc())
     return list(session.scalars(query.limit(wanted.limit)))
 
 
@@ -444,6 +447,15 @@ def parts_of(db: Database, usd_keys: list[str]) -> set[int]:
         )
     )
     return db.read(lambda session: set(session.scalars(query)))
+
+
+def _of_task(column: Any, task_id: int) -> Any:
+    """`column = task_id` written as a range, for a page ordered by (task_id, id): the
+    order of the indexes `ix_publishes_task_id_id` and `ix_scenes_task_id_id`, which then
+    give the task's newest rows first. With `=`, PostgreSQL drops task_id from the order
+    and may walk the primary key from the newest row of the whole table instead (200,000
+    rows for an old task's saves at a million publishes)."""
+    return column.between(task_id, task_id)
 
 
 def _project_id(session: Session, code: str) -> int:
@@ -549,13 +561,13 @@ def scenes(
             select(Scene, Artist.login, Task.project_id)
             .join(Artist, Artist.id == Scene.artist_id)
             .join(Task, Task.id == Scene.task_id)
-            .order_by(Scene.id.desc())
             .limit(limit)
         )
         if artist_login is not None:
             query = query.where(Scene.artist_id == _artist_id(session, artist_login))
         if task_id is not None:
-            query = query.where(Scene.task_id == task_id)
+            query = query.where(_of_task(Scene.task_id, task_id)).order_by(Scene.task_id.desc())
+        query = query.order_by(Scene.id.desc())
         if before is not None:
             query = query.where(Scene.id < before)
         return _scene_rows(session, query)
