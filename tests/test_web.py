@@ -13,6 +13,7 @@ import pytest
 import requests
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.exc import DataError
 
 from pm_db.api.app import create_app
 from pm_db.services import tokens
@@ -318,6 +319,17 @@ def test_an_unexpected_error_answers_a_page_and_the_api_its_envelope(
     assert response.json()["error"]["code"] == "internal_error"
     assert "7f3a" not in response.text
     assert "internal detail 7f3a" in caplog.text  # the traceback went to the server log
+
+
+def test_a_value_the_database_refuses_answers_a_page(
+    browser: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise DataError("SELECT 1", {}, ValueError("integer out of range 7f3a"))
+
+    monkeypatch.setattr("pm_db.services.events.read_events", refused)
+    html = page(browser, "/activity", 422)
+    assert "too long or malformed for the database" in html and "7f3a" not in html
 
 
 # Search, activity, artists, tasks ---------------------------------------------------

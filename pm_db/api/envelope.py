@@ -204,17 +204,20 @@ def _pm_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.http_status, exc.code, exc.message, exc.field, headers)
 
 
+DATA_ERROR = "a value is too long or malformed for the database"
+INTEGRITY_ERROR = "conflicts with a record the database holds"
+"""What a database refusal (DataError, IntegrityError) answers, as JSON or as a page."""
+
+
 def _data_error(request: Request, exc: Exception) -> Response:
     # A value the input models let through but the database column cannot hold.
     log.warning("database refused a value on %s %s", request.method, request.url.path)
-    return error_response(
-        422, ValidationError.code, "a value is too long or malformed for the database"
-    )
+    return error_response(422, ValidationError.code, DATA_ERROR)
 
 
 def _integrity_error(request: Request, exc: Exception) -> Response:
     log.warning("integrity error on %s %s", request.method, request.url.path)
-    return error_response(409, Conflict.code, "conflicts with a record the database holds")
+    return error_response(409, Conflict.code, INTEGRITY_ERROR)
 
 
 def install(app: FastAPI, page_error: PageError | None = None) -> None:

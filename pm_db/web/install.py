@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pm_db.api.envelope import DATA_ERROR, INTEGRITY_ERROR
 from pm_db.errors import PmError
 from pm_db.web import docs, pages
 
@@ -83,12 +84,12 @@ def unexpected_error(request: Request) -> Response:
 
 def _data_error(request: Request, exc: DataError) -> Response:
     log.warning("database refused a value on %s %s", request.method, request.url.path)
-    return error_page(request, 422, "a value is too long or malformed for the database", None)
+    return error_page(request, 422, DATA_ERROR, None)
 
 
 def _integrity_error(request: Request, exc: IntegrityError) -> Response:
     log.warning("integrity error on %s %s", request.method, request.url.path)
-    return error_page(request, 409, "conflicts with a record the database holds", None)
+    return error_page(request, 409, INTEGRITY_ERROR, None)
 
 
 def _pm_error(request: Request, exc: PmError) -> Response:
