@@ -1,10 +1,11 @@
-"""A scratch PostgreSQL database for a benchmark run, dropped afterwards."""
+"""PostgreSQL databases for a benchmark run: a scratch one, dropped afterwards, or a kept one."""
 
 from __future__ import annotations
 
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -32,3 +33,12 @@ def scratch_database(admin_url: str) -> Iterator[str]:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
         _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def kept_database(admin_url: str, name: str, built: Path) -> str:
+    """The URL of the database `name` on the server of `admin_url`, kept between runs: made
+    afresh (empty) unless the file `built` says it was filled."""
+    if not built.exists():
+        _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        _admin(admin_url, f'CREATE DATABASE "{name}"')
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)

@@ -1,11 +1,16 @@
 """The web view at studio size: server time of every page, and first paint in Chromium.
 
 `python -m bench.web [--shots 1000] [--iterations 100] [--tasks 100000] [--heavy 100000]
-[--repeat 30] [--no-pg] [--no-browser]` builds a show with bench.browser's loader (10
-sequences of `--shots`/10 shots, two USD assets of 5 parts per shot, `--iterations` saves
-each publishing every part: 1000 x 2 x 100 x 5 = 1,000,000 publishes, plus one part with
-`--heavy` versions), tops the tasks up to `--tasks`, and writes one `publish.completed`
-event per publish (the activity log of such a show). Then, on SQLite and PostgreSQL:
+[--repeat 30] [--keep DIR] [--no-pg] [--no-sqlite] [--no-browser]` builds a show on SQLite
+with bench.browser's loader (10 sequences of `--shots`/10 shots, two USD assets of 5 parts
+per shot, `--iterations` saves each publishing every part: 1000 x 2 x 100 x 5 = 1,000,000
+publishes, plus one part with `--heavy` versions), tops the tasks up to `--tasks`, and
+writes one `publish.completed` event per publish (the activity log of such a show). The
+PostgreSQL show is the same rows, copied table by table with COPY (about two minutes for
+1.1 million publishes, where inserts through the driver would take far longer). With
+`--keep DIR` both shows are kept (DIR/web.sqlite and the PostgreSQL database
+`pm_bench_web`) and later runs with the same DIR reuse them, after bringing their schema
+to the newest migration. Then, on SQLite and PostgreSQL:
 
 - server time: each page requested `--repeat` times in-process (ASGI, no network), the
   median and p95, signed in with a session cookie like a browser;
@@ -16,22 +21,41 @@ event per publish (the activity log of such a show). Then, on SQLite and Postgre
 from __future__ import annotations
 
 import argparse
+import io
+import math
+import sqlite3
 import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, literal, select
+from sqlalchemy.engine import make_url
 
 from bench.browser import _insert, build_show
+from bench.pg import kept_database
 from pm_db import migrate
 from pm_db.db import Database
-from pm_db.models import Artist, Asset, Event, Part, Publish, Scene, Task, utcnow
+from pm_db.models import (
+    Artist,
+    Asset,
+    Base,
+    Event,
+    JsonType,
+    Part,
+    Publish,
+    Scene,
+    Task,
+    utcnow,
+)
 from pm_db.services import tokens
 
 CHROMIUM = "/usr/bin/chromium"
+COPY_ROWS = 50_000
+KEPT_PG = "pm_bench_web"
 CHROMIUM_ARGS = [
     "--headless",
     "--no-sandbox",
@@ -64,25 +88,60 @@ def top_up_tasks(db: Database, total: int) -> None:
 
 
 def write_events(db: Database) -> None:
-    """One `publish.completed` event per publish, in publish order."""
-    publishes = db.read(
-        lambda s: s.execute(
-            select(Publish.id, Publish.created_by, Publish.created_at).order_by(Publish.id)
-        ).all()
+    """One `publish.completed` event per publish, in publish order (one statement)."""
+    source = select(
+        literal("publish.completed"),
+        literal("publish"),
+        Publish.id,
+        Publish.created_by,
+        literal("bench"),
+        literal({}, JsonType),
+        Publish.created_at,
+    ).order_by(Publish.id)
+    columns = ["kind", "entity_type", "entity_id", "artist_id", "host", "payload", "created_at"]
+    db.write(lambda s: s.execute(insert(Event).from_select(columns, source)))
+
+
+def _copy_text(value: Any) -> str:
+    """One value in COPY's text format."""
+    if value is None:
+        return "\\N"
+    text = str(value)
+    for raw, escaped in (("\\", "\\\\"), ("\t", "\\t"), ("\n", "\\n"), ("\r", "\\r")):
+        text = text.replace(raw, escaped)
+    return text
+
+
+def copy_show(sqlite_file: Path, pg_url: str) -> None:
+    """Every row of the SQLite show into the (migrated, empty) PostgreSQL database of
+    `pg_url`, with COPY, in one transaction; then its id sequences and statistics."""
+    import psycopg2
+
+    source = sqlite3.connect(sqlite_file)
+    target = psycopg2.connect(
+        make_url(pg_url).set(drivername="postgresql").render_as_string(hide_password=False)
     )
-    rows = [
-        {
-            "kind": "publish.completed",
-            "entity_type": "publish",
-            "entity_id": ident,
-            "artist_id": artist_id,
-            "host": "bench",
-            "payload": {},
-            "created_at": created_at,
-        }
-        for ident, artist_id, created_at in publishes
-    ]
-    _insert(db, Event, rows)
+    try:
+        with target, target.cursor() as cursor:
+            for table in Base.metadata.sorted_tables:
+                names = [column.name for column in table.columns]
+                rows = source.execute(f"SELECT {', '.join(names)} FROM {table.name}")
+                while chunk := rows.fetchmany(COPY_ROWS):
+                    data = io.StringIO(
+                        "".join("\t".join(map(_copy_text, row)) + "\n" for row in chunk)
+                    )
+                    cursor.copy_expert(f"COPY {table.name} ({', '.join(names)}) FROM STDIN", data)
+                if "id" in table.c:
+                    cursor.execute(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                        f"(SELECT COALESCE(MAX(id), 0) + 1 FROM {table.name}), false)"
+                    )
+        target.autocommit = True
+        with target.cursor() as cursor:
+            cursor.execute("VACUUM ANALYZE")
+    finally:
+        source.close()
+        target.close()
 
 
 def pages(db: Database) -> dict[str, str]:
@@ -102,6 +161,9 @@ def pages(db: Database) -> dict[str, str]:
         scene = s.scalar(select(func.max(Scene.id)))
         sequence = s.execute(select(func.min(Task.shot_id))).scalar()
         newest = s.scalar(select(func.max(Event.id)))
+        deep = s.scalar(
+            select(Publish.id).where(Publish.part_id == heavy.id, Publish.version == 5000).limit(1)
+        )
         return {
             "home": "/",
             "project": "/browse/project:1",
@@ -109,7 +171,9 @@ def pages(db: Database) -> dict[str, str]:
             "shot": f"/browse/shot:{shot_task.shot_id or sequence}",
             "USD asset": f"/browse/usd:{part.stream_id}:{part.asset_name}",
             "part (100 versions)": f"/browse/part:{part.id}",
+            "USD asset (a part of 100,000 versions)": f"/browse/usd:{heavy.stream_id}:Hero",
             "part (heavy)": f"/browse/part:{heavy.id}",
+            "part (heavy), a page half-way down": f"/browse/part:{heavy.id}?before={deep}",
             "publish": f"/publish/{publish}",
             "scene": f"/scene/{scene}",
             "search by name": "/search?q=sim",
@@ -118,6 +182,7 @@ def pages(db: Database) -> dict[str, str]:
             "search: a date": "/search?until=2000-01-01",
             "activity": "/activity",
             "activity: one artist": "/activity?artist=artist5",
+            "activity: one project": "/activity?project=BIG",
             "activity: poll": f"/activity/newer?after={newest}",
             "artist": "/artist/artist3",
             "task": f"/task/{shot_task.id}",
@@ -129,7 +194,7 @@ def pages(db: Database) -> dict[str, str]:
 
 def _stats(samples: list[float]) -> tuple[float, float]:
     ordered = sorted(samples)
-    return statistics.median(ordered), ordered[max(0, int(len(ordered) * 0.95) - 1)]
+    return statistics.median(ordered), ordered[max(0, math.ceil(len(ordered) * 0.95) - 1)]
 
 
 def server_times(db: Database, urls: dict[str, str], repeat: int) -> dict[str, tuple[float, float]]:
@@ -193,29 +258,63 @@ def _fcp(tab: Any) -> float:
     return float(found or "nan")
 
 
-def run(label: str, url: str, args: argparse.Namespace) -> None:
+def build(db: Database, root: Path, args: argparse.Namespace) -> None:
+    """The show on a migrated, empty database."""
+    started = time.perf_counter()
+    build_show(db, root, args.shots, args.iterations, args.heavy)
+    top_up_tasks(db, args.tasks)
+    write_events(db)
+    print(f"built in {time.perf_counter() - started:.0f} s")
+
+
+def measure(label: str, db: Database, args: argparse.Namespace) -> None:
+    """Server times (and first paints) of every page, as a Markdown table."""
+    migrate.upgrade(db)
+    publishes, tasks = db.read(
+        lambda s: (
+            s.scalar(select(func.count()).select_from(Publish)),
+            s.scalar(select(func.count()).select_from(Task)),
+        )
+    )
+    print(f"{label}: {publishes} publishes, {tasks} tasks, one event per publish")
+    urls = pages(db)
+    times = server_times(db, urls, args.repeat)
+    paints = {} if args.no_browser else first_paints(db, urls, max(3, args.repeat // 3))
+    print(f"| {label} page | server median | p95 | first paint median | p95 |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, (median, p95) in times.items():
+        paint = paints.get(name)
+        shown = f"{paint[0]:.0f} ms | {paint[1]:.0f} ms" if paint else "| "
+        print(f"| {name} | {median:.1f} ms | {p95:.1f} ms | {shown} |", flush=True)
+
+
+def sqlite_show(folder: Path, args: argparse.Namespace) -> Path:
+    """The SQLite show in `folder`, built unless a finished one is there."""
+    file, built = folder / "web.sqlite", folder / "web.sqlite.built"
+    if not built.exists():
+        file.unlink(missing_ok=True)
+        db = Database(f"sqlite:///{file}")
+        migrate.upgrade(db)
+        (folder / "root").mkdir(exist_ok=True)
+        build(db, folder / "root", args)
+        db.dispose()
+        built.touch()
+    return file
+
+
+def pg_show(file: Path, url: str, built: Path | None) -> None:
+    """The PostgreSQL show at `url` (an empty database) copied from the SQLite show,
+    unless `built` marks it done."""
+    if built is not None and built.exists():
+        return
     db = Database(url)
     migrate.upgrade(db)
-    with tempfile.TemporaryDirectory() as root:
-        started = time.perf_counter()
-        count = build_show(db, Path(root), args.shots, args.iterations, args.heavy)
-        top_up_tasks(db, args.tasks)
-        write_events(db)
-        tasks = db.read(lambda s: s.scalar(select(func.count()).select_from(Task)))
-        print(
-            f"{label}: {count} publishes, {tasks} tasks, one event per publish, "
-            f"built in {time.perf_counter() - started:.0f} s"
-        )
-        urls = pages(db)
-        times = server_times(db, urls, args.repeat)
-        paints = {} if args.no_browser else first_paints(db, urls, max(3, args.repeat // 3))
-        print(f"| {label} page | server median | p95 | first paint median | p95 |")
-        print("| --- | --- | --- | --- | --- |")
-        for name, (median, p95) in times.items():
-            paint = paints.get(name)
-            shown = f"{paint[0]:.0f} ms | {paint[1]:.0f} ms" if paint else "| "
-            print(f"| {name} | {median:.1f} ms | {p95:.1f} ms | {shown} |")
     db.dispose()
+    started = time.perf_counter()
+    copy_show(file, url)
+    print(f"copied to PostgreSQL in {time.perf_counter() - started:.0f} s")
+    if built is not None:
+        built.touch()
 
 
 def main() -> None:
@@ -225,17 +324,32 @@ def main() -> None:
     parser.add_argument("--tasks", type=int, default=100_000)
     parser.add_argument("--heavy", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--keep", type=Path, help="keep the shows here and reuse them")
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     parser.add_argument("--no-pg", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true", help="measure PostgreSQL only")
     parser.add_argument("--no-browser", action="store_true")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as folder:
-        run("SQLite", f"sqlite:///{folder}/pm.sqlite", args)
-    if not args.no_pg:
-        from bench.pg import scratch_database
+    with ExitStack() as stack:
+        folder = args.keep or Path(stack.enter_context(tempfile.TemporaryDirectory()))
+        folder.mkdir(parents=True, exist_ok=True)
+        file = sqlite_show(folder, args)
+        if not args.no_sqlite:
+            db = Database(f"sqlite:///{file}")
+            measure("SQLite", db, args)
+            db.dispose()
+        if args.no_pg:
+            return
+        if args.keep:
+            url, built = kept_database(args.pg, KEPT_PG, folder / "pg.built"), folder / "pg.built"
+        else:
+            from bench.pg import scratch_database
 
-        with scratch_database(args.pg) as url:
-            run("PostgreSQL", url, args)
+            url, built = stack.enter_context(scratch_database(args.pg)), None
+        pg_show(file, url, built)
+        db = Database(url)
+        measure("PostgreSQL", db, args)
+        db.dispose()
 
 
 if __name__ == "__main__":

@@ -107,6 +107,12 @@ class Database:
             connect_args["check_same_thread"] = False
         else:
             connect_args["connect_timeout"] = 5
+            if "options" not in parsed.query:
+                # pm's statements are index seeks of a few milliseconds; PostgreSQL's JIT
+                # compiles any whose estimate is high (a LIMIT over a filtered index walk
+                # is estimated at a fraction of the whole walk) and spends 100s of ms on
+                # it. A URL that gives its own `options` keeps them.
+                connect_args["options"] = "-c jit=off"
         if parsed.get_backend_name() == "postgresql":
             parsed = _postgres_driver(parsed, connect_args)
         try:

@@ -223,11 +223,13 @@ class Scene(Base):
         UniqueConstraint("stream_id", "version", "iteration"),
         CheckConstraint("version >= 1 AND iteration >= 1", name="numbers"),
         Index("uq_scenes_request_id", "request_id", unique=True),
+        # A task's saves newest first, read from the index in order.
+        Index("ix_scenes_task_id_id", "task_id", "id"),
     )
 
     id: Mapped[int] = _id()
     stream_id: Mapped[int] = mapped_column(ForeignKey("scene_streams.id", ondelete="RESTRICT"))
-    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="RESTRICT"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="RESTRICT"))
     artist_id: Mapped[int] = mapped_column(
         ForeignKey("artists.id", ondelete="RESTRICT"), index=True
     )
@@ -288,6 +290,11 @@ class Publish(Base):
         Index("ix_publishes_part_completed", "part_id", "published_seq"),
         # A file a new publish depends on is checked to be another publish's data layer.
         Index("ix_publishes_item_usd_path", "item_usd_path"),
+        # The parts published on a shot or an asset, walked one seek per part (the web
+        # view's and the asset browser's tree: pm_db.services.browse).
+        Index("ix_publishes_target_part", "target_type", "target_id", "part_id"),
+        # A task's publishes newest first, read from the index in order.
+        Index("ix_publishes_task_id_id", "task_id", "id"),
     )
 
     id: Mapped[int] = _id()
@@ -295,7 +302,7 @@ class Publish(Base):
     request_id: Mapped[str | None] = mapped_column(String(128), unique=True)
     part_id: Mapped[int] = mapped_column(ForeignKey("parts.id", ondelete="RESTRICT"))
     scene_id: Mapped[int] = mapped_column(ForeignKey("scenes.id", ondelete="RESTRICT"), index=True)
-    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="RESTRICT"), index=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="RESTRICT"))
     target_type: Mapped[str] = mapped_column(String(16))
     target_id: Mapped[int] = mapped_column(IdType)
     software: Mapped[str] = mapped_column(String(64))

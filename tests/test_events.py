@@ -19,7 +19,7 @@ from pm_db.api.app import create_app
 from pm_db.cli import main
 from pm_db.errors import NotFound, ValidationError
 from pm_db.models import Event
-from pm_db.services import events
+from pm_db.services import entities, events
 from pm_db.services.events import EventFilter, read_events
 from tests.conftest import Studio
 from tests.helpers import cli_document
@@ -81,6 +81,72 @@ def test_filters(logged: Studio) -> None:
     )
 
 
+def other_project(studio: Studio) -> int:
+    """A second project with a shot task, saved and published from; returns its id."""
+    db = studio.db
+    root = studio.root / "other"
+    other = entities.create(
+        db, "project", {"code": "OTHER", "name": "Other", "root_linux": str(root)}
+    )
+    sequence = entities.create(db, "sequence", {"project_id": other.id, "code": "SQ900"})
+    shot = entities.create(db, "shot", {"sequence_id": sequence.id, "code": "SH900"})
+    task = entities.create(
+        db,
+        "task",
+        {"target_type": "shot", "target_id": shot.id, "step": "fx", "artist_id": studio.artist_id},
+    )
+    shot_history(db, task.id, iterations=2)
+    return other.id
+
+
+def projects_by_event(studio: Studio) -> dict[int, int | None]:
+    """The project of every event's subject, found with plain SQL table by table."""
+    with studio.db.engine.connect() as conn:
+
+        def mapping(sql: str) -> dict[int, int]:
+            return {row[0]: row[1] for row in conn.execute(text(sql))}
+
+        of = {
+            "project": mapping("SELECT id, id FROM projects"),
+            "sequence": mapping("SELECT id, project_id FROM sequences"),
+            "shot": mapping(
+                "SELECT s.id, q.project_id FROM shots s JOIN sequences q ON q.id = s.sequence_id"
+            ),
+            "asset": mapping("SELECT id, project_id FROM assets"),
+            "task": mapping("SELECT id, project_id FROM tasks"),
+            "scene": mapping(
+                "SELECT s.id, t.project_id FROM scenes s JOIN tasks t ON t.id = s.task_id"
+            ),
+            "part": mapping(
+                "SELECT p.id, s.project_id FROM parts p JOIN scene_streams s ON s.id = p.stream_id"
+            ),
+            "publish": mapping(
+                "SELECT p.id, t.project_id FROM publishes p JOIN tasks t ON t.id = p.task_id"
+            ),
+        }
+        rows = conn.execute(text("SELECT id, entity_type, entity_id FROM events")).all()
+    return {ident: of.get(kind, {}).get(subject or 0) for ident, kind, subject in rows}
+
+
+def test_the_project_filter_keeps_the_events_about_its_records(logged: Studio) -> None:
+    other = other_project(logged)
+    entities.update(logged.db, "task", logged.shot_task_id, {"status": "review"})
+    expected = projects_by_event(logged)
+    for code, ident in (("OTHER", other), ("fx3x", logged.project_id)):
+        found = read_events(logged.db, EventFilter(project=code, limit=500))
+        wanted = sorted((e for e, p in expected.items() if p == ident), reverse=True)
+        assert [e.id for e in found] == wanted
+        kinds = {e.kind for e in found}
+        assert {"scene.saved", "publish.completed", "shot.created"} <= kinds
+    assert "task.updated" in {e.kind for e in read_events(logged.db, EventFilter(project="FX3X"))}
+    assert "task.updated" not in {
+        e.kind for e in read_events(logged.db, EventFilter(project="OTHER"))
+    }
+    with pytest.raises(NotFound) as caught:
+        read_events(logged.db, EventFilter(project="NOPE"))
+    assert caught.value.field == "project"
+
+
 @pytest.mark.parametrize(
     ("wanted", "field"),
     [
@@ -137,6 +203,14 @@ def test_the_rest_route_pages_and_filters(logged: Studio) -> None:
         assert bad.status_code == 422 and bad.json()["error"]["field"] == "since"
         unknown = client.get("/api/events/?artist=nobody", headers=headers)
         assert unknown.status_code == 404 and unknown.json()["error"]["field"] == "artist"
+        other = other_project(logged)
+        expected = projects_by_event(logged)
+        mine = client.get("/api/events/?project=other&limit=500", headers=headers).json()["data"]
+        assert [e["id"] for e in mine] == sorted(
+            (e for e, p in expected.items() if p == other), reverse=True
+        )
+        missing = client.get("/api/events/?project=NOPE", headers=headers)
+        assert missing.status_code == 404 and missing.json()["error"]["field"] == "project"
 
 
 # CLI --------------------------------------------------------------------------------
@@ -150,6 +224,13 @@ def test_pm_events_prints_one_json_document(
     assert [e["kind"] for e in document] == ["scene.saved"] * 3
     assert main(["events", "--limit", "2"]) == 0
     assert "kind" in capsys.readouterr().out
+    other = other_project(logged)
+    expected = projects_by_event(logged)
+    assert main(["events", "--project", "OTHER", "--limit", "500", "--json"]) == 0
+    document = cli_document(capsys.readouterr().out)
+    assert [e["id"] for e in document] == sorted(
+        (e for e, p in expected.items() if p == other), reverse=True
+    )
     assert main(["events", "--since", "never", "--json"]) == 2
     error = json.loads(capsys.readouterr().out)["error"]
     assert error["field"] == "--since"

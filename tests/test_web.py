@@ -13,6 +13,7 @@ import pytest
 import requests
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.exc import DataError
 
 from pm_db.api.app import create_app
 from pm_db.services import tokens
@@ -33,6 +34,12 @@ def show(studio: Studio) -> Studio:
 def client(show: Studio) -> Iterator[TestClient]:
     with TestClient(create_app(show.db), raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+def parts_of(show: Studio) -> list[Any]:
+    from pm_db.services import parts
+
+    return parts.list_parts(show.db, "PinchIn")
 
 
 def sign_in(client: TestClient, token: str) -> Any:
@@ -174,6 +181,30 @@ def test_browse_from_the_show_down_to_a_version(browser: TestClient, show: Studi
     assert "missing file" not in part_page
 
 
+def test_a_part_pages_its_versions_by_keyset(browser: TestClient, show: Studio) -> None:
+    shot_history(show.db, show.shot_task_id, iterations=60)  # 62 versions of each part
+    [particles] = [p for p in parts_of(show) if p.part_name == "particles01"]
+
+    def numbers(html: str) -> list[str]:
+        table = html.split('<table class="versions">')[1]
+        return re.findall(r'href="/publish/\d+">(v\d{3} i\d{3})<', table)
+
+    first = page(browser, f"/browse/part:{particles.id}")
+    assert numbers(first)[:2] == ["v001 i062", "v001 i061"] and len(numbers(first)) == 50
+    assert "after=" not in first
+    older = re.search(r'href="\?(before=\d+)"', first)
+    assert older is not None
+    second = page(browser, f"/browse/part:{particles.id}?{older.group(1)}")
+    assert numbers(second) == [f"v001 i{n:03d}" for n in range(12, 0, -1)]
+    assert "before=" not in second  # nothing older
+    newer = re.search(r'href="\?(after=\d+)"', second)
+    assert newer is not None
+    back = page(browser, f"/browse/part:{particles.id}?{newer.group(1)}")
+    assert numbers(back) == [f"v001 i{n:03d}" for n in range(62, 12, -1)]
+    other = next(p for p in parts_of(show) if p.part_name != "particles01")
+    assert page(browser, f"/browse/part:{other.id}?{older.group(1)}", 404)
+
+
 def test_a_publish_page_shows_its_paths_and_metadata(browser: TestClient, show: Studio) -> None:
     scene = save(show.db, show.shot_task_id)
     made = publish(show.db, scene.id, "PinchIn", "smoke01", metadata={"note": "wide"})
@@ -253,7 +284,8 @@ def test_malformed_input_answers_a_422_page_naming_the_field(browser: TestClient
         ("/search?before=x", "before"),
         ("/activity?until=2026-13-40", "until"),
         ("/activity?since=2026-12-06&until=2026-12-01", "until"),
-        ("/browse/part:1?offset=-3", "offset"),
+        ("/browse/part:1?before=x", "before"),
+        ("/browse/part:1?before=1&after=2", "after"),
     ):
         html = page(browser, url, 422)
         assert f"<strong>{field}</strong>" in html
@@ -263,6 +295,41 @@ def test_the_api_keeps_its_json_errors(client: TestClient) -> None:
     response = client.get("/api/nothing/")
     assert response.status_code == 404 and response.json()["ok"] is False
     assert client.get("/api/events/").status_code == 401
+
+
+def test_an_unexpected_error_answers_a_page_and_the_api_its_envelope(
+    browser: TestClient,
+    show: Studio,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("internal detail 7f3a")
+
+    monkeypatch.setattr("pm_db.services.events.read_events", broken)
+    token = token_for(show.db, "jdoe")
+    html = page(browser, "/activity", 500)
+    assert "Something went wrong" in html and "try again" in html and 'href="/"' in html
+    assert "7f3a" not in html and "RuntimeError" not in html
+    assert "jdoe" in html  # still the site's page, with who is signed in
+    response = browser.get("/api/events/", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/json"
+    assert response.json()["ok"] is False
+    assert response.json()["error"]["code"] == "internal_error"
+    assert "7f3a" not in response.text
+    assert "internal detail 7f3a" in caplog.text  # the traceback went to the server log
+
+
+def test_a_value_the_database_refuses_answers_a_page(
+    browser: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refused(*args: Any, **kwargs: Any) -> Any:
+        raise DataError("SELECT 1", {}, ValueError("integer out of range 7f3a"))
+
+    monkeypatch.setattr("pm_db.services.events.read_events", refused)
+    html = page(browser, "/activity", 422)
+    assert "too long or malformed for the database" in html and "7f3a" not in html
 
 
 # Search, activity, artists, tasks ---------------------------------------------------
@@ -301,6 +368,11 @@ def test_activity_lists_events_newest_first_linking_to_their_subjects(
     assert 'hx-get="/activity/newer?after=' in html
     only = page(browser, "/activity?kind=scene.")
     assert "scene." in only and "publish.completed" not in only
+    assert "web.signed_in" in html
+    project = page(browser, "/activity?project=fx3x")
+    assert "publish.completed" in project and "web.signed_in" not in project
+    assert "<option selected>FX3X</option>" in project
+    assert "<strong>project</strong>" in page(browser, "/activity?project=NOPE", 404)
 
 
 def test_activity_poll_returns_only_newer_events(browser: TestClient, show: Studio) -> None:

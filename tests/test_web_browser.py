@@ -180,6 +180,12 @@ def test_a_publish_made_meanwhile_appears_in_activity(visit: Visit, show: Studio
     page.goto("/activity?kind=scene.")
     kinds = page.locator("tbody#events tr[data-event] code").all_inner_texts()
     assert kinds and all(kind.startswith("scene.") for kind in kinds)
+    page.goto("/activity")
+    page.select_option("select[name=project]", "FX3X")
+    page.click("form.filters button")
+    page.wait_for_url("**project=FX3X**")
+    kinds = page.locator("tbody#events tr[data-event] code").all_inner_texts()
+    assert "publish.completed" in kinds and "web.signed_in" not in kinds
 
 
 def test_no_page_asks_another_origin(chromium: Any, site: str, show: Studio) -> None:
@@ -235,3 +241,21 @@ def test_a_part_named_like_a_script_shows_as_text(visit: Visit, show: Studio) ->
         visit.page.goto(url)
         assert evil in visit.page.inner_text("main")
         assert visit.page.evaluate("window.pwned") is None
+
+
+def test_an_unexpected_error_shows_a_page_with_what_to_do(
+    visit: Visit, show: Studio, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("internal detail 7f3a")
+
+    visit.sign_in(token_for(show.db, "jdoe"))
+    monkeypatch.setattr("pm_db.web.queries.scenes", broken)
+    response = visit.page.goto("/artist/jdoe")
+    assert response is not None and response.status == 500
+    assert "Something went wrong" in visit.page.inner_text("h1")
+    assert "try again" in visit.page.inner_text("main")
+    assert "7f3a" not in visit.page.content()
+    visit.shot("error")
+    visit.page.click("main a:text-is('Back to the show')")
+    visit.page.wait_for_url(f"{visit.base}/")

@@ -101,7 +101,7 @@ def create_app(db: Database | None = None) -> FastAPI:
     app.include_router(parts.router)
     app.include_router(browse.router)
     app.include_router(events.router)
-    envelope.install(app)
+    envelope.install(app, page_error=web.unexpected_error)
     # The web view at `/` and the API docs page, served with their files by pm itself.
     web.install(app)
 

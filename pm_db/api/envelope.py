@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from collections.abc import Callable
 from typing import Any, Generic, Literal, TypeVar
 
 from fastapi import FastAPI, Request
@@ -203,28 +204,33 @@ def _pm_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.http_status, exc.code, exc.message, exc.field, headers)
 
 
+DATA_ERROR = "a value is too long or malformed for the database"
+INTEGRITY_ERROR = "conflicts with a record the database holds"
+"""What a database refusal (DataError, IntegrityError) answers, as JSON or as a page."""
+
+
 def _data_error(request: Request, exc: Exception) -> Response:
     # A value the input models let through but the database column cannot hold.
     log.warning("database refused a value on %s %s", request.method, request.url.path)
-    return error_response(
-        422, ValidationError.code, "a value is too long or malformed for the database"
-    )
+    return error_response(422, ValidationError.code, DATA_ERROR)
 
 
 def _integrity_error(request: Request, exc: Exception) -> Response:
     log.warning("integrity error on %s %s", request.method, request.url.path)
-    return error_response(409, Conflict.code, "conflicts with a record the database holds")
+    return error_response(409, Conflict.code, INTEGRITY_ERROR)
 
 
-def install(app: FastAPI) -> None:
-    """Map every failure of `app` to the envelope; `/api/x` answers as `/api/x/`."""
+def install(app: FastAPI, page_error: PageError | None = None) -> None:
+    """Map every failure of `app` to the envelope; `/api/x` answers as `/api/x/`. With
+    `page_error`, an unexpected error outside `/api/` answers the response it makes (the
+    web view's error page) instead of the envelope."""
     app.add_exception_handler(PmError, _pm_error)
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(IntegrityError, _integrity_error)
     exempt = tuple(url for url in (app.openapi_url, app.docs_url) if url)
-    app.add_middleware(Guard, exempt=exempt)
+    app.add_middleware(Guard, exempt=exempt, page_error=page_error)
 
 
 TOKEN_IN_URL = (
@@ -233,15 +239,23 @@ TOKEN_IN_URL = (
 )
 
 
+PageError = Callable[[Request], Response]
+"""What answers an unexpected error on a request outside `/api/` (a web page)."""
+
+
 class Guard:
     """Outermost layer of pm's app: refuses a token in the query string (and redacts it
     before anything can log it), lets `/api/x` mean `/api/x/` (the original API's routes
     end in a slash, clients often drop it), and turns an unexpected exception into the 500
-    envelope, logging the traceback, so no request ever sees server internals."""
+    envelope (a web page: the page `page_error` makes), logging the traceback, so no
+    request ever sees server internals."""
 
-    def __init__(self, app: ASGIApp, exempt: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self, app: ASGIApp, exempt: tuple[str, ...] = (), page_error: PageError | None = None
+    ) -> None:
         self.app = app
         self.exempt = exempt
+        self.page_error = page_error
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -273,7 +287,10 @@ class Guard:
             log.exception("unexpected error on %s %s", scope.get("method"), scope["path"])
             if started:
                 raise
-            response = error_response(
-                500, "internal_error", "internal error; the server log has the details"
-            )
+            if self.page_error is not None and not path.startswith("/api/"):
+                response = self.page_error(Request(scope))
+            else:
+                response = error_response(
+                    500, "internal_error", "internal error; the server log has the details"
+                )
             await response(scope, receive, send)

@@ -35,6 +35,9 @@ def list_events(
         str | None, Query(max_length=64, description="a kind, or a family ending in `.`")
     ] = None,
     artist: Text = None,
+    project: Annotated[
+        str | None, Query(max_length=64, description="a project code: events about its records")
+    ] = None,
     entity_type: Text = None,
     entity_id: Id = None,
     since: Annotated[
@@ -50,6 +53,7 @@ def list_events(
     wanted = EventFilter(
         kind=kind or None,
         artist=artist or None,
+        project=project or None,
         entity_type=entity_type or None,
         entity_id=entity_id,
         since=events.parse_moment(since, "since") if since else None,

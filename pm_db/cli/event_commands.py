@@ -20,6 +20,7 @@ def register(commands: Any) -> None:
     events = leaf(commands, "events", "list events newest first (publishes, saves, pins...)")
     events.add_argument("--kind", help="a kind (publish.published) or a family (publish.)")
     events.add_argument("--artist", help="artist login: only what this artist did")
+    events.add_argument("--project", help="project code: only events about its records")
     events.add_argument("--entity-type", help="only events about this kind of record (part)")
     events.add_argument("--entity-id", type=whole_number, help="only events about this id")
     events.add_argument("--since", help="a date (2026-12-06) or ISO time, included")
@@ -40,6 +41,7 @@ def _filter(args: argparse.Namespace, **changes: Any) -> Any:
     values = {
         "kind": args.kind,
         "artist": args.artist,
+        "project": args.project,
         "entity_type": args.entity_type,
         "entity_id": args.entity_id,
         "since": parse_moment(args.since, "--since") if args.since else None,

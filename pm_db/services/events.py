@@ -8,12 +8,25 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any, cast
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import ColumnElement, Table, case, func, insert, select
 from sqlalchemy.orm import Session
 
 from pm_db.db import Database
 from pm_db.errors import NotFound, ValidationError
-from pm_db.models import Artist, Event, utcnow
+from pm_db.models import (
+    Artist,
+    Asset,
+    Event,
+    Part,
+    Project,
+    Publish,
+    Scene,
+    SceneStream,
+    Shot,
+    Task,
+    utcnow,
+)
+from pm_db.models import Sequence as SequenceRow
 
 HOST = socket.gethostname()
 EVENTS = cast(Table, Event.__table__)
@@ -102,11 +115,13 @@ class EventRow(EventOut):
 @dataclass(frozen=True)
 class EventFilter:
     """Which events to read. `kind` is a kind (`publish.published`) or a family ending in
-    a dot (`publish.`); `before` and `after` are event ids (keyset paging: older than,
-    newer than); `since` and `until` bound the time, `until` excluded."""
+    a dot (`publish.`); `project` a project code (the events about a record of that
+    project: see project_of); `before` and `after` are event ids (keyset paging: older
+    than, newer than); `since` and `until` bound the time, `until` excluded."""
 
     kind: str | None = None
     artist: str | None = None
+    project: str | None = None
     entity_type: str | None = None
     entity_id: int | None = None
     since: datetime | None = None
@@ -142,7 +157,7 @@ def check_filter(wanted: EventFilter) -> None:
         number = getattr(wanted, field)
         if number is not None and number < 0:
             raise ValidationError("must be 0 or more", field=field)
-    for field in ("kind", "artist", "entity_type"):
+    for field in ("kind", "artist", "project", "entity_type"):
         text = getattr(wanted, field)
         if text is not None and len(text) > 64:
             raise ValidationError("must be at most 64 characters", field=field)
@@ -157,8 +172,11 @@ def first_id_at(session: Session, ident: Any, created: Any, moment: datetime) ->
     twenty seeks, where the time column has no index. Rows made within the same instant by
     concurrent transactions may take their ids in either order: at the very boundary such
     a row can fall on the other side."""
-    low, high = session.execute(select(func.min(ident), func.max(ident))).one()
-    if low is None:
+    # Two statements: SQLite reads a lone min() or max() from the index end, but walks
+    # the whole table for both in one query.
+    low = session.scalar(select(func.min(ident)))
+    high = session.scalar(select(func.max(ident)))
+    if low is None or high is None:
         return 0
     high += 1
     while low < high:
@@ -171,6 +189,57 @@ def first_id_at(session: Session, ident: Any, created: Any, moment: datetime) ->
         else:
             low = found[0] + 1
     return int(low)
+
+
+def project_of(event: Any) -> ColumnElement[Any]:
+    """The id of the project an event is about, from its subject: a project, sequence,
+    shot, asset, task, scene, part or publish (one or two primary-key seeks); NULL for
+    anything else (a token, an artist, a setting) and for a subject deleted since."""
+    subject = event.entity_id
+    return case(
+        (event.entity_type == "project", subject),
+        (
+            event.entity_type == "sequence",
+            select(SequenceRow.project_id).where(SequenceRow.id == subject).scalar_subquery(),
+        ),
+        (
+            event.entity_type == "shot",
+            select(SequenceRow.project_id)
+            .join(Shot, Shot.sequence_id == SequenceRow.id)
+            .where(Shot.id == subject)
+            .scalar_subquery(),
+        ),
+        (
+            event.entity_type == "asset",
+            select(Asset.project_id).where(Asset.id == subject).scalar_subquery(),
+        ),
+        (
+            event.entity_type == "task",
+            select(Task.project_id).where(Task.id == subject).scalar_subquery(),
+        ),
+        (
+            event.entity_type == "scene",
+            select(Task.project_id)
+            .join(Scene, Scene.task_id == Task.id)
+            .where(Scene.id == subject)
+            .scalar_subquery(),
+        ),
+        (
+            event.entity_type == "part",
+            select(SceneStream.project_id)
+            .join(Part, Part.stream_id == SceneStream.id)
+            .where(Part.id == subject)
+            .scalar_subquery(),
+        ),
+        (
+            event.entity_type == "publish",
+            select(Task.project_id)
+            .join(Publish, Publish.task_id == Task.id)
+            .where(Publish.id == subject)
+            .scalar_subquery(),
+        ),
+        else_=None,
+    )
 
 
 def read_events(db: Database, wanted: EventFilter) -> list[EventRow]:
@@ -188,6 +257,12 @@ def read_events(db: Database, wanted: EventFilter) -> list[EventRow]:
             if artist_id is None:
                 raise NotFound(f"no artist with login {wanted.artist!r}", field="artist")
             query = query.where(Event.artist_id == artist_id)
+        if wanted.project:
+            code = wanted.project.strip().lower()
+            project_id = session.scalar(select(Project.id).where(func.lower(Project.code) == code))
+            if project_id is None:
+                raise NotFound(f"no project {wanted.project!r}", field="project")
+            query = query.where(project_of(Event) == project_id)
         if wanted.kind:
             kind = wanted.kind.strip()
             if kind.endswith("."):

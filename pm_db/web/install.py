@@ -1,19 +1,23 @@
 """Mounting the web view on pm's app: its pages, its static files, the offline API docs
-page, and its errors as pages (the API's routes keep their JSON envelope)."""
+page, and its errors as pages, an unexpected one included (the API's routes keep their
+JSON envelope)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import HTMLResponse, RedirectResponse, Response
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pm_db.api.envelope import DATA_ERROR, INTEGRITY_ERROR
 from pm_db.errors import PmError
 from pm_db.web import docs, pages
 
@@ -36,9 +40,20 @@ TITLES = {
     403: "Not allowed",
     404: "Not found",
     405: "Not allowed",
+    409: "Conflict",
     422: "Invalid request",
+    500: "Something went wrong",
     503: "Database unavailable",
 }
+UNEXPECTED = (
+    "the server could not show this page; try again in a moment. If it keeps failing, "
+    "tell the pipeline team the page's address and the time: the server log has the details"
+)
+PLAIN_ERROR = (
+    "<!doctype html><title>Something went wrong</title><h1>Something went wrong</h1>"
+    f'<p>{UNEXPECTED}.</p><p><a href="/">Back to the show</a></p>'
+)
+log = logging.getLogger(__name__)
 
 
 def is_page(request: Request) -> bool:
@@ -55,6 +70,26 @@ def error_page(request: Request, status: int, message: str, field: str | None) -
         "field": field,
     }
     return pages.render(request, "error.html", context, status)
+
+
+def unexpected_error(request: Request) -> Response:
+    """The page of an error nobody foresaw (pm_db.api.envelope.Guard logs its traceback):
+    what to do, nothing of the internals. A page that cannot be drawn is plain HTML."""
+    try:
+        return error_page(request, 500, UNEXPECTED, None)
+    except Exception:
+        log.exception("the error page could not be drawn for %s", request.url.path)
+        return HTMLResponse(PLAIN_ERROR, status_code=500)
+
+
+def _data_error(request: Request, exc: DataError) -> Response:
+    log.warning("database refused a value on %s %s", request.method, request.url.path)
+    return error_page(request, 422, DATA_ERROR, None)
+
+
+def _integrity_error(request: Request, exc: IntegrityError) -> Response:
+    log.warning("integrity error on %s %s", request.method, request.url.path)
+    return error_page(request, 409, INTEGRITY_ERROR, None)
 
 
 def _pm_error(request: Request, exc: PmError) -> Response:
@@ -105,6 +140,8 @@ def install(app: FastAPI) -> None:
     _either(app, PmError, _pm_error)
     _either(app, HTTPException, _http_error)
     _either(app, RequestValidationError, _request_validation)
+    _either(app, DataError, _data_error)
+    _either(app, IntegrityError, _integrity_error)
     app.add_middleware(PageHeaders)
 
 

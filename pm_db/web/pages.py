@@ -220,10 +220,17 @@ def _missing_files(db: Any, part_nodes: list[BrowseNode]) -> set[int]:
 
 
 def _part_page(request: Request, db: Any, crumbs: list[queries.Crumb]) -> Response:
+    """A part and one page of its versions: the newest, or those older than the publish
+    `before` or newer than the publish `after` (keyset pages)."""
     part_id = int(crumbs[-1].key.split(":")[1])
-    offset = _number(request, "offset") or 0
+    before, after = _number(request, "before"), _number(request, "after")
+    if before is not None and after is not None:
+        raise ValidationError("give before or after, not both", field="after")
     state = parts.get_part(db, part_id)
-    rows = browse.versions(db, part_id, offset=offset, limit=PAGE)
+    rows = browse.versions(db, part_id, limit=PAGE, before=before, after=after)
+    # The first page also holds the latest and pinned versions, older than the page.
+    page = [row.publish_id for row in rows[:PAGE] if row.publish_id is not None]
+    newer, older = queries.neighbours(db, page[0], page[-1]) if page else (False, False)
     missing = {
         row.publish_id
         for row in rows
@@ -234,8 +241,8 @@ def _part_page(request: Request, db: Any, crumbs: list[queries.Crumb]) -> Respon
         "part": state,
         "versions": rows,
         "missing": missing,
-        "older": _query(request, offset=offset + PAGE) if len(rows) >= PAGE else None,
-        "newer": _query(request, offset=max(offset - PAGE, 0) or None) if offset else None,
+        "older": _query(request, before=page[-1], after=None) if older else None,
+        "newer": _query(request, after=page[0], before=None) if newer else None,
     }
     return render(request, "part.html", context)
 
@@ -302,16 +309,13 @@ def _part_ids(db: Any, matches: list[list[queries.Crumb]]) -> tuple[int, ...]:
     """The parts a name search found: each matching part, and the parts of each matching
     USD asset."""
     found = {int(t[-1].key.split(":")[1]) for t in matches if t[-1].kind == "part"}
-    usd = [t[-1].key for t in matches if t[-1].kind == "usd_asset"]
-    if usd:
-        found |= {n.part_id for n in browse.children(db, usd) if n.part_id is not None}
+    found |= queries.parts_of(db, [t[-1].key for t in matches if t[-1].kind == "usd_asset"])
     return tuple(sorted(found))
 
 
 def _name_matches(db: Any, text: str, project: str | None) -> list[list[queries.Crumb]]:
     """The trails of the shots, assets, USD assets and parts whose name holds `text`."""
-    chains = browse.search(db, text, limit=PAGE)
-    trails = [queries.trail(db, chain[-1]) for chain in chains[:PAGE]]
+    trails = queries.trails(db, browse.search(db, text, limit=PAGE)[:PAGE])
     if project:
         trails = [t for t in trails if t[0].name.lower() == project.lower()]
     return trails
@@ -331,6 +335,7 @@ def _event_filter(request: Request, **changes: Any) -> EventFilter:
     values: dict[str, Any] = {
         "kind": _text(request, "kind"),
         "artist": _text(request, "artist"),
+        "project": _text(request, "project"),
         "entity_type": _text(request, "subject"),
         "entity_id": _number(request, "subject_id"),
         "since": since,
@@ -349,6 +354,7 @@ def activity(request: Request, me: Me) -> Response:
     context = {
         "events": _linked(db, found),
         "raw": dict(request.query_params),
+        "projects": queries.project_codes(db),
         "newest": found[0].id if found else _newest_id(db),
         "live": wanted.before is None,
         "poll": _query(request, before=None),

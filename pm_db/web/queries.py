@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, and_, func, or_, select, union_all
 from sqlalchemy.orm import Session
 
 from pm_db.db import Database
@@ -23,6 +23,7 @@ PAGE = 50
 # A name search lists the publishes of at most this many parts.
 MAX_PARTS = 200
 STATUSES = ("pending", "published", "failed", "deprecated")
+_PUBLISHES = cast(Table, Publish.__table__)
 
 
 @dataclass(frozen=True)
@@ -120,6 +121,48 @@ def trail(db: Database, key: str) -> list[Crumb]:
     return db.read(work)
 
 
+def trails(db: Database, chains: list[list[str]]) -> list[list[Crumb]]:
+    """The trails of many nodes at once, from their key chains (project down, as
+    pm_db.services.browse.search gives them): one query per kind of node, whatever the
+    number of chains. A chain naming a node that no longer exists is left out."""
+    wanted: dict[str, set[int]] = {kind: set() for kind in _NAMES}
+    for chain in chains:
+        for key in chain:
+            kind, ident, _ = parse_key(key)
+            if kind in wanted:
+                wanted[kind].add(ident)
+
+    def work(session: Session) -> list[list[Crumb]]:
+        names: dict[str, dict[int, str]] = {
+            kind: dict(session.execute(select(table.id, column).where(table.id.in_(ids))).all())
+            for kind, (table, column) in _NAMES.items()
+            if (ids := wanted[kind])
+        }
+        found = []
+        for chain in chains:
+            crumbs = []
+            for key in chain:
+                kind, ident, asset_name = parse_key(key)
+                name = asset_name if kind == "usd_asset" else names.get(kind, {}).get(ident)
+                if name is None:
+                    break
+                crumbs.append(Crumb(key, kind, name))
+            else:
+                found.append(crumbs)
+        return found
+
+    return db.read(work)
+
+
+_NAMES: dict[str, tuple[Any, Any]] = {
+    "project": (Project, Project.code),
+    "sequence": (SequenceRow, SequenceRow.code),
+    "shot": (Shot, Shot.code),
+    "asset": (Asset, Asset.code),
+    "part": (Part, Part.name),
+}
+
+
 def _missing(kind: str, ident: int | str) -> NotFound:
     return NotFound(f"no {kind.replace('_', ' ')} {ident}", field="key")
 
@@ -155,20 +198,32 @@ def _asset_trail(session: Session, asset_id: int) -> list[Crumb]:
 
 
 def _usd_trail(session: Session, stream_id: int, asset_name: str) -> list[Crumb]:
-    """A USD asset hangs under the shot or asset of the task of its first publish."""
+    """A USD asset hangs under the shot or asset where the first publish (lowest numbers)
+    of its first part was made: an index seek per part, not a walk of its history."""
+    first = _PUBLISHES.alias("first_publish")
+    first_id = (
+        select(first.c.id)
+        .where(first.c.part_id == Part.id)
+        .order_by(first.c.version, first.c.iteration)
+        .limit(1)
+        .scalar_subquery()
+    )
     row = session.execute(
-        select(Task.shot_id, Task.asset_id, Part.asset_name)
+        select(Publish.target_type, Publish.target_id, Part.asset_name)
         .select_from(Part)
-        .join(Publish, Publish.part_id == Part.id)
-        .join(Task, Task.id == Publish.task_id)
+        .join(Publish, Publish.id == first_id)
         .where(Part.stream_id == stream_id, func.lower(Part.asset_name) == asset_name.lower())
-        .order_by(Publish.id)
+        .order_by(Part.id)
         .limit(1)
     ).first()
     if row is None:
         raise _missing("USD asset", f"{asset_name!r} of scene location {stream_id}")
-    shot_id, asset_id, name = row
-    parent = _shot_trail(session, shot_id) if shot_id else _asset_trail(session, asset_id or 0)
+    target_type, target_id, name = row
+    parent = (
+        _shot_trail(session, target_id)
+        if target_type == "shot"
+        else _asset_trail(session, target_id)
+    )
     return [*parent, Crumb(f"usd:{stream_id}:{name}", "usd_asset", name)]
 
 
@@ -306,21 +361,101 @@ def _page_ids(session: Session, wanted: PublishFilter) -> list[int]:
         until_id = first_id_at(session, Publish.id, Publish.created_at, wanted.until)
         conditions += [Publish.id < until_id, Publish.created_at < wanted.until]
     if wanted.task_id is not None:
-        conditions.append(Publish.task_id == wanted.task_id)
+        conditions.append(_of_task(Publish.task_id, wanted.task_id))
     if wanted.before is not None:
         conditions.append(Publish.id < wanted.before)
     if wanted.part_ids is not None:
-        found: list[int] = []
-        for part_id in wanted.part_ids[:MAX_PARTS]:
-            found += session.scalars(
-                select(Publish.id)
-                .where(Publish.part_id == part_id, *conditions)
-                .order_by(Publish.version.desc(), Publish.iteration.desc())
-                .limit(wanted.limit)
-            )
+        if not wanted.part_ids:
+            return []
+        # One statement: each part's newest matches through its own index entries.
+        pages = [
+            select(Publish.id)
+            .where(Publish.part_id == part_id, *conditions)
+            .order_by(Publish.version.desc(), Publish.iteration.desc())
+            .limit(wanted.limit)
+            .subquery()
+            for part_id in wanted.part_ids[:MAX_PARTS]
+        ]
+        found = session.scalars(union_all(*(select(page.c.id) for page in pages)))
         return sorted(found, reverse=True)[: wanted.limit]
-    query = select(Publish.id).where(*conditions).order_by(Publish.id.desc())
+    query = select(Publish.id).where(*conditions)
+    if wanted.task_id is not None:
+        query = query.order_by(Publish.task_id.desc())
+    query = query.order_by(Publish.id.desc())
     return list(session.scalars(query.limit(wanted.limit)))
+
+
+def neighbours(db: Database, newest: int, oldest: int) -> tuple[bool, bool]:
+    """Whether the part of the publishes `newest` and `oldest` (a page of its versions)
+    has a version newer than the first and one older than the last: two index seeks."""
+
+    def work(session: Session) -> tuple[bool, bool]:
+        first, last = (
+            session.execute(
+                select(Publish.part_id, Publish.version, Publish.iteration).where(
+                    Publish.id == ident
+                )
+            ).one()
+            for ident in (newest, oldest)
+        )
+        newer = (
+            select(Publish.id)
+            .where(
+                Publish.part_id == first[0],
+                Publish.version >= first[1],
+                or_(
+                    Publish.version > first[1],
+                    and_(Publish.version == first[1], Publish.iteration > first[2]),
+                ),
+            )
+            .limit(1)
+        )
+        older = (
+            select(Publish.id)
+            .where(
+                Publish.part_id == last[0],
+                Publish.version <= last[1],
+                or_(
+                    Publish.version < last[1],
+                    and_(Publish.version == last[1], Publish.iteration < last[2]),
+                ),
+            )
+            .limit(1)
+        )
+        return (
+            session.scalar(newer) is not None,
+            session.scalar(older) is not None,
+        )
+
+    return db.read(work)
+
+
+def parts_of(db: Database, usd_keys: list[str]) -> set[int]:
+    """The part ids of the given USD assets (`usd:<scene location>:<asset name>` keys)."""
+    wanted = set()
+    for key in usd_keys:
+        _, stream_id, asset_name = parse_key(key)
+        wanted.add((stream_id, asset_name.lower()))
+    if not wanted:
+        return set()
+    query = select(Part.id).where(
+        or_(
+            *(
+                and_(Part.stream_id == stream_id, func.lower(Part.asset_name) == name)
+                for stream_id, name in wanted
+            )
+        )
+    )
+    return db.read(lambda session: set(session.scalars(query)))
+
+
+def _of_task(column: Any, task_id: int) -> Any:
+    """`column = task_id` written as a range, for a page ordered by (task_id, id): the
+    order of the indexes `ix_publishes_task_id_id` and `ix_scenes_task_id_id`, which then
+    give the task's newest rows first. With `=`, PostgreSQL drops task_id from the order
+    and may walk the primary key from the newest row of the whole table instead (200,000
+    rows for an old task's saves at a million publishes)."""
+    return column.between(task_id, task_id)
 
 
 def _project_id(session: Session, code: str) -> int:
@@ -426,13 +561,13 @@ def scenes(
             select(Scene, Artist.login, Task.project_id)
             .join(Artist, Artist.id == Scene.artist_id)
             .join(Task, Task.id == Scene.task_id)
-            .order_by(Scene.id.desc())
             .limit(limit)
         )
         if artist_login is not None:
             query = query.where(Scene.artist_id == _artist_id(session, artist_login))
         if task_id is not None:
-            query = query.where(Scene.task_id == task_id)
+            query = query.where(_of_task(Scene.task_id, task_id)).order_by(Scene.task_id.desc())
+        query = query.order_by(Scene.id.desc())
         if before is not None:
             query = query.where(Scene.id < before)
         return _scene_rows(session, query)
