@@ -1,8 +1,8 @@
 """The web view's reads: the parts published on a shot or an asset, a task's history
 newest first, by index
 
-Revision ID: 0004w
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 
 - `ix_publishes_target_part` on `(target_type, target_id, part_id)`: the USD assets of a
   shot or an asset (and how many a sequence's shots or a project's assets hold) are read
@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0004w"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
