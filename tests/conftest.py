@@ -110,7 +110,12 @@ def db(db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator
 
 @pytest.fixture
 def studio(db: Database, tmp_path: Path) -> Studio:
-    root = tmp_path / "show" / "FX3X"
+    return build_show(db, tmp_path / "show" / "FX3X")
+
+
+def build_show(db: Database, root: Path) -> Studio:
+    """Project FX3X (rooted at `root` on Linux, P:/FX3X on Windows), sequence SQ010, shot
+    SH010, asset Rock, artist jdoe and an fx task on the shot and on the asset."""
     project = entities.create(
         db,
         "project",
@@ -127,16 +132,11 @@ def studio(db: Database, tmp_path: Path) -> Studio:
         db, "asset", {"project_id": project.id, "code": "Rock", "asset_type": "prop"}
     )
     artist = entities.create(db, "artist", {"login": "jdoe", "name": "Jane Doe"})
-    shot_task = entities.create(
-        db,
-        "task",
-        {"target_type": "shot", "target_id": shot.id, "step": "fx", "artist_id": artist.id},
-    )
-    asset_task = entities.create(
-        db,
-        "task",
-        {"target_type": "asset", "target_id": asset.id, "step": "fx", "artist_id": artist.id},
-    )
+
+    def task(target_type: str, target_id: int) -> int:
+        data = {"target_type": target_type, "target_id": target_id, "step": "fx"}
+        return int(entities.create(db, "task", {**data, "artist_id": artist.id}).id)
+
     return Studio(
         db=db,
         root=root,
@@ -146,6 +146,6 @@ def studio(db: Database, tmp_path: Path) -> Studio:
         asset_id=asset.id,
         artist_id=artist.id,
         artist="jdoe",
-        shot_task_id=shot_task.id,
-        asset_task_id=asset_task.id,
+        shot_task_id=task("shot", shot.id),
+        asset_task_id=task("asset", asset.id),
     )

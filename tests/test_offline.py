@@ -34,6 +34,7 @@ from pm_db.config import sqlite_url
 from pm_db.db import Database
 from pm_db.errors import Conflict
 from pm_db.services import entities, events, scenes
+from tests.conftest import build_show
 from tests.helpers import Studio, cli_document, original_payload, row_counts
 from tests.test_usd_support import REPO, process_env, write_data_layer
 
@@ -72,38 +73,6 @@ def _pg(url: str, statement: str) -> None:
             conn.execute(text(statement))
     finally:
         engine.dispose()
-
-
-def build_show(db: Database, root: Path) -> Studio:
-    """The show of tests/conftest.py's `studio` fixture, built the same way."""
-    project = entities.create(
-        db,
-        "project",
-        {"code": "FX3X", "name": "Effects test show", "root_linux": str(root)},
-    )
-    sequence = entities.create(db, "sequence", {"project_id": project.id, "code": "SQ010"})
-    shot = entities.create(db, "shot", {"sequence_id": sequence.id, "code": "SH010"})
-    asset = entities.create(
-        db, "asset", {"project_id": project.id, "code": "Rock", "asset_type": "prop"}
-    )
-    artist = entities.create(db, "artist", {"login": "jdoe", "name": "Jane Doe"})
-
-    def task(target_type: str, target_id: int) -> int:
-        data = {"target_type": target_type, "target_id": target_id, "step": "fx"}
-        return int(entities.create(db, "task", {**data, "artist_id": artist.id}).id)
-
-    return Studio(
-        db=db,
-        root=root,
-        project_id=project.id,
-        sequence_id=sequence.id,
-        shot_id=shot.id,
-        asset_id=asset.id,
-        artist_id=artist.id,
-        artist="jdoe",
-        shot_task_id=task("shot", shot.id),
-        asset_task_id=task("asset", asset.id),
-    )
 
 
 def lighting_task(show: Studio) -> int:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.sync_api import sync_playwright
 from sqlalchemy import text
 
 from pm_db.services import parts
@@ -41,12 +42,10 @@ if not Path(CHROMIUM).exists():
         pytest.fail(message, pytrace=False)
     pytest.skip(message, allow_module_level=True)
 
-playwright_api = pytest.importorskip("playwright.sync_api")
-
 
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
-    with playwright_api.sync_playwright() as driver:
+    with sync_playwright() as driver:
         browser = driver.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
