@@ -192,13 +192,11 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=100)
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    from bench.pg import scratch_database
+    from bench.pg import each_database
 
     for mode in ("publish", "save+publish"):
-        with tempfile.TemporaryDirectory() as folder:
-            _run("SQLite", f"sqlite:///{folder}/pm.sqlite", args.processes, args.count, mode)
-        with scratch_database(args.pg) as url:
-            _run("PostgreSQL", url, args.processes, args.count, mode)
+        for label, url in each_database(args.pg):
+            _run(label, url, args.processes, args.count, mode)
 
 
 if __name__ == "__main__":

@@ -243,12 +243,10 @@ def main() -> None:
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
     os.environ["PM_PLATFORM"] = "linux"
-    from bench.pg import scratch_database
+    from bench.pg import each_database
 
-    with tempfile.TemporaryDirectory() as folder:
-        run("SQLite", f"sqlite:///{folder}/pm.sqlite", args.updates, args.assets, args.parts)
-    with scratch_database(args.pg) as url:
-        run("PostgreSQL", url, args.updates, args.assets, args.parts)
+    for label, url in each_database(args.pg):
+        run(label, url, args.updates, args.assets, args.parts)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,10 @@
-"""PostgreSQL databases for a benchmark run: a scratch one, dropped afterwards, or a kept one."""
+"""Databases for a benchmark run: a new SQLite file and a scratch PostgreSQL database, each
+dropped afterwards, or a kept PostgreSQL one."""
 
 from __future__ import annotations
 
 import os
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -33,6 +35,15 @@ def scratch_database(admin_url: str) -> Iterator[str]:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
         _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def each_database(admin_url: str) -> Iterator[tuple[str, str]]:
+    """("SQLite", the URL of a new file), then ("PostgreSQL", a scratch database's URL on
+    the server of `admin_url`): each removed once the loop moves on."""
+    with tempfile.TemporaryDirectory() as folder:
+        yield "SQLite", f"sqlite:///{folder}/pm.sqlite"
+    with scratch_database(admin_url) as url:
+        yield "PostgreSQL", url
 
 
 def kept_database(admin_url: str, name: str, built: Path) -> str:

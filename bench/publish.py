@@ -186,12 +186,10 @@ def main() -> None:
     parser.add_argument("--publishes", type=int, default=500)
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    from bench.pg import scratch_database
+    from bench.pg import each_database
 
-    with tempfile.TemporaryDirectory() as folder:
-        run("SQLite", f"sqlite:///{folder}/pm.sqlite", args.rows, args.publishes)
-    with scratch_database(args.pg) as url:
-        run("PostgreSQL", url, args.rows, args.publishes)
+    for label, url in each_database(args.pg):
+        run(label, url, args.rows, args.publishes)
 
 
 if __name__ == "__main__":
