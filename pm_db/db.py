@@ -1,7 +1,8 @@
 """Engines, transactions and retries: the one place where a transaction begins and ends.
 
 Write transactions on SQLite start with `BEGIN IMMEDIATE`, so a read-then-write can never
-be upgraded into a deadlock; WAL mode lets readers go on meanwhile. On PostgreSQL the
+be upgraded into a deadlock; WAL mode lets readers go on meanwhile (a SQLite database has
+two engines: writes begin immediate, reads begin deferred). On PostgreSQL the
 allocation statements lock the rows they change. Transient failures (SQLite busy,
 PostgreSQL serialization failure or deadlock) re-run the whole unit of work.
 """
@@ -19,6 +20,8 @@ from threading import Lock
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, Executable, Row, Select, create_engine, event, inspect
+from sqlalchemy.dialects import registry
+from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import (
     ArgumentError,
@@ -62,10 +65,33 @@ def _is_transient(exc: DBAPIError) -> bool:
     )
 
 
-def _prepare_sqlite(engine: Engine) -> None:
+class PysqliteDialect(SQLiteDialect_pysqlite):
+    """pysqlite, with the transaction begun by pm: pysqlite's own transaction handling
+    is switched off (it would begin only before a write, leaving the reads before it
+    outside the transaction), and `begin` is sent on the driver's connection when each
+    transaction starts: `BEGIN IMMEDIATE` for the write engine, `BEGIN` for the other. A
+    dialect method rather than an engine event: an engine with an event listener pays
+    the events' dispatch on every statement."""
+
+    supports_statement_cache = True  # adds no SQL of its own to what the parent compiles
+
+    def __init__(self, begin: str = "BEGIN", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.begin = begin
+
+    def do_begin(self, dbapi_connection: Any) -> None:
+        dbapi_connection.execute(self.begin)
+
+
+registry.register("sqlite.pm", __name__, "PysqliteDialect")
+
+
+def _sqlite_engine(url: URL, echo: bool, begin: str) -> Engine:
+    """An engine on a SQLite file whose transactions start with `begin`."""
+    engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False}, begin=begin)
+
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
-        # pysqlite's own transaction handling is switched off; we emit BEGIN ourselves.
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
@@ -74,12 +100,37 @@ def _prepare_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys = ON")
         cursor.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        # On the driver's connection: every transaction begins here, and a statement
-        # through SQLAlchemy costs more than SQLite takes to run it.
-        write = conn.get_execution_options().get("pm_write", False)
-        conn.connection.driver_connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+    return engine
+
+
+def _engines(url: URL, echo: bool) -> tuple[Engine, Engine, Engine]:
+    """The (read, write, single statement) engines of `url`.
+
+    SQLite: reads begin deferred, writes begin immediate; single statements are reads.
+    PostgreSQL: reads and writes share an engine (the allocation statements lock the rows
+    they change), and single statements (`rows`, `read_each`) run in autocommit on a pool
+    of their own: a single statement is its own snapshot and its own transaction, and
+    BEGIN and COMMIT or ROLLBACK would cost two round trips.
+    """
+    if url.get_backend_name() == "sqlite":
+        reads = _sqlite_engine(url, echo, "BEGIN")
+        return reads, _sqlite_engine(url, echo, "BEGIN IMMEDIATE"), reads
+    connect_args: dict[str, Any] = {"connect_timeout": 5}
+    if "options" not in url.query:
+        # pm's statements are index seeks of a few milliseconds; PostgreSQL's JIT compiles
+        # any whose estimate is high (a LIMIT over a filtered index walk is estimated at a
+        # fraction of the whole walk) and spends 100s of ms on it. A URL that gives its
+        # own `options` keeps them.
+        connect_args["options"] = "-c jit=off"
+    engine = create_engine(url, echo=echo, connect_args=connect_args)
+    single = create_engine(
+        url,
+        echo=echo,
+        connect_args=connect_args,
+        isolation_level="AUTOCOMMIT",
+        pool_reset_on_return=None,
+    )
+    return engine, engine, single
 
 
 class Database:
@@ -101,48 +152,26 @@ class Database:
                 field="PM_DB_URL",
             ) from None
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        connect_args: dict[str, Any] = {}
         if self.is_sqlite:
             _ensure_sqlite_folder(url)
-            connect_args["check_same_thread"] = False
-        else:
-            connect_args["connect_timeout"] = 5
-            if "options" not in parsed.query:
-                # pm's statements are index seeks of a few milliseconds; PostgreSQL's JIT
-                # compiles any whose estimate is high (a LIMIT over a filtered index walk
-                # is estimated at a fraction of the whole walk) and spends 100s of ms on
-                # it. A URL that gives its own `options` keeps them.
-                connect_args["options"] = "-c jit=off"
-        if parsed.get_backend_name() == "postgresql":
-            parsed = _postgres_driver(parsed, connect_args)
+            parsed = _sqlite_driver(parsed)
+        elif parsed.get_backend_name() == "postgresql":
+            parsed = _postgres_driver(parsed)
         try:
-            self.engine = create_engine(parsed, echo=echo, connect_args=connect_args)
+            self.engine, self._write_engine, self._autocommit_engine = _engines(parsed, echo)
         except (ArgumentError, NoSuchModuleError, ImportError) as exc:
             raise ConfigError(
                 f"cannot use {self.masked_url}: {mask_url(str(exc))}", field="PM_DB_URL"
             ) from None
-        if self.is_sqlite:
-            _prepare_sqlite(self.engine)
-        self._writer = sessionmaker(
-            bind=self.engine.execution_options(pm_write=True), expire_on_commit=False
-        )
+        self._writer = sessionmaker(bind=self._write_engine, expire_on_commit=False)
         self._reader = sessionmaker(bind=self.engine, expire_on_commit=False)
-        # Single statements (`rows`) and `read_each` run in autocommit on PostgreSQL, on
-        # a pool of their own: a single statement is its own snapshot and its own
-        # transaction, and BEGIN and COMMIT or ROLLBACK would cost two round trips. SQLite
-        # has no round trips; there they take the ordinary paths.
-        self._autocommit_engine = (
-            self.engine
-            if self.is_sqlite
-            else create_engine(
-                parsed,
-                echo=echo,
-                connect_args=connect_args,
-                isolation_level="AUTOCOMMIT",
-                pool_reset_on_return=None,
-            )
-        )
         self._one_reader = sessionmaker(bind=self._autocommit_engine, expire_on_commit=False)
+
+    @property
+    def engines(self) -> tuple[Engine, ...]:
+        """Every engine of this database, each once (for listeners that must see every
+        statement)."""
+        return tuple(dict.fromkeys((self.engine, self._write_engine, self._autocommit_engine)))
 
     @property
     def dialect(self) -> str:
@@ -233,8 +262,7 @@ class Database:
         the block, for migrations that copy tables). Raises Unavailable if the database
         cannot be reached or has no schema."""
         try:
-            with self.engine.connect() as conn:
-                conn.execution_options(pm_write=write)
+            with (self._write_engine if write else self.engine).connect() as conn:
                 if foreign_keys or not self.is_sqlite:
                     with conn.begin():
                         yield conn
@@ -257,11 +285,22 @@ class Database:
             return sorted(inspect(conn).get_table_names())
 
     def dispose(self) -> None:
-        self.engine.dispose()
-        self._autocommit_engine.dispose()
+        for engine in self.engines:
+            engine.dispose()
 
 
-def _postgres_driver(url: URL, connect_args: dict[str, Any]) -> URL:
+def _sqlite_driver(url: URL) -> URL:
+    """`url` with pm's pysqlite dialect (PysqliteDialect), pm's one SQLite driver
+    (`sqlite://` means it too). Raises ConfigError naming PM_DB_URL for another driver."""
+    if url.drivername not in ("sqlite", "sqlite+pysqlite"):
+        raise ConfigError(
+            f"{url.drivername} is not a driver pm ships; use sqlite:////path/pm.sqlite",
+            field="PM_DB_URL",
+        )
+    return url.set(drivername="sqlite+pm")
+
+
+def _postgres_driver(url: URL) -> URL:
     """`url` with psycopg2, pm's one PostgreSQL driver (`postgresql://` means it too).
     Raises ConfigError naming PM_DB_URL for another driver, or a psycopg 3 setting
     (`prepare_threshold`), which psycopg2 would reject with a less clear message."""

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
@@ -62,6 +62,44 @@ def test_a_sqlite_write_holds_the_write_lock_from_its_start(tmp_path: Path) -> N
     assert database.write(reads_only) == "checked"
     other.execute("BEGIN IMMEDIATE")  # free again once the unit of work ended
     other.execute("ROLLBACK")
+    other.close()
+    database.dispose()
+
+
+def test_a_sqlite_migration_connection_holds_the_write_lock_from_its_start(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "pm.sqlite"
+    database = Database(f"sqlite:///{path}")
+    migrate.upgrade(database)
+    other = sqlite3.connect(path, timeout=0, isolation_level=None)
+    with database.connect(write=True) as conn:
+        conn.execute(select(Artist.id)).all()
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            other.execute("BEGIN IMMEDIATE")
+    other.close()
+    database.dispose()
+
+
+def test_a_sqlite_read_sees_one_snapshot(tmp_path: Path) -> None:
+    """A read unit of work begins a transaction before its first read: a row another
+    process commits meanwhile is not seen half-way."""
+    path = tmp_path / "pm.sqlite"
+    database = Database(f"sqlite:///{path}")
+    migrate.upgrade(database)
+    other = sqlite3.connect(path, isolation_level=None)
+    count = select(func.count()).select_from(Artist)
+
+    def reads_twice(session: Session) -> tuple[int, int]:
+        first = session.execute(count).scalar_one()
+        other.execute(
+            "INSERT INTO artists (login, name, active, created_at) "
+            "VALUES ('x', 'X', 1, '2026-12-06 10:00:00')"
+        )
+        return first, session.execute(count).scalar_one()
+
+    assert database.read(reads_twice) == (0, 0)
+    assert database.read(lambda session: session.execute(count).scalar_one()) == 1
     other.close()
     database.dispose()
 
@@ -320,6 +358,7 @@ def test_a_postgresql_url_without_a_driver_uses_psycopg2() -> None:
         ("postgresql+psycopg://pm@127.0.0.1:1/pm", "postgresql+psycopg is not a driver"),
         ("postgresql+pg8000://pm@127.0.0.1:1/pm", "postgresql+pg8000 is not a driver"),
         ("postgresql://pm@127.0.0.1:1/pm?prepare_threshold=none", "prepare_threshold"),
+        ("sqlite+aiosqlite:////tmp/pm.sqlite", "sqlite+aiosqlite is not a driver"),
     ],
 )
 def test_another_driver_or_a_psycopg_3_setting_names_the_url(url: str, named: str) -> None:

@@ -32,14 +32,6 @@ HISTORY = 2_000
 _SAVES = itertools.count()
 
 
-def _engines(db: Database) -> list[Any]:
-    engines = [db.engine]
-    other = getattr(db, "_autocommit_engine", db.engine)
-    if other is not db.engine:
-        engines.append(other)
-    return engines
-
-
 @contextmanager
 def captured(db: Database) -> Iterator[list[tuple[str, Any]]]:
     """The statements and parameters sent to the driver inside the block."""
@@ -48,12 +40,12 @@ def captured(db: Database) -> Iterator[list[tuple[str, Any]]]:
     def record(conn: Any, cursor: Any, statement: str, params: Any, *args: Any) -> None:
         sent.append((statement, params))
 
-    for engine in _engines(db):
+    for engine in db.engines:
         event.listen(engine, "before_cursor_execute", record)
     try:
         yield sent
     finally:
-        for engine in _engines(db):
+        for engine in db.engines:
             event.remove(engine, "before_cursor_execute", record)
 
 
@@ -172,16 +164,15 @@ def _vm_steps(db: Database, work: Callable[[], None]) -> int:
     def attach(dbapi_conn: Any, record: Any) -> None:
         dbapi_conn.set_progress_handler(tick, 1)
 
-    def detach(dbapi_conn: Any, record: Any) -> None:
-        dbapi_conn.set_progress_handler(None, 1)
-
-    db.engine.dispose()
-    event.listen(db.engine, "connect", attach)
+    db.dispose()
+    for engine in db.engines:
+        event.listen(engine, "connect", attach)
     try:
         work()
     finally:
-        event.remove(db.engine, "connect", attach)
-        db.engine.dispose()
+        for engine in db.engines:
+            event.remove(engine, "connect", attach)
+        db.dispose()
     return steps[0]
 
 

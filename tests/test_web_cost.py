@@ -28,7 +28,7 @@ from pm_db.models import Event, Part, Publish, Scene
 from tests.conftest import Studio
 from tests.test_api_support import token_for
 from tests.test_browser_support import publish, save, shot_history
-from tests.test_hot_path_cost import SKIP, _engines, _vm_steps, captured
+from tests.test_hot_path_cost import SKIP, _vm_steps, captured
 
 HISTORY_TABLES = ("publishes", "scenes", "events")
 # A page read newest first: `ORDER BY <table>.id DESC LIMIT`.
@@ -191,7 +191,7 @@ def test_postgresql_sessions_never_compile_a_statement(db: Database) -> None:
     """PostgreSQL's JIT took half a second to compile the activity page's project filter (a
     LIMIT over a filtered index walk, estimated at a share of the whole walk) that then
     ran in a millisecond: pm's connections switch it off, unless the URL sets options."""
-    for engine in _engines(db):
+    for engine in db.engines:
         with engine.connect() as conn:
             assert conn.exec_driver_sql("SHOW jit").scalar() == "off"
     url = db.engine.url.update_query_dict({"options": "-c work_mem=8MB"})
