@@ -3,7 +3,9 @@
 Each writes its figures to stdout; docs/benchmarks.md records them with the machine.
 Some need PostgreSQL on 127.0.0.1:5432 and take minutes (publish bulk-loads 1,000,000
 rows, foundation 100,000 tasks and saves); farm starts a PostgreSQL cluster of its own
-with the server binaries under /usr/lib/postgresql, as the postgres user (run it as root).
+with the server binaries under /usr/lib/postgresql, as the postgres user (run it as root);
+reference installs the issue's reference (Stalker) into a virtualenv of its own,
+`.venv-reference`, the first time.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ BENCHMARKS = [
     "foundation",
     "farm",
     "cli_import",
+    "reference",
 ]
 
 
