@@ -21,6 +21,7 @@ from sqlalchemy import Table, insert, select, text, update
 
 from bench.contention import prepare
 from bench.layers import write_data_layer
+from bench.pg import analyze, each_database
 from pm_db import migrate, publishing
 from pm_db.db import Database
 from pm_db.models import Part, Publish
@@ -86,8 +87,7 @@ def _age(db: Database, part: str, versions: int) -> None:
             _insert(db, batch)
             batch = []
     _insert(db, batch)
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("ANALYZE" if db.is_sqlite else "VACUUM ANALYZE"))
+    analyze(db)
 
 
 def _insert(db: Database, rows: list[dict[str, Any]]) -> None:
@@ -144,8 +144,6 @@ def main() -> None:
     parser.add_argument("--publishes", type=int, default=200)
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    from bench.pg import each_database
-
     for label, url in each_database(args.pg):
         run(label, url, args.versions, args.publishes)
 

@@ -12,6 +12,8 @@ from pathlib import Path
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from pm_db.db import Database
+
 
 def _admin(admin_url: str, statement: str) -> None:
     # psycopg2, pm's driver, also where the URL names none (SQLAlchemy 2.1 picks psycopg 3).
@@ -53,3 +55,15 @@ def kept_database(admin_url: str, name: str, built: Path) -> str:
         _admin(admin_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         _admin(admin_url, f'CREATE DATABASE "{name}"')
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def analyze(db: Database) -> None:
+    """What autovacuum does to a real table after a bulk load: statistics, and on
+    PostgreSQL the visibility map too (VACUUM runs outside a transaction; on SQLite pm
+    begins every transaction itself, so ANALYZE is committed like any write)."""
+    if db.is_sqlite:
+        with db.engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
+        return
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))

@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import insert, select, text
 
 from bench.contention import prepare
+from bench.pg import analyze, each_database
 from pm_db import migrate, publishing
 from pm_db.db import Database
 from pm_db.models import Part, Publish, Scene, SceneStream, utcnow
@@ -134,10 +135,7 @@ def bulk_load(db: Database, task_id: int, rows: int) -> None:
             _insert_publishes(db, batch)
             batch = []
     _insert_publishes(db, batch)
-    # What autovacuum does to a real table between bulk loads: statistics, and on
-    # PostgreSQL the visibility map (VACUUM runs outside a transaction).
-    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-        conn.execute(text("ANALYZE" if db.is_sqlite else "VACUUM ANALYZE"))
+    analyze(db)
 
 
 def _insert_publishes(db: Database, rows: list[dict[str, Any]]) -> None:
@@ -186,8 +184,6 @@ def main() -> None:
     parser.add_argument("--publishes", type=int, default=500)
     parser.add_argument("--pg", default="postgresql://postgres@127.0.0.1:5432/postgres")
     args = parser.parse_args()
-    from bench.pg import each_database
-
     for label, url in each_database(args.pg):
         run(label, url, args.rows, args.publishes)
 

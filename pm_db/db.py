@@ -19,7 +19,7 @@ from pathlib import Path
 from threading import Lock
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, Engine, Executable, Row, Select, create_engine, event, inspect
+from sqlalchemy import Connection, Engine, Executable, Row, Select, create_engine, inspect
 from sqlalchemy.dialects import registry
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from sqlalchemy.engine import URL, make_url
@@ -31,7 +31,6 @@ from sqlalchemy.exc import (
     OperationalError,
 )
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import ConnectionPoolEntry
 
 from pm_db.config import Settings, load_settings, mask_url
 from pm_db.errors import ConfigError, Unavailable
@@ -39,7 +38,11 @@ from pm_db.errors import ConfigError, Unavailable
 T = TypeVar("T")
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A unit of work is re-run after a transient failure up to RETRIES times, and not once
+# RETRY_SECONDS have passed: a SQLite lock error comes after the busy handler has itself
+# waited SQLITE_BUSY_TIMEOUT_MS.
 RETRIES = 30
+RETRY_SECONDS = 30.0
 # serialization failure, deadlock, lock not available, too many connections (a farm burst
 # can briefly exceed max_connections), server starting up or shutting down, connection
 # ended by a server shutdown.
@@ -66,12 +69,13 @@ def _is_transient(exc: DBAPIError) -> bool:
 
 
 class PysqliteDialect(SQLiteDialect_pysqlite):
-    """pysqlite, with the transaction begun by pm: pysqlite's own transaction handling
-    is switched off (it would begin only before a write, leaving the reads before it
-    outside the transaction), and `begin` is sent on the driver's connection when each
-    transaction starts: `BEGIN IMMEDIATE` for the write engine, `BEGIN` for the other. A
-    dialect method rather than an engine event: an engine with an event listener pays
-    the events' dispatch on every statement."""
+    """pysqlite as pm sets it up. Every new connection gets pm's settings (busy timeout,
+    WAL, synchronous NORMAL, foreign keys) and has pysqlite's own transaction handling
+    switched off: pysqlite would begin only before the first write, leaving the reads
+    before it outside the transaction. pm sends `begin` when each transaction starts
+    instead: `BEGIN IMMEDIATE` on the write engine, `BEGIN` on the other. A dialect's
+    methods, not engine events: an engine with a listener for connection events (begin
+    among them) runs SQLAlchemy's event dispatch around every statement."""
 
     supports_statement_cache = True  # adds no SQL of its own to what the parent compiles
 
@@ -79,28 +83,27 @@ class PysqliteDialect(SQLiteDialect_pysqlite):
         super().__init__(**kwargs)
         self.begin = begin
 
+    def on_connect(self) -> Callable[[Any], None]:
+        add_functions = super().on_connect()
+
+        def set_up(dbapi_connection: Any) -> None:
+            add_functions(dbapi_connection)
+            dbapi_connection.isolation_level = None
+            for pragma in (
+                f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}",
+                "PRAGMA journal_mode = WAL",
+                "PRAGMA synchronous = NORMAL",
+                "PRAGMA foreign_keys = ON",
+            ):
+                dbapi_connection.execute(pragma)
+
+        return set_up
+
     def do_begin(self, dbapi_connection: Any) -> None:
         dbapi_connection.execute(self.begin)
 
 
 registry.register("sqlite.pm", __name__, "PysqliteDialect")
-
-
-def _sqlite_engine(url: URL, echo: bool, begin: str) -> Engine:
-    """An engine on a SQLite file whose transactions start with `begin`."""
-    engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False}, begin=begin)
-
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
-        dbapi_conn.isolation_level = None
-        cursor = dbapi_conn.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        cursor.execute("PRAGMA journal_mode = WAL")
-        cursor.execute("PRAGMA synchronous = NORMAL")
-        cursor.execute("PRAGMA foreign_keys = ON")
-        cursor.close()
-
-    return engine
 
 
 def _engines(url: URL, echo: bool) -> tuple[Engine, Engine, Engine]:
@@ -113,8 +116,10 @@ def _engines(url: URL, echo: bool) -> tuple[Engine, Engine, Engine]:
     BEGIN and COMMIT or ROLLBACK would cost two round trips.
     """
     if url.get_backend_name() == "sqlite":
-        reads = _sqlite_engine(url, echo, "BEGIN")
-        return reads, _sqlite_engine(url, echo, "BEGIN IMMEDIATE"), reads
+        sqlite_args: dict[str, Any] = {"connect_args": {"check_same_thread": False}}
+        reads = create_engine(url, echo=echo, begin="BEGIN", **sqlite_args)
+        writes = create_engine(url, echo=echo, begin="BEGIN IMMEDIATE", **sqlite_args)
+        return reads, writes, reads
     connect_args: dict[str, Any] = {"connect_timeout": 5}
     if "options" not in url.query:
         # pm's statements are index seeks of a few milliseconds; PostgreSQL's JIT compiles
@@ -153,8 +158,8 @@ class Database:
             ) from None
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         if self.is_sqlite:
-            _ensure_sqlite_folder(url)
             parsed = _sqlite_driver(parsed)
+            _ensure_sqlite_folder(url)
         elif parsed.get_backend_name() == "postgresql":
             parsed = _postgres_driver(parsed)
         try:
@@ -218,6 +223,7 @@ class Database:
         """Run `attempt_once`, an all-or-nothing unit of work, again after a transient
         failure (a lock, a serialization failure, a dropped connection). Raises
         Unavailable."""
+        deadline = time.monotonic() + RETRY_SECONDS
         for attempt in range(RETRIES):
             try:
                 return attempt_once()
@@ -225,7 +231,7 @@ class Database:
                 if not _is_transient(exc):
                     self._raise_unavailable(exc)
                     raise
-                if attempt == RETRIES - 1:
+                if attempt == RETRIES - 1 or time.monotonic() > deadline:
                     raise Unavailable(
                         f"database {self.masked_url} stayed busy (locked, or out of "
                         "connections); try again"
@@ -276,7 +282,8 @@ class Database:
                 finally:
                     driver.execute("PRAGMA foreign_keys = ON")
         except DBAPIError as exc:
-            self._raise_unavailable(exc)
+            if not _is_transient(exc):
+                self._raise_unavailable(exc)
             raise
 
     def check(self) -> list[str]:
@@ -291,10 +298,18 @@ class Database:
 
 def _sqlite_driver(url: URL) -> URL:
     """`url` with pm's pysqlite dialect (PysqliteDialect), pm's one SQLite driver
-    (`sqlite://` means it too). Raises ConfigError naming PM_DB_URL for another driver."""
-    if url.drivername not in ("sqlite", "sqlite+pysqlite"):
+    (`sqlite:///` means it too). Raises ConfigError naming PM_DB_URL for another driver
+    or an in-memory database (gone with its connection, and each engine would get its
+    own)."""
+    if url.drivername not in ("sqlite", "sqlite+pysqlite", "sqlite+pm"):
         raise ConfigError(
             f"{url.drivername} is not a driver pm ships; use sqlite:////path/pm.sqlite",
+            field="PM_DB_URL",
+        )
+    if url.database in (None, "", ":memory:") or "mode=memory" in str(url):
+        raise ConfigError(
+            "names an in-memory SQLite database, which is lost when its connection "
+            "closes; give a file: sqlite:////path/pm.sqlite",
             field="PM_DB_URL",
         )
     return url.set(drivername="sqlite+pm")

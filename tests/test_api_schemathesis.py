@@ -13,6 +13,7 @@ root), which no JSON schema can say."""
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Iterator
 from typing import Any
 
@@ -55,8 +56,12 @@ def callers(db: Database) -> list[dict[str, str]]:
     ]
 
 
-# The document does not depend on the data: read it once, from an app over no database.
-schema = schemathesis.openapi.from_dict(create_app(Database("sqlite://")).openapi(), config=CONFIG)
+# The document does not depend on the data: read it once, from an app over a database
+# never opened.
+schema = schemathesis.openapi.from_dict(
+    create_app(Database(f"sqlite:///{tempfile.mkdtemp()}/openapi.sqlite")).openapi(),
+    config=CONFIG,
+)
 
 
 @schema.parametrize()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -138,6 +139,62 @@ def test_a_read_unit_of_work_never_commits(db: Database) -> None:
 
     db.read(sneaky)
     assert entities.counts(db)["artist"] == 0
+
+
+def _hold_write_lock(path: Path, seconds: float) -> threading.Thread:
+    """Another process's writer: holds SQLite's write lock for `seconds` from now."""
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+
+    def release() -> None:
+        time.sleep(seconds)
+        other.execute("ROLLBACK")
+        other.close()
+
+    holder = threading.Thread(target=release)
+    holder.start()
+    return holder
+
+
+@pytest.mark.parametrize("unit", ["write", "upgrade"])
+def test_a_sqlite_write_that_meets_a_held_lock_begins_again_once_it_is_free(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, unit: str
+) -> None:
+    """The lock error comes at BEGIN IMMEDIATE, once the busy handler gave up: the unit
+    of work (a write, a migration) is run again, not reported as an unreachable
+    database."""
+    monkeypatch.setattr(db_module, "SQLITE_BUSY_TIMEOUT_MS", 20)
+    path = tmp_path / "pm.sqlite"
+    database = Database(f"sqlite:///{path}")
+    if unit == "write":
+        migrate.upgrade(database)
+    holder = _hold_write_lock(path, 0.3)
+    if unit == "write":
+        database.write(lambda session: session.add(Artist(login="jdoe", name="Jane Doe")))
+        assert entities.counts(database)["artist"] == 1
+    else:
+        migrate.upgrade(database)
+        assert migrate.current_revision(database) is not None
+    holder.join()
+    database.dispose()
+
+
+def test_a_sqlite_lock_held_past_the_retry_window_says_busy_and_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db_module, "SQLITE_BUSY_TIMEOUT_MS", 20)
+    monkeypatch.setattr(db_module, "RETRY_SECONDS", 0.2)
+    path = tmp_path / "pm.sqlite"
+    database = Database(f"sqlite:///{path}")
+    migrate.upgrade(database)
+    holder = _hold_write_lock(path, 1.5)
+    started = time.monotonic()
+    with pytest.raises(Unavailable, match="stayed busy"):
+        database.write(lambda session: session.add(Artist(login="jdoe", name="Jane Doe")))
+    assert time.monotonic() - started < 1.5
+    holder.join()
+    assert entities.counts(database)["artist"] == 0
+    database.dispose()
 
 
 def _locked_error() -> OperationalError:
@@ -359,6 +416,8 @@ def test_a_postgresql_url_without_a_driver_uses_psycopg2() -> None:
         ("postgresql+pg8000://pm@127.0.0.1:1/pm", "postgresql+pg8000 is not a driver"),
         ("postgresql://pm@127.0.0.1:1/pm?prepare_threshold=none", "prepare_threshold"),
         ("sqlite+aiosqlite:////tmp/pm.sqlite", "sqlite+aiosqlite is not a driver"),
+        ("sqlite://", "in-memory"),
+        ("sqlite:///:memory:", "in-memory"),
     ],
 )
 def test_another_driver_or_a_psycopg_3_setting_names_the_url(url: str, named: str) -> None:
