@@ -39,8 +39,10 @@ def _scratch_name() -> str:
     return f"pm_test_{run}_{worker}".lower()
 
 
-def _admin(statement: str) -> None:
-    engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+def pg_admin(statement: str, url: str = PG_ADMIN_URL) -> None:
+    """Run `statement` outside a transaction (CREATE or DROP DATABASE) on the PostgreSQL
+    server of `url`."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
     try:
         with engine.connect() as conn:
             conn.execute(text(statement))
@@ -54,7 +56,7 @@ def pg_url() -> Iterator[str]:
     without a server."""
     name = _scratch_name()
     try:
-        _admin(f'CREATE DATABASE "{name}"')
+        pg_admin(f'CREATE DATABASE "{name}"')
     except Exception as exc:  # any connection failure means: no server here
         message = f"PostgreSQL not reachable at {PG_ADMIN_URL}: {str(exc).splitlines()[0]}"
         if IN_CI:
@@ -65,7 +67,7 @@ def pg_url() -> Iterator[str]:
     migrate.upgrade(database)
     database.dispose()
     yield url
-    _admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture(scope="session")

@@ -16,7 +16,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.operations import Operations
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from pm_db import migrate
@@ -24,6 +24,7 @@ from pm_db.db import Database
 from pm_db.errors import Conflict, Unavailable, ValidationError
 from pm_db.models import Base
 from pm_db.services import entities
+from tests.conftest import pg_admin
 
 REPO = Path(__file__).resolve().parent.parent
 # Expression indexes cannot be reflected or compared: alembic and SQLAlchemy say so, and
@@ -33,15 +34,6 @@ pytestmark = [
     pytest.mark.filterwarnings("ignore:Skipped unsupported reflection of expression-based"),
 ]
 _numbers = itertools.count()
-
-
-def _pg_admin(url: str, statement: str) -> None:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(text(statement))
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -55,11 +47,11 @@ def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
         return
     server: str = request.getfixturevalue("pg_url")
     name = f"{make_url(server).database}_fresh{next(_numbers)}"
-    _pg_admin(server, f'CREATE DATABASE "{name}"')
+    pg_admin(f'CREATE DATABASE "{name}"', server)
     database = Database(make_url(server).set(database=name).render_as_string(False))
     yield database
     database.dispose()
-    _pg_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', server)
 
 
 def schema_diff(database: Database) -> list[object]:

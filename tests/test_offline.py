@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from pm_db import faults, migrate, offline, publishing
@@ -34,7 +34,7 @@ from pm_db.config import sqlite_url
 from pm_db.db import Database
 from pm_db.errors import Conflict
 from pm_db.services import entities, events, scenes
-from tests.conftest import build_show
+from tests.conftest import build_show, pg_admin
 from tests.helpers import Studio, cli_document, original_payload, row_counts
 from tests.test_usd_support import REPO, process_env, write_data_layer
 
@@ -57,22 +57,13 @@ def twin(db_url: str, tmp_path: Path, sqlite_template: Path) -> Iterator[Studio]
         database.dispose()
         return
     name = f"{make_url(db_url).database}_twin"
-    _pg(db_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    _pg(db_url, f'CREATE DATABASE "{name}"')
+    pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', db_url)
+    pg_admin(f'CREATE DATABASE "{name}"', db_url)
     database = Database(make_url(db_url).set(database=name).render_as_string(False))
     migrate.upgrade(database)
     yield build_show(database, tmp_path / "twin-show" / "FX3X")
     database.dispose()
-    _pg(db_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
-def _pg(url: str, statement: str) -> None:
-    engine = create_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        with engine.connect() as conn:
-            conn.execute(text(statement))
-    finally:
-        engine.dispose()
+    pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)', db_url)
 
 
 def lighting_task(show: Studio) -> int:
