@@ -11,6 +11,7 @@ variables that name a file outside the repository; they are never logged or prin
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import sys
@@ -54,11 +55,17 @@ class Settings:
     retry_window: float = 30.0
     """Seconds the remote backend keeps retrying a write that is safe to repeat while the
     service or its database cannot be reached (PM_RETRY_WINDOW)."""
-    studio_db_url: str = ""
-    """The database chosen without PM_OFFLINE: the studio's, where checkouts come from
-    and go back to. Equal to `db_url` when not offline."""
     offline: Path | None = None
     """The checkout's SQLite file every tool saves and publishes into (PM_OFFLINE)."""
+    studio: Settings | None = None
+    """With PM_OFFLINE, the settings without it: the studio's, where checkouts come from
+    and go back to (its database, its REST service, its safeguards). None when these
+    settings are the studio's."""
+
+    @property
+    def studio_db_url(self) -> str:
+        """The studio's database URL (see `studio`)."""
+        return (self.studio or self).db_url
 
     @property
     def is_sqlite(self) -> bool:
@@ -138,12 +145,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
                 field="PM_DB_URL",
             )
         url, source = sqlite_url(home / "pm.sqlite"), "default"
-    offline = _offline(env, home)
-    studio_url = url
-    if offline is not None:
-        # Offline, every tool works on the checkout, never through the REST service.
-        url, source, api_url = sqlite_url(offline), "PM_OFFLINE", None
-    return Settings(
+    studio = Settings(
         db_url=url,
         home=home,
         platform=platform,
@@ -153,8 +155,18 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         db_source=source,
         layer_fsync=layer_fsync(env),
         retry_window=_retry_window(env),
-        studio_db_url=studio_url,
+    )
+    offline = _offline(env, home)
+    if offline is None:
+        return studio
+    # Offline, every tool works on the checkout, never through the REST service.
+    return dataclasses.replace(
+        studio,
+        db_url=sqlite_url(offline),
+        db_source="PM_OFFLINE",
+        api_url=None,
         offline=offline,
+        studio=studio,
     )
 
 

@@ -21,7 +21,6 @@ artist's and the supervisor's walk-through and the rules.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import os
 import shutil
@@ -124,19 +123,21 @@ class LeaseOut(BaseModel):
 
 
 def studio_database(settings: Settings) -> Database:
-    """The studio database: the one the settings choose without PM_OFFLINE. Raises
-    ConfigError (only the REST service is configured: leases need the database itself),
-    Unavailable (a SQLite file that does not exist)."""
-    if settings.api_url is not None and settings.db_source == "default":
+    """The studio database: the one the settings choose without PM_OFFLINE, with the
+    studio's own safeguards. Raises ConfigError (only the REST service is configured:
+    leases need the database itself; or the default database under a production
+    configuration), Unavailable (a SQLite file that does not exist)."""
+    studio = settings.studio or settings
+    if studio.api_url is not None and studio.db_source == "default":
         raise ConfigError(
             "checking out and in needs the studio database (PM_DB_URL or PM_DB_NAME), "
             "not the REST service",
             field="PM_DB_URL",
         )
-    missing = missing_sqlite_file(settings.studio_db_url)
+    missing = missing_sqlite_file(studio.db_url)
     if missing:
         raise Unavailable(f"no pm database at {missing}", field="PM_DB_URL")
-    return open_database(dataclasses.replace(settings, db_url=settings.studio_db_url))
+    return open_database(studio)
 
 
 def checkout_file(settings: Settings, given: str | None = None) -> Path:

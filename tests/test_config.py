@@ -237,3 +237,19 @@ def test_redact_hides_configured_secrets_wherever_they_appear(tmp_path: Path) ->
 def test_redact_ignores_an_unreadable_secret_file(tmp_path: Path) -> None:
     env = {"PM_DB_PASSWORD_FILE": str(tmp_path / "absent")}
     assert redact("nothing secret", env) == "nothing secret"
+
+
+def test_offline_keeps_the_studio_safeguards_for_checking_in_and_out(tmp_path: Path) -> None:
+    """With PM_OFFLINE set, the studio database is still the one the settings choose
+    without it: a REST-only production machine has none, and never gets the default."""
+    from pm_db.offline import studio_database
+
+    env = {"PM_ENV": "production", "PM_HOME": str(tmp_path), "PM_API_URL": "http://pm:8000"}
+    for offline in ("0", "1"):
+        with pytest.raises(ConfigError) as caught:
+            studio_database(load_settings({**env, "PM_OFFLINE": offline}))
+        assert caught.value.field == "PM_DB_URL" and "REST service" in caught.value.message
+    studio = load_settings({**env, "PM_OFFLINE": "1"}).studio
+    assert studio is not None
+    assert (studio.api_url, studio.db_source, studio.offline) == ("http://pm:8000", "default", None)
+    assert not (tmp_path / "pm.sqlite").exists()
