@@ -65,7 +65,8 @@ from pm_db.models import (
     utcnow,
 )
 from pm_db.services import events
-from pm_db.services.context import join_root, load_context, root_for
+from pm_db.services.context import join_root, load_context, platform, project_roots, root_for
+from pm_db.services.publishes import PUBLISHES
 from pm_db.services.scenes import artist_by_login
 from pm_db.usd import files, layers
 from pm_db.usd.files import TEMP_SUFFIX
@@ -76,7 +77,6 @@ Rows = dict[str, list[dict[str, Any]]]
 
 # Copied in this order, so every foreign key finds its row.
 COPIED = (Project, Sequence, Shot, Asset, Artist, Task, SceneStream, Scene, Part, Publish, PartPin)
-PUBLISHES = cast(Table, Publish.__table__)
 PUBLISH_FIELDS = ("status", "is_latest", "published_seq", "attempts", "error", "completed_at")
 
 
@@ -377,7 +377,7 @@ def _write_checkout(target: Path, rows: Rows, taken: _Taken, root: str | None) -
         migrate.upgrade(local)
         if root is not None:
             project = rows["projects"][0]
-            rows["projects"] = [{**project, f"root_{_platform()}": root}]
+            rows["projects"] = [{**project, f"root_{platform()}": root}]
         lease_streams = [{**stream, "held": False} for stream in taken.streams]
 
         def work(session: Session) -> None:
@@ -385,19 +385,13 @@ def _write_checkout(target: Path, rows: Rows, taken: _Taken, root: str | None) -
                 table = cast(Table, model.__table__)
                 if rows[table.name]:
                     session.execute(insert(table), rows[table.name])
-            session.execute(insert(cast(Table, Lease.__table__)), [taken.lease])
+            session.execute(insert(leases.LEASES), [taken.lease])
             if lease_streams:
-                session.execute(insert(cast(Table, LeaseStream.__table__)), lease_streams)
+                session.execute(insert(leases.LEASE_STREAMS), lease_streams)
 
         local.write(work)
     finally:
         local.dispose()
-
-
-def _platform() -> str:
-    from pm_db.services.context import platform
-
-    return platform()
 
 
 # -- break, release, list ---------------------------------------------------------------
@@ -501,7 +495,6 @@ class _Stream:
     folder: str
     version: int
     iteration: int
-    leased: bool
     state: dict[str, Any] | None
     scenes: list[dict[str, Any]] = field(default_factory=list)
     parts: list[dict[str, Any]] = field(default_factory=list)
@@ -603,7 +596,6 @@ def _offline_work(session: Session, lease_id: str) -> _Work:
             folder=row.folder,
             version=row.version,
             iteration=row.iteration,
-            leased=mark is not None,
             state=mark.state if mark else None,
         )
         floor = (stream.state["version"], stream.state["iteration"]) if stream.state else (0, 0)
@@ -630,7 +622,7 @@ def _offline_work(session: Session, lease_id: str) -> _Work:
         project_id=project.id,
         templates=dict(lease.templates),
         local_templates=dict(project.templates),
-        local_roots={p: getattr(project, f"root_{p}") for p in ("linux", "windows", "mac")},
+        local_roots=project_roots(project),
         streams=streams,
     )
 
@@ -645,8 +637,7 @@ def _conflicts(session: Session, work: _Work) -> list[str]:
     lease = leases.find_lease(session, work.lease_id)
     if lease.broken_at is not None:
         return [
-            f"lease {lease.lease_id} was broken by {lease.broken_by} at "
-            f"{lease.broken_at:%Y-%m-%d %H:%M UTC} ({lease.broken_reason}); the studio "
+            f"lease {lease.lease_id} was {_lease_state(lease)} ({lease.broken_reason}); the studio "
             "may have saved and published on its streams since"
         ]
     found = []
@@ -739,7 +730,7 @@ def _bring(session: Session, work: _Work, stream: _Stream) -> tuple[int, int, in
         if event["entity_id"] in ids[event["entity_type"]]
     ]
     if brought_events:
-        session.execute(insert(cast(Table, Event.__table__)), brought_events)
+        session.execute(events.INSERT, brought_events)
     if mark is None:
         mark = LeaseStream(lease_id=lease.id, stream_key=stream.key, held=False)
         session.add(mark)
@@ -902,7 +893,7 @@ def _asset_keys(session: Session, work: _Work) -> list[AssetKey]:
 def _files_to_copy(work: _Work, studio_root: str) -> list[tuple[str, str]]:
     """(laptop file, studio file) of every file of the offline records, when the laptop
     has its own copy of the project root; nothing when the root is shared."""
-    local_root = work.local_roots.get(_platform())
+    local_root = work.local_roots.get(platform())
     if not local_root or local_root.rstrip("/") == studio_root.rstrip("/"):
         return []
     relative: list[str] = []
@@ -914,7 +905,7 @@ def _files_to_copy(work: _Work, studio_root: str) -> list[tuple[str, str]]:
             folder = Path(publish_folder(data))
             if folder.is_dir():
                 relative += [
-                    f"{publish['item_usd_path'].rsplit('.', 1)[0]}/"
+                    f"{os.path.splitext(publish['item_usd_path'])[0]}/"
                     f"{path.relative_to(folder).as_posix()}"
                     for path in sorted(folder.rglob("*"))
                     if path.is_file()

@@ -262,7 +262,7 @@ def reserve(session: Session, plan: Plan) -> Row:
         values.update(_completion(session, part_id))
         kind = "publish.completed"
     values["id"] = session.execute(_INSERT, values).scalar_one()
-    session.execute(events.INSERT, events.values(kind, "publish", values["id"], scene.artist_id))
+    events.record(session, kind, "publish", values["id"], scene.artist_id)
     return values
 
 
@@ -376,8 +376,9 @@ def is_published_file(session: Session, context: TaskContext, path: str) -> bool
 
 
 def _new_values(plan: Plan) -> dict[str, Any]:
-    """The column values of a new pending publish that come from the plan: the request,
-    the scene's numbers and the templates; the caller adds the part's id."""
+    """The column values of a new publish, pending (completing it adds the rest), that
+    come from the plan: the request, the scene's numbers and the templates; the caller
+    adds the part's id."""
     context, scene = plan.context, plan.scene
     item, part_layer, asset_layer = plan.relative_paths
     return {
