@@ -189,6 +189,26 @@ def versions(
     return db.read(work)
 
 
+def past(version: int, iteration: int, newer: bool) -> ColumnElement[bool]:
+    """A part's publishes newer (or older) than `version`/`iteration`: one range of its
+    (part_id, version, iteration) index."""
+    if newer:
+        return and_(
+            Publish.version >= version,
+            or_(
+                Publish.version > version,
+                and_(Publish.version == version, Publish.iteration > iteration),
+            ),
+        )
+    return and_(
+        Publish.version <= version,
+        or_(
+            Publish.version < version,
+            and_(Publish.version == version, Publish.iteration < iteration),
+        ),
+    )
+
+
 def _numbers_of(
     session: Session, part_id: int, publish_id: int | None, field: str
 ) -> tuple[int, int] | None:
@@ -601,25 +621,13 @@ def _page_ids(
     def one(part_id: int) -> Any:
         query = select(Publish.id).where(Publish.part_id == part_id)
         if after is not None:
-            version, iteration = after
-            query = query.where(
-                Publish.version >= version,
-                or_(
-                    Publish.version > version,
-                    and_(Publish.version == version, Publish.iteration > iteration),
-                ),
-            ).order_by(Publish.version, Publish.iteration)
+            query = query.where(past(*after, newer=True)).order_by(
+                Publish.version, Publish.iteration
+            )
         else:
             query = query.order_by(Publish.version.desc(), Publish.iteration.desc())
         if before is not None:
-            version, iteration = before
-            query = query.where(
-                Publish.version <= version,
-                or_(
-                    Publish.version < version,
-                    and_(Publish.version == version, Publish.iteration < iteration),
-                ),
-            )
+            query = query.where(past(*before, newer=False))
         return query.limit(limit).offset(offset)
 
     found: list[int] = []

@@ -229,8 +229,12 @@ def _part_page(request: Request, db: Any, crumbs: list[queries.Crumb]) -> Respon
     state = parts.get_part(db, part_id)
     rows = browse.versions(db, part_id, limit=PAGE, before=before, after=after)
     # The first page also holds the latest and pinned versions, older than the page.
-    page = [row.publish_id for row in rows[:PAGE] if row.publish_id is not None]
-    newer, older = queries.neighbours(db, page[0], page[-1]) if page else (False, False)
+    page = [row for row in rows[:PAGE] if row.publish_id is not None]
+    newer, older = (
+        queries.neighbours(db, part_id, _version_of(page[0]), _version_of(page[-1]))
+        if page
+        else (False, False)
+    )
     missing = {
         row.publish_id
         for row in rows
@@ -241,10 +245,15 @@ def _part_page(request: Request, db: Any, crumbs: list[queries.Crumb]) -> Respon
         "part": state,
         "versions": rows,
         "missing": missing,
-        "older": _query(request, before=page[-1], after=None) if older else None,
-        "newer": _query(request, after=page[0], before=None) if newer else None,
+        "older": _query(request, before=page[-1].publish_id, after=None) if older else None,
+        "newer": _query(request, after=page[0].publish_id, before=None) if newer else None,
     }
     return render(request, "part.html", context)
+
+
+def _version_of(row: BrowseNode) -> tuple[int, int]:
+    """(version, iteration) of a publish row: its source scene's, which are its own."""
+    return int(row.scene_version or 0), int(row.scene_iteration or 0)
 
 
 @router.get("/publish/{publish_id}")

@@ -16,7 +16,7 @@ from pm_db.db import Database
 from pm_db.errors import NotFound, ValidationError
 from pm_db.models import Artist, Asset, Part, Project, Publish, Scene, Shot, Task
 from pm_db.models import Sequence as SequenceRow
-from pm_db.services.browse import numbers, parse_key, project_roots, under
+from pm_db.services.browse import numbers, parse_key, past, project_roots, under
 from pm_db.services.events import first_id_at
 
 PAGE = 50
@@ -385,49 +385,26 @@ def _page_ids(session: Session, wanted: PublishFilter) -> list[int]:
     return list(session.scalars(query.limit(wanted.limit)))
 
 
-def neighbours(db: Database, newest: int, oldest: int) -> tuple[bool, bool]:
-    """Whether the part of the publishes `newest` and `oldest` (a page of its versions)
-    has a version newer than the first and one older than the last: two index seeks."""
+def neighbours(
+    db: Database, part_id: int, newest: tuple[int, int], oldest: tuple[int, int]
+) -> tuple[bool, bool]:
+    """Whether part `part_id` has a version newer than `newest` and one older than `oldest`
+    (the (version, iteration) of a page's first and last rows): two index seeks."""
+
+    def beyond(numbers: tuple[int, int], newer: bool) -> Any:
+        return (
+            select(Publish.id)
+            .where(Publish.part_id == part_id, past(*numbers, newer=newer))
+            .limit(1)
+        )
 
     def work(session: Session) -> tuple[bool, bool]:
-        first, last = (
-            session.execute(
-                select(Publish.part_id, Publish.version, Publish.iteration).where(
-                    Publish.id == ident
-                )
-            ).one()
-            for ident in (newest, oldest)
-        )
-        newer = (
-            select(Publish.id)
-            .where(
-                Publish.part_id == first[0],
-                Publish.version >= first[1],
-                or_(
-                    Publish.version > first[1],
-                    and_(Publish.version == first[1], Publish.iteration > first[2]),
-                ),
-            )
-            .limit(1)
-        )
-        older = (
-            select(Publish.id)
-            .where(
-                Publish.part_id == last[0],
-                Publish.version <= last[1],
-                or_(
-                    Publish.version < last[1],
-                    and_(Publish.version == last[1], Publish.iteration < last[2]),
-                ),
-            )
-            .limit(1)
-        )
         return (
-            session.scalar(newer) is not None,
-            session.scalar(older) is not None,
+            session.scalar(beyond(newest, newer=True)) is not None,
+            session.scalar(beyond(oldest, newer=False)) is not None,
         )
 
-    return db.read(work)
+    return db.read_each(work)
 
 
 def parts_of(db: Database, usd_keys: list[str]) -> set[int]:
