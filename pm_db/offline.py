@@ -64,7 +64,7 @@ from pm_db.models import (
     is_latest,
     utcnow,
 )
-from pm_db.services import events
+from pm_db.services import events, resolution
 from pm_db.services.context import join_root, load_context, platform, project_roots, root_for
 from pm_db.services.publishes import PUBLISHES
 from pm_db.services.scenes import artist_by_login
@@ -290,15 +290,8 @@ def _copied_rows(session: Session, task: Task, artist_id: int, stream_ids: list[
             select(Publish.id).where(Publish.part_id.in_(part_ids), is_latest(PUBLISHES))
         )
     )
-    for part_id in part_ids:
-        newest = session.scalar(
-            select(Publish.id)
-            .where(Publish.part_id == part_id, Publish.published_seq.is_not(None))
-            .order_by(Publish.published_seq.desc())
-            .limit(1)
-        )
-        if newest is not None:
-            key_publishes.add(newest)
+    newest = select(resolution.newest_completion_id(Part.id)).where(Part.id.in_(part_ids))
+    key_publishes |= {ident for ident in session.scalars(newest) if ident is not None}
     key_publishes |= set(
         session.scalars(select(PartPin.publish_id).where(PartPin.part_id.in_(part_ids)))
     )
@@ -753,21 +746,18 @@ def _without_id(row: dict[str, Any]) -> dict[str, Any]:
 def _bring_scenes(session: Session, stream_id: int, stream: _Stream) -> dict[int, int]:
     """The offline saves inserted; returns local scene id -> studio scene id for every
     scene of the stream the checkout holds."""
-    table = cast(Table, Scene.__table__)
-    for scene in stream.scenes:
-        session.execute(insert(table), [{**_without_id(scene), "stream_id": stream_id}])
-    found: dict[int, int] = {}
-    for local_id, (version, iteration) in stream.scene_numbers.items():
-        studio_id = session.scalar(
-            select(Scene.id).where(
-                Scene.stream_id == stream_id,
-                Scene.version == version,
-                Scene.iteration == iteration,
-            )
-        )
-        if studio_id is not None:
-            found[local_id] = studio_id
-    return found
+    if stream.scenes:
+        rows = [{**_without_id(scene), "stream_id": stream_id} for scene in stream.scenes]
+        session.execute(insert(cast(Table, Scene.__table__)), rows)
+    numbered = select(Scene.id, Scene.version, Scene.iteration).where(Scene.stream_id == stream_id)
+    studio_ids = {
+        (version, iteration): ident for ident, version, iteration in session.execute(numbered)
+    }
+    return {
+        local_id: studio_ids[numbers]
+        for local_id, numbers in stream.scene_numbers.items()
+        if numbers in studio_ids
+    }
 
 
 def _bring_parts(session: Session, stream_id: int, stream: _Stream) -> dict[int, int]:
