@@ -69,7 +69,6 @@ from pm_db.services.context import join_root, load_context, platform, project_ro
 from pm_db.services.publishes import PUBLISHES
 from pm_db.services.scenes import artist_by_login
 from pm_db.usd import files, layers
-from pm_db.usd.files import TEMP_SUFFIX
 from pm_db.usd.state import AssetKey
 from pm_db.usd.verify import publish_folder
 
@@ -929,9 +928,8 @@ def _copy_verified(source: str, target: str) -> int:
         return 0
     for leftover in files.leftovers(target):  # a copy an earlier, killed run began
         files.remove_leftover(leftover)
-    folder, name = os.path.split(target)
-    os.makedirs(folder, exist_ok=True)
-    temp = os.path.join(folder, f".{name}.{uuid.uuid4().hex[:12]}{TEMP_SUFFIX}")
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    temp = files.temp_beside(target)
     try:
         shutil.copyfile(source, temp)
         if not _same(source, temp):
@@ -948,6 +946,5 @@ def _copy_verified(source: str, target: str) -> int:
             field="root",
         ) from exc
     finally:
-        if os.path.lexists(temp):
-            os.unlink(temp)
+        files.discard(temp)
     return 1

@@ -79,12 +79,17 @@ def check_writable(path: str, field: str) -> None:
         )
 
 
+def temp_beside(path: str) -> str:
+    """A new temporary file name beside `path`, the kind `leftovers` finds."""
+    folder, name = os.path.split(path)
+    return os.path.join(folder, f".{name}.{uuid.uuid4().hex[:12]}{TEMP_SUFFIX}")
+
+
 def stage(path: str, data: bytes) -> str:
     """Write `data` to a new temporary file beside `path` (forced to disk with
     PM_LAYER_FSYNC=1); returns its path. Raises OSError, leaving no temporary file."""
-    folder, name = os.path.split(path)
-    os.makedirs(folder, exist_ok=True)
-    temp = os.path.join(folder, f".{name}.{uuid.uuid4().hex[:12]}{TEMP_SUFFIX}")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    temp = temp_beside(path)
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "wb") as handle:
