@@ -12,13 +12,12 @@ from sqlalchemy import ColumnElement, Table, case, func, insert, select
 from sqlalchemy.orm import Session
 
 from pm_db.db import Database
-from pm_db.errors import NotFound, ValidationError
+from pm_db.errors import ValidationError
 from pm_db.models import (
     Artist,
     Asset,
     Event,
     Part,
-    Project,
     Publish,
     Scene,
     SceneStream,
@@ -27,6 +26,7 @@ from pm_db.models import (
     utcnow,
 )
 from pm_db.models import Sequence as SequenceRow
+from pm_db.services import lookups
 
 HOST = socket.gethostname()
 EVENTS = cast(Table, Event.__table__)
@@ -252,17 +252,9 @@ def read_events(db: Database, wanted: EventFilter) -> list[EventRow]:
     def work(session: Session) -> list[EventRow]:
         query = select(Event, Artist.login).outerjoin(Artist, Artist.id == Event.artist_id)
         if wanted.artist:
-            login = wanted.artist.strip().lower()
-            artist_id = session.scalar(select(Artist.id).where(Artist.login == login))
-            if artist_id is None:
-                raise NotFound(f"no artist with login {wanted.artist!r}", field="artist")
-            query = query.where(Event.artist_id == artist_id)
+            query = query.where(Event.artist_id == lookups.artist_id(session, wanted.artist))
         if wanted.project:
-            code = wanted.project.strip().lower()
-            project_id = session.scalar(select(Project.id).where(func.lower(Project.code) == code))
-            if project_id is None:
-                raise NotFound(f"no project {wanted.project!r}", field="project")
-            query = query.where(project_of(Event) == project_id)
+            query = query.where(project_of(Event) == lookups.project_id(session, wanted.project))
         if wanted.kind:
             kind = wanted.kind.strip()
             if kind.endswith("."):

@@ -16,6 +16,7 @@ from pm_db.db import Database
 from pm_db.errors import NotFound, ValidationError
 from pm_db.models import Artist, Asset, Part, Project, Publish, Scene, Shot, Task
 from pm_db.models import Sequence as SequenceRow
+from pm_db.services import lookups
 from pm_db.services.browse import numbers, parse_key, past, project_roots, under
 from pm_db.services.events import first_id_at
 
@@ -347,11 +348,12 @@ def _page_ids(session: Session, wanted: PublishFilter) -> list[int]:
     conditions: list[Any] = []
     if wanted.project:
         in_project = select(Task.id).where(
-            Task.id == Publish.task_id, Task.project_id == _project_id(session, wanted.project)
+            Task.id == Publish.task_id,
+            Task.project_id == lookups.project_id(session, wanted.project),
         )
         conditions.append(in_project.exists())
     if wanted.artist:
-        conditions.append(Publish.created_by == _artist_id(session, wanted.artist))
+        conditions.append(Publish.created_by == lookups.artist_id(session, wanted.artist))
     if wanted.status:
         conditions.append(Publish.status == wanted.status)
     if wanted.since:
@@ -435,20 +437,6 @@ def _of_task(column: Any, task_id: int) -> Any:
     return column.between(task_id, task_id)
 
 
-def _project_id(session: Session, code: str) -> int:
-    found = session.scalar(select(Project.id).where(func.lower(Project.code) == code.lower()))
-    if found is None:
-        raise NotFound(f"no project {code!r}", field="project")
-    return found
-
-
-def _artist_id(session: Session, login: str) -> int:
-    found = session.scalar(select(Artist.id).where(Artist.login == login.strip().lower()))
-    if found is None:
-        raise NotFound(f"no artist with login {login!r}", field="artist")
-    return found
-
-
 def project_codes(db: Database) -> list[str]:
     """Every project code, for the filter menus."""
     return db.read(
@@ -496,7 +484,7 @@ def artist_tasks(db: Database, login: str, limit: int = PAGE) -> list[TaskLine]:
             .outerjoin(Shot, Shot.id == Task.shot_id)
             .outerjoin(SequenceRow, SequenceRow.id == Shot.sequence_id)
             .outerjoin(Asset, Asset.id == Task.asset_id)
-            .where(Task.artist_id == _artist_id(session, login))
+            .where(Task.artist_id == lookups.artist_id(session, login))
             .order_by(Task.id.desc())
             .limit(limit)
         ).all()
@@ -541,7 +529,7 @@ def scenes(
             .limit(limit)
         )
         if artist_login is not None:
-            query = query.where(Scene.artist_id == _artist_id(session, artist_login))
+            query = query.where(Scene.artist_id == lookups.artist_id(session, artist_login))
         if task_id is not None:
             query = query.where(_of_task(Scene.task_id, task_id)).order_by(Scene.task_id.desc())
         query = query.order_by(Scene.id.desc())
